@@ -1,0 +1,71 @@
+"""A plugin-based robustness and explainability evaluation harness for NLP classifiers.
+
+Public API for plugin authors: `hookimpl`, the dataclasses of harness.types, the component Protocols,
+the errors, and the helpers a finetuner, attack or explainer needs (loaded lazily: importing `harness`
+never imports torch).
+"""
+
+from harness.components import Attack, Augmenter, Classifier, Explainer, Finetuner, Reporter, Task
+from harness.errors import HarnessError, PluginError, SourceLocation, StageError, SuiteError, SuiteErrors
+from harness.hookspecs import hookimpl
+from harness.types import (
+    SCHEMA_VERSION,
+    AttackOutcome,
+    AttackRecord,
+    Budgets,
+    ComponentInfo,
+    EpochRecord,
+    Example,
+    ExplainOutcome,
+    GateOutcome,
+    Metric,
+    ModelSource,
+    ReportRequest,
+    ResultRow,
+    StageEnvironment,
+    StageRecord,
+    StoredRun,
+    TaskData,
+    TrainedModel,
+    TrainRequest,
+    WordAttribution,
+)
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "TrainingSettings": "harness.training",
+    "fit": "harness.training",
+    "set_seed": "harness.training",
+    "train_and_save": "harness.training",
+    "load_base_classifier": "harness.models",
+    "count_parameters": "harness.models",
+    "Predictor": "harness.predict",
+    "prepare_offline_resources": "harness.resources",
+    "run_textattack_attack": "harness.textattack_bridge",
+    "length_grouped_batches": "harness.attribution",
+    "aggregate_to_words": "harness.attribution",
+    "comparison_table": "harness.reporting",
+    "render_template": "harness.reporting",
+    "stored_methods": "harness.reporting",
+    "atomic_write_text": "harness.store",
+}
+
+
+def __getattr__(name: str):
+    # Helpers that pull in torch are resolved on first use so that importing a plugin module stays cheap.
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'harness' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module_name), name)
+
+
+__all__ = [
+    "SCHEMA_VERSION", "Attack", "AttackOutcome", "AttackRecord", "Augmenter", "Budgets", "Classifier",
+    "ComponentInfo", "EpochRecord", "Example", "ExplainOutcome", "Explainer", "Finetuner", "GateOutcome",
+    "HarnessError", "Metric", "ModelSource", "PluginError", "ReportRequest", "Reporter", "ResultRow",
+    "SourceLocation", "StageEnvironment", "StageError", "StageRecord", "StoredRun", "SuiteError", "SuiteErrors",
+    "Task", "TaskData", "TrainRequest", "TrainedModel", "WordAttribution", "hookimpl", *_LAZY,
+]

