@@ -44,7 +44,8 @@ def register_attacks(register):
 
 @hookspec
 def register_augmenters(register):
-    """Contribute augmenters / perturbations: factories of objects with `augment(texts, env) -> list[str]`.
+    """Contribute augmenters / perturbations: factories of objects with `augment(texts, env) -> list[str]`
+    (one output text per input text; used for data augmentation and for the perturbation stage).
 
     :param register: `register(name, factory, config=None, description="")`.
     """

@@ -15,9 +15,9 @@ HIGHER_IS_BETTER = {
     "macro_f1": True,
     "accuracy_under_attack": True,
     "attack_success_rate": False,
-    "perturbed_word_percentage": True,
-    "mean_queries": True,
     "mean_abs_convergence_delta": False,
+    "perturbed_accuracy": True,
+    "flip_rate": False,
     "trainable_parameters": False,
     "train_seconds": False,
     "peak_gpu_memory_mb": False,
@@ -69,6 +69,8 @@ COLUMN_PLAN = (  # (stage, metric, title, percent)
     ("attack", "attack_success_rate", "Attack success rate", True),
     ("attack", "perturbed_word_percentage", "Words perturbed %", False),
     ("attack", "mean_queries", "Queries / example", False),
+    ("perturb", "perturbed_accuracy", "Accuracy perturbed", True),
+    ("perturb", "flip_rate", "Flip rate", True),
     ("explain", "mean_abs_convergence_delta", "IG completeness |delta|", False),
     ("finetune", "trainable_parameters", "Trainable params", False),
     ("finetune", "trainable_percentage", "Trainable %", False),
@@ -89,7 +91,7 @@ def comparison_table(rows: Sequence[ResultRow], methods: Sequence[str]) -> Compa
             present_components[row.stage].append(row.component)
     columns = []
     for stage, metric, title, percent in COLUMN_PLAN:
-        components = present_components[stage] if stage in ("attack", "explain") else [""]
+        components = present_components[stage] if stage in ("attack", "perturb", "explain") else [""]
         for component in components:
             key = (stage, component, metric)
             if any(k == key for (_, k) in grouped):

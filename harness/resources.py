@@ -13,6 +13,7 @@ import importlib.util
 import os
 import shutil
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,19 +79,15 @@ def hub_reachable(timeout: float = 1.5) -> bool:
         return False
 
 
-def prepare_offline_resources(needs_hub: bool = False) -> None:
-    """Make NLTK data and TextAttack's cache usable offline; set hub-offline flags when nothing needs the hub.
-
-    Must run before textattack or nltk is imported (both read their environment at import).
-    """
+def prepare_nltk_and_textattack() -> None:
+    """Make NLTK data and TextAttack's cache usable offline. Must run before textattack or nltk is imported
+    (both read their environment at import); harmless to call again."""
     data_dir = nltk_data_dir()
     install_stopwords(data_dir)
     install_wordnet(data_dir)
     paths = [entry for entry in os.environ.get("NLTK_DATA", "").split(os.pathsep) if entry]
     if str(data_dir) not in paths:
         os.environ["NLTK_DATA"] = os.pathsep.join([str(data_dir), *paths])
-    import sys
-
     if "nltk" in sys.modules:
         import nltk
 
@@ -100,6 +97,11 @@ def prepare_offline_resources(needs_hub: bool = False) -> None:
     cache.mkdir(parents=True, exist_ok=True)
     (cache / TEXTATTACK_MARKER).touch()
     os.environ.setdefault("TA_CACHE_DIR", str(cache))
+
+
+def prepare_offline_resources(needs_hub: bool = False) -> None:
+    """Offline NLTK/TextAttack resources, and hub-offline flags when nothing needs the hub or it is unreachable."""
+    prepare_nltk_and_textattack()
     if not needs_hub or not hub_reachable():
         # Without this, transformers and datasets wait on network timeouts for every from_pretrained call.
         for flag in OFFLINE_FLAGS:

@@ -1,6 +1,6 @@
 """The runner: a suite becomes cells (model x method x seed), each cell a chain of cached stages.
 
-    task -> finetune -> evaluate -> attack (each) -> explain (each)        then gates -> reports
+    task -> finetune -> evaluate -> attack (each) -> perturb (each) -> explain (each)    then gates -> reports
 
 Every stage's key hashes its configuration, the keys of its inputs, the plugin's name and version, library
 versions and the schema version. A stage whose key is in the cache is not recomputed, so a rerun after a
@@ -346,6 +346,11 @@ class Runner:
                 "model": cell.finetune_key, "examples": examples_fingerprint(attack_examples), "seed": cell.seed,
             }, lambda building, env, attack=attack: self._attack(cell, attack, attack_examples, building, env), cell,
                 upstream_failed=failed)
+        for perturbation in self.suite.perturbations:
+            self._stage("perturb", f"{cell.prefix}/perturb/{perturbation.label}", perturbation, {
+                "model": cell.finetune_key, "test": examples_fingerprint(data.test), "seed": cell.seed,
+            }, lambda building, env, perturbation=perturbation: self._perturb(cell, perturbation, building, env), cell,
+                upstream_failed=failed)
         explain_examples = data.test[: self.suite.budgets.max_explain_examples]
         for explainer in self.suite.explainers:
             self._stage("explain", f"{cell.prefix}/explain/{explainer.label}", explainer, {
@@ -431,6 +436,30 @@ class Runner:
         forwards = outcome.model_forwards or classifier.predictor.forwards - forwards_before
         write_jsonl(building / "records" / "attack.jsonl", (dataclasses.asdict(record) for record in outcome.records))
         metrics = attack_metrics(outcome.records, forwards, seed=cell.seed)
+        return {"metrics": [dataclasses.asdict(metric) for metric in metrics]}
+
+    def _perturb(self, cell: _Cell, ref: ComponentRef, building: Path, env: StageEnvironment) -> dict[str, Any]:
+        """Invariance test: accuracy on the perturbed test set and how often the prediction flips."""
+        augmenter = self._build(ref)
+        examples = self.task_data.test
+        texts = [example.text for example in examples]
+        perturbed = augmenter.augment(texts, env)
+        if not isinstance(perturbed, list) or len(perturbed) != len(texts) or not all(isinstance(t, str) for t in perturbed):
+            raise PluginError(ref.plugin, f"augmenter {ref.name!r} must return a list of {len(texts)} strings, "
+                                          f"one per input text")
+        classifier = self._classifier(cell)
+        before = classifier.predictor.predict(texts)
+        after = classifier.predictor.predict(perturbed)
+        write_jsonl(building / "records" / "perturb.jsonl", (
+            {"example_id": example.id, "original_text": example.text, "perturbed_text": text, "label": example.label,
+             "original_prediction": int(b), "perturbed_prediction": int(a)}
+            for example, text, b, a in zip(examples, perturbed, before, after)))
+        labels = [example.label for example in examples]
+        metrics = [
+            bootstrap_metric("perturbed_accuracy", [int(a == label) for a, label in zip(after, labels)], seed=cell.seed),
+            bootstrap_metric("flip_rate", [int(a != b) for a, b in zip(after, before)], seed=cell.seed),
+            Metric("changed_text_rate", sum(p != t for p, t in zip(perturbed, texts)) / max(1, len(texts)), n=len(texts)),
+        ]
         return {"metrics": [dataclasses.asdict(metric) for metric in metrics]}
 
     def _explain(self, cell: _Cell, ref: ComponentRef, examples: Sequence[Example], building: Path,

@@ -38,7 +38,7 @@ REQUIRED_KEYS = ("task", "model", "methods")
 MODEL_KEYS = ("source", "max_length", "batch_size", "revision")
 GATE_KEYS = ("metric", "op", "threshold", "method", "stage", "component", "name")
 GATE_OPERATORS = (">=", ">", "<=", "<", "==")
-GATE_STAGES = ("finetune", "evaluate", "attack", "explain")
+GATE_STAGES = ("finetune", "evaluate", "attack", "perturb", "explain")
 LIST_SECTIONS = {  # suite key -> component kind
     "methods": "finetuner",
     "attacks": "attack",
@@ -447,9 +447,10 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
         checker.error("`methods` must list at least one fine-tuning method", document.value_locations["methods"])
     if "reports" not in document:
         lists["reports"] = tuple(
-            ComponentRef("reporter", name_, name_, registry.get("reporter", name_).plugin, None, {}, start)
+            ComponentRef("reporter", name_, name_, component.plugin,
+                         component.config_class() if component.config_class else None, {}, start)
             for name_ in DEFAULT_REPORTS
-            if registry.get("reporter", name_) is not None
+            if (component := registry.get("reporter", name_)) is not None
         )
 
     seeds: tuple[int, ...] = (0,)

@@ -6,7 +6,12 @@ import time
 from typing import Any, Sequence
 
 import torch
-from textattack.models.wrappers import ModelWrapper
+
+from harness.resources import prepare_nltk_and_textattack
+
+prepare_nltk_and_textattack()  # textattack needs NLTK stopwords to import, and must not try to download
+
+from textattack.models.wrappers import ModelWrapper  # noqa: E402
 
 from harness.types import AttackOutcome, AttackRecord, Example, StageEnvironment
 
@@ -34,7 +39,12 @@ def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Examp
     `attack` must have been built on `classifier.predictor.textattack_wrapper()`, so every query goes through
     the harness predictor (dynamic padding, text->logits cache).
     """
+    import logging
+
     from textattack.attack_results import FailedAttackResult, SkippedAttackResult, SuccessfulAttackResult
+
+    # TextAttack logs a line per attack build at INFO; the harness's progress bar says what is going on.
+    logging.getLogger("textattack").setLevel(logging.WARNING)
 
     records = []
     forwards_before = classifier.predictor.forwards

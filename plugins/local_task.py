@@ -56,20 +56,28 @@ class LocalTask:
     def _format(self, path: Path) -> str:
         return self.config.format or FORMAT_BY_SUFFIX[path.suffix.lower()]
 
-    def _load_split(self, path_text: str) -> list[dict]:
+    def _load_split(self, path_text: str):
         from datasets import load_dataset
+        from datasets.utils.logging import disable_progress_bar
+
+        disable_progress_bar()  # one bar per tiny file is noise; the harness shows stage progress instead
 
         path = _expand(path_text)
         file_format = self._format(path)
-        if file_format == "jsonl":
-            dataset = load_dataset("json", data_files=str(path), split="train")
-        else:
+        options: dict = {}
+        if file_format != "jsonl":
             options = {"delimiter": "\t" if file_format == "tsv" else ",", "keep_default_na": False}
             if file_format == "tsv":
                 options["quoting"] = 3  # csv.QUOTE_NONE: TSV corpora (SST-2) contain unbalanced quotes
             if self.config.column_names:
                 options["column_names"] = list(self.config.column_names)
-            dataset = load_dataset("csv", data_files=str(path), split="train", **options)
+        try:
+            dataset = load_dataset("json" if file_format == "jsonl" else "csv", data_files=str(path), split="train",
+                                   **options)
+        except ValueError as error:
+            if "no data" in str(error):  # how `datasets` reports a file with a header and no rows
+                raise HarnessError(f"task {self.config.name!r}: {path} has no rows") from error
+            raise HarnessError(f"task {self.config.name!r}: cannot read {path} as {file_format}: {error}") from error
         if len(dataset) == 0:
             raise HarnessError(f"task {self.config.name!r}: {path} has no rows")
         return dataset
