@@ -93,7 +93,9 @@ def run_suite(suite_path: Path, *extra_args: str, plugins=()) -> int:
 
 
 def latest_run(output: Path, suite: str = "tiny") -> Path:
-    return sorted(path for path in (output / suite).iterdir() if path.is_dir())[-1]
+    # Run ids have one-second resolution; two runs in the same second are told apart by when they wrote last.
+    runs = [path for path in (output / suite).iterdir() if (path / "manifest.json").exists()]
+    return max(runs, key=lambda path: (path / "manifest.json").stat().st_mtime_ns)
 
 
 def statuses(run_dir: Path) -> dict[str, str]:
