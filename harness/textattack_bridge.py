@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, Sequence
 
@@ -12,6 +13,10 @@ from harness.resources import prepare_nltk_and_textattack
 prepare_nltk_and_textattack()  # textattack needs NLTK stopwords to import, and must not try to download
 
 from textattack.models.wrappers import ModelWrapper  # noqa: E402
+from textattack.shared.utils import logger as _textattack_logger  # noqa: E402
+
+# TextAttack logs a line per attack build at INFO; the harness's progress bar says what is going on.
+_textattack_logger.setLevel(logging.WARNING)
 
 from harness.types import AttackOutcome, AttackRecord, Example, StageEnvironment
 
@@ -39,12 +44,7 @@ def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Examp
     `attack` must have been built on `classifier.predictor.textattack_wrapper()`, so every query goes through
     the harness predictor (dynamic padding, text->logits cache).
     """
-    import logging
-
     from textattack.attack_results import FailedAttackResult, SkippedAttackResult, SuccessfulAttackResult
-
-    # TextAttack logs a line per attack build at INFO; the harness's progress bar says what is going on.
-    logging.getLogger("textattack").setLevel(logging.WARNING)
 
     records = []
     forwards_before = classifier.predictor.forwards
