@@ -46,12 +46,21 @@ def load_tokenizer(location: str, revision: Optional[str] = None) -> Any:
     return tokenizer
 
 
-def load_base_classifier(source: ModelSource, label_names: tuple[str, ...]) -> tuple[Any, Any]:
-    """A pretrained encoder with a new classification head for `label_names`, and its tokenizer."""
+def load_base_classifier(source: ModelSource, label_names: tuple[str, ...],
+                         quantization: Optional[str] = None) -> tuple[Any, Any]:
+    """A pretrained model with a new classification head for `label_names`, and its tokenizer.
+
+    Decoder-only models (GPT-2, Llama, Qwen, Mistral) classify from their last non-pad token, which
+    transformers finds through `config.pad_token_id`; it is set here when the tokenizer had no pad token.
+    `quantization` ("4bit" or "8bit") loads the frozen weights through bitsandbytes for QLoRA-style training.
+    """
     import torch
     from transformers import AutoModelForSequenceClassification
 
     tokenizer = load_tokenizer(source.location, source.revision)
+    options: dict[str, Any] = {}
+    if quantization is not None:
+        options = quantization_options(quantization)
     with quiet_transformers():
         model = AutoModelForSequenceClassification.from_pretrained(
             source.location,
@@ -59,11 +68,58 @@ def load_base_classifier(source: ModelSource, label_names: tuple[str, ...]) -> t
             num_labels=len(label_names),
             id2label=dict(enumerate(label_names)),
             label2id={name: index for index, name in enumerate(label_names)},
-            dtype=torch.float32,
+            dtype=torch.float32 if quantization is None else torch.bfloat16,
+            **options,
         )
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
+    align_tokenizer_with_model(tokenizer, model)
+    if quantization is not None:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model)
     return model, tokenizer
+
+
+def align_tokenizer_with_model(tokenizer: Any, model: Any) -> None:
+    """Stop the tokenizer producing inputs the model does not take (DistilBERT has no token_type_ids, but
+    pairs with BERT-style tokenizers that produce them)."""
+    import inspect
+
+    accepted = inspect.signature(model.forward).parameters
+    if "token_type_ids" not in accepted and "token_type_ids" in tokenizer.model_input_names:
+        tokenizer.model_input_names = [name for name in tokenizer.model_input_names if name != "token_type_ids"]
+
+
+def quantization_options(quantization: str) -> dict[str, Any]:
+    """from_pretrained options for 4/8-bit loading; a clear error where bitsandbytes or a GPU is missing."""
+    import importlib.util
+
+    import torch
+
+    from harness.errors import HarnessError
+
+    if quantization not in ("4bit", "8bit"):
+        raise HarnessError(f"quantization must be '4bit' or '8bit', got {quantization!r}")
+    if not torch.cuda.is_available():
+        raise HarnessError(f"{quantization} quantization (QLoRA) needs a CUDA GPU; this machine has none. "
+                           f"Remove `quantization` to train in full precision on the CPU")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise HarnessError(f"{quantization} quantization (QLoRA) needs bitsandbytes: pip install bitsandbytes")
+    from transformers import BitsAndBytesConfig
+
+    if quantization == "4bit":
+        config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                                    bnb_4bit_compute_dtype=torch.bfloat16)
+    else:
+        config = BitsAndBytesConfig(load_in_8bit=True)
+    return {"quantization_config": config, "device_map": {"": torch.cuda.current_device()}}
+
+
+def is_quantized(model: Any) -> bool:
+    return bool(getattr(model, "is_loaded_in_4bit", False) or getattr(model, "is_loaded_in_8bit", False)
+                or getattr(getattr(model, "base_model", None), "is_loaded_in_4bit", False)
+                or getattr(getattr(model, "base_model", None), "is_loaded_in_8bit", False))
 
 
 @dataclass
@@ -91,13 +147,16 @@ def load_trained_classifier(trained: TrainedModel, label_names: tuple[str, ...],
         if hasattr(model, "merge_and_unload") and _can_merge(model):
             # Merged LoRA/IA3 weights give the same logits with one matmul less per layer.
             model = model.merge_and_unload()
-        tokenizer = load_tokenizer(str(trained.model_dir)) if (Path(trained.model_dir) / "tokenizer_config.json").exists() else tokenizer
+        if (Path(trained.model_dir) / "tokenizer_config.json").exists():
+            tokenizer = load_tokenizer(str(trained.model_dir))
+            align_tokenizer_with_model(tokenizer, base)
     else:
         import torch
         from transformers import AutoModelForSequenceClassification
 
         tokenizer = load_tokenizer(str(trained.model_dir))
         model = AutoModelForSequenceClassification.from_pretrained(str(trained.model_dir), dtype=torch.float32)
+        align_tokenizer_with_model(tokenizer, model)
     model.to(device)
     model.eval()
     predictor = Predictor(model, tokenizer, device, max_length=max_length, batch_size=batch_size)
@@ -106,7 +165,9 @@ def load_trained_classifier(trained: TrainedModel, label_names: tuple[str, ...],
 
 def _can_merge(model: Any) -> bool:
     config = getattr(model, "peft_config", {}).get("default")
-    return getattr(config, "peft_type", None) is not None and str(config.peft_type).endswith(("LORA", "IA3"))
+    # Prompt and prefix tuning add virtual tokens at run time: nothing to merge. IA3 is left unmerged too:
+    # PEFT's IA3 merge fails midway on composite classification heads (RoBERTa, ELECTRA), leaving a broken model.
+    return str(getattr(config, "peft_type", "")).endswith("LORA")
 
 
 def count_parameters(model: Any) -> tuple[int, int]:

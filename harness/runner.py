@@ -112,18 +112,20 @@ def examples_fingerprint(examples: Sequence[Example]) -> str:
 
 
 class _Cell:
-    """One model x method x seed, and its loaded classifier while its stages run."""
+    """One model x method x seed x train size, and its loaded classifier while its stages run."""
 
-    def __init__(self, method: ComponentRef, seed: int):
+    def __init__(self, method: ComponentRef, seed: int, train: tuple[Example, ...], in_sweep: bool):
         self.method = method
         self.seed = seed
+        self.train = train
+        self.in_sweep = in_sweep
         self.finetune_key: Optional[str] = None
         self.trained: Optional[TrainedModel] = None
         self.classifier: Optional[Classifier] = None
 
     @property
     def prefix(self) -> str:
-        return f"{self.method.label}/seed{self.seed}"
+        return f"{self.method.label}/seed{self.seed}" + (f"/n{len(self.train)}" if self.in_sweep else "")
 
 
 class Runner:
@@ -157,13 +159,15 @@ class Runner:
 
         self.task_data = self._task_stage()
         if self.task_data is not None:
-            for seed in self.suite.seeds:
-                for method in self.suite.methods:
-                    cell = _Cell(method, seed)
-                    try:
-                        self._run_cell(cell)
-                    finally:
-                        cell.classifier = None  # free the model before the next cell loads its own
+            in_sweep = self.suite.train_sizes != (None,)
+            for train in self._train_subsets():
+                for seed in self.suite.seeds:
+                    for method in self.suite.methods:
+                        cell = _Cell(method, seed, train, in_sweep)
+                        try:
+                            self._run_cell(cell)
+                        finally:
+                            cell.classifier = None  # free the model before the next cell loads its own
 
         gates = evaluate_gates(self.suite.gates, self.store.rows)
         self.store.write_gates(gates)
@@ -190,6 +194,7 @@ class Runner:
             "attacks": [attack.label for attack in self.suite.attacks],
             "explainers": [explainer.label for explainer in self.suite.explainers],
             "seeds": list(self.suite.seeds),
+            "train_sizes": list(self.suite.train_sizes),
             "budgets": dataclasses.asdict(self.suite.budgets),
             "started_at": _now(),
             "device": self.device,
@@ -258,7 +263,7 @@ class Runner:
             ResultRow(task=self.suite.task.label, model=self.suite.model.source.name, method=method_label, seed=seed,
                       stage=kind, component=ref.label if kind not in ("finetune", "evaluate") else "", metric=metric["name"],
                       value=_float(metric["value"]), ci_low=metric.get("ci_low"), ci_high=metric.get("ci_high"),
-                      n=metric.get("n"), stage_key=key)
+                      n=metric.get("n"), stage_key=key, train_size=len(cell.train) if cell else None)
             for metric in payload.get("metrics", [])
         ]
         record = StageRecord(stage_id, kind, ref.label, component.plugin, key, status,
@@ -318,6 +323,24 @@ class Runner:
             test = _balanced_prefix(test, budgets.max_eval_examples)
         return dataclasses.replace(data, train=tuple(train), validation=tuple(validation), test=tuple(test))
 
+    def _train_subsets(self) -> list[tuple[Example, ...]]:
+        """One training set per `train_sizes` entry; smaller sets are prefixes of larger ones (nested), so
+        a sweep measures the effect of more data, not of different data."""
+        train = self.task_data.train
+        shuffled = list(train)
+        random.Random(0).shuffle(shuffled)  # a file sorted by label must not give one-class prefixes
+        subsets = []
+        for size in self.suite.train_sizes:
+            if size is None:
+                subsets.append(train)
+                continue
+            count = size if isinstance(size, int) else max(1, round(size * len(train)))
+            if count > len(train):
+                print(f"warning: train size {size} exceeds the {len(train)} training examples; using all of them",
+                      file=sys.stderr)
+            subsets.append(tuple(shuffled[:count]))
+        return subsets
+
     def _build(self, ref: ComponentRef) -> Any:
         component = self.registry.get(ref.kind, ref.name)
         return component.factory(ref.config) if component.config_class is not None else component.factory(None)
@@ -326,7 +349,7 @@ class Runner:
         data = self.task_data
         finetune = self._stage("finetune", f"{cell.prefix}/finetune", cell.method, {
             "base": self.suite.model.source,
-            "train": examples_fingerprint(data.train),
+            "train": examples_fingerprint(cell.train),
             "validation": examples_fingerprint(data.validation),
             "label_names": data.label_names,
             "budgets": self.suite.budgets,
@@ -371,8 +394,8 @@ class Runner:
         from harness.memory import PeakMemory
 
         finetuner = self._build(cell.method)
-        request = TrainRequest(base=self.suite.model.source, data=self.task_data, budgets=self.suite.budgets,
-                               output_dir=building / "model", env=env)
+        request = TrainRequest(base=self.suite.model.source, data=dataclasses.replace(self.task_data, train=cell.train),
+                               budgets=self.suite.budgets, output_dir=building / "model", env=env)
         with PeakMemory(self.device) as peak_memory:
             trained = finetuner.train(request)
         if not isinstance(trained, TrainedModel):
@@ -398,6 +421,8 @@ class Runner:
             if best is not None:
                 metrics.append(Metric("best_validation_accuracy", best))
         metrics.extend(trained.metrics)
+        # The training curve, for the report's charts.
+        write_jsonl(building / "records" / "history.jsonl", (dataclasses.asdict(record) for record in trained.history))
         return {
             "trained": {
                 "model_dir": str(model_dir.relative_to(building.resolve())),

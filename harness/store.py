@@ -194,6 +194,7 @@ def read_results(path: Path) -> list[ResultRow]:
                 value=float(raw["value"]) if raw["value"] != "" else float("nan"),
                 ci_low=_parse_optional_float(raw["ci_low"]), ci_high=_parse_optional_float(raw["ci_high"]),
                 n=int(raw["n"]) if raw["n"] else None, stage_key=raw["stage_key"],
+                train_size=int(raw["train_size"]) if raw.get("train_size") else None,
             ))
     return rows
 

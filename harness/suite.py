@@ -29,6 +29,7 @@ TOP_LEVEL_KEYS = (
     "perturbations",
     "explainers",
     "seeds",
+    "train_sizes",
     "budgets",
     "gates",
     "reports",
@@ -96,6 +97,9 @@ class Suite:
     perturbations: tuple[ComponentRef, ...]
     explainers: tuple[ComponentRef, ...]
     seeds: tuple[int, ...]
+    train_sizes: tuple[Optional[float], ...]
+    """Data-efficiency sweep: fractions of the training split (floats in (0, 1]) or counts (integers);
+    (None,) trains on the whole (budgeted) split."""
     budgets: Budgets
     gates: tuple[GateSpec, ...]
     reports: tuple[ComponentRef, ...]
@@ -466,6 +470,20 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
         else:
             checker.error(f"`seeds` must be a non-empty list of integers, got {_kind_of(seeds_value)}", seeds_location)
 
+    train_sizes: tuple = (None,)
+    if "train_sizes" in document:
+        sizes, sizes_location = document["train_sizes"], document.value_locations["train_sizes"]
+        valid = isinstance(sizes, list) and sizes and all(
+            (isinstance(size, int) and not isinstance(size, bool) and size >= 1)
+            or (isinstance(size, float) and 0 < size <= 1) for size in sizes)
+        if not valid:
+            checker.error("`train_sizes` must be a non-empty list of fractions in (0, 1] (e.g. 0.1) or example "
+                          f"counts (e.g. 500), got {_kind_of(sizes)}", sizes_location)
+        elif len(set(sizes)) != len(sizes):
+            checker.error("`train_sizes` lists a size twice", sizes_location)
+        else:
+            train_sizes = tuple(sizes)
+
     budgets = Budgets()
     if "budgets" in document:
         budgets_value, budgets_location = document["budgets"], document.value_locations["budgets"]
@@ -501,6 +519,7 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
         perturbations=lists["perturbations"],
         explainers=lists["explainers"],
         seeds=seeds,
+        train_sizes=train_sizes,
         budgets=budgets,
         gates=gates,
         reports=lists["reports"],

@@ -11,7 +11,7 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Literal, Optional, Sequence
 
 from harness.types import Budgets, EpochRecord, Example
 
@@ -27,16 +27,43 @@ class TrainingSettings:
     warmup_ratio: float = 0.1
     max_grad_norm: float = 1.0
     early_stopping_patience: Optional[int] = None
-    """Stop after this many epochs without a better validation accuracy; None trains every epoch."""
+    """Stop after this many epochs without a better validation score; None trains every epoch."""
+    early_stopping_metric: Literal["accuracy", "loss"] = "accuracy"
+    """Validation metric that picks the best epoch (whose weights are kept) and drives early stopping."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass: less memory, about 30% slower."""
+    group_by_length: bool = True
+    """Batch texts of similar length together (less padding); False shuffles plainly."""
+
+    def __post_init__(self):
+        if self.epochs <= 0 or self.learning_rate <= 0 or self.batch_size < 1:
+            raise ValueError("epochs, learning_rate and batch_size must be positive")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError("warmup_ratio must be in [0, 1)")
+
+
+TRAIN_ACCURACY_EXAMPLES = 512
+"""Size of the fixed training subset scored each epoch for the train-vs-validation gap."""
 
 
 @dataclass(frozen=True)
 class FitResult:
     history: tuple[EpochRecord, ...]
-    best_validation_accuracy: Optional[float]
+    best_epoch_index: Optional[int]
     train_seconds: float
     steps: int
     samples_seen: int
+
+    @property
+    def best(self) -> Optional[EpochRecord]:
+        return self.history[self.best_epoch_index] if self.best_epoch_index is not None else None
+
+
+def planned_steps(train_examples: int, settings: TrainingSettings, budgets: Budgets) -> int:
+    """Optimizer steps `fit` will take (methods with step-dependent schedules, such as AdaLoRA, need it)."""
+    epochs = settings.epochs if budgets.max_epochs is None else min(settings.epochs, budgets.max_epochs)
+    steps = max(1, math.ceil(math.ceil(train_examples / settings.batch_size) * epochs))
+    return steps if budgets.max_steps is None else min(steps, budgets.max_steps)
 
 
 def set_seed(seed: int) -> None:
@@ -48,10 +75,13 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def length_grouped_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+def length_grouped_batches(lengths: Sequence[int], batch_size: int, rng: random.Random,
+                           group_by_length: bool = True) -> list[list[int]]:
     """Indices in batches of similar length, in a seeded random order (like HF's group_by_length)."""
     indices = list(range(len(lengths)))
     rng.shuffle(indices)
+    if not group_by_length:
+        return [indices[offset:offset + batch_size] for offset in range(0, len(indices), batch_size)]
     megabatch = batch_size * 50
     batches: list[list[int]] = []
     for start in range(0, len(indices), megabatch):
@@ -72,24 +102,37 @@ def fit(
     seed: int,
     max_length: int,
     progress: Callable[..., Any],
+    after_optimizer_step: Optional[Callable[[int], None]] = None,
 ) -> FitResult:
-    """Train `model` in place on `train`; keep the weights of the best validation epoch."""
+    """Train `model` in place on `train`; keep the weights of the best validation epoch.
+
+    :param after_optimizer_step: called with the global step after each optimizer step, before gradients are
+        cleared (AdaLoRA reallocates its ranks there).
+    """
     import torch
 
     if not train:
         raise ValueError("the training split is empty")
+    from harness.models import is_quantized
+
     set_seed(seed)
-    model.to(device)
+    if not is_quantized(model):  # bitsandbytes models are placed on the GPU when loaded and cannot move
+        model.to(device)
+    if settings.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if hasattr(model, "enable_input_require_grads"):
+            model.enable_input_require_grads()  # PEFT models have frozen embeddings; checkpointing needs a grad path
     encoded = tokenizer([example.text for example in train], truncation=True, max_length=max_length)
     labels = [example.label for example in train]
     lengths = [len(ids) for ids in encoded["input_ids"]]
-    epochs = settings.epochs if budgets.max_epochs is None else min(settings.epochs, budgets.max_epochs)
-    steps_per_epoch = math.ceil(len(train) / settings.batch_size)
-    total_steps = max(1, math.ceil(steps_per_epoch * epochs))
-    if budgets.max_steps is not None:
-        total_steps = min(total_steps, budgets.max_steps)
+    total_steps = planned_steps(len(train), settings, budgets)
+    train_probe = list(train)
+    random.Random(seed).shuffle(train_probe)
+    train_probe = train_probe[:TRAIN_ACCURACY_EXAMPLES]
 
     trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    if not trainable:
+        raise ValueError("the model has no trainable parameters")
     # Only trainable tensors change; copying the frozen rest for the best checkpoint would double memory for PEFT.
     frozen_names = {name for name, parameter in model.named_parameters() if not parameter.requires_grad}
     decay = [p for p in trainable if p.ndim >= 2]
@@ -110,7 +153,7 @@ def fit(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, learning_rate_factor)
     rng = random.Random(seed)
     history: list[EpochRecord] = []
-    best_accuracy: Optional[float] = None
+    best_index: Optional[int] = None
     best_state: Optional[dict[str, Any]] = None
     epochs_without_improvement = 0
     step = 0
@@ -123,7 +166,7 @@ def fit(
             epoch += 1
             model.train()
             running_loss, running_count = 0.0, 0
-            for batch_indices in length_grouped_batches(lengths, settings.batch_size, rng):
+            for batch_indices in length_grouped_batches(lengths, settings.batch_size, rng, settings.group_by_length):
                 if step >= total_steps:
                     break
                 features = [{key: encoded[key][index] for key in encoded.keys()} for index in batch_indices]
@@ -131,34 +174,40 @@ def fit(
                 batch = {key: value.to(device) for key, value in batch.items()}
                 batch_labels = torch.tensor([labels[index] for index in batch_indices], device=device)
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_cuda):
-                    logits = model(**batch).logits
-                loss = torch.nn.functional.cross_entropy(logits.float(), batch_labels)
+                    # The model computes the loss so that methods which add a regulariser to it (AdaLoRA's
+                    # orthogonality penalty) train as their authors intended.
+                    loss = model(**batch, labels=batch_labels).loss.float()
                 loss.backward()
                 if settings.max_grad_norm > 0:
                     torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
                 optimizer.step()
                 scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
                 step += 1
+                if after_optimizer_step is not None:
+                    after_optimizer_step(step)
+                optimizer.zero_grad(set_to_none=True)
                 samples_seen += len(batch_indices)
                 running_loss += loss.item() * len(batch_indices)
                 running_count += len(batch_indices)
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.3f}", epoch=epoch)
+                bar.set_postfix(loss=f"{loss.item():.3f}", epoch=epoch, refresh=False)
             validation_accuracy, validation_loss = evaluate_split(
-                model, tokenizer, validation, device, max_length, settings.batch_size * 2
-            )
+                model, tokenizer, validation, device, max_length, settings.batch_size * 2)
+            train_accuracy, _ = evaluate_split(model, tokenizer, train_probe, device, max_length, settings.batch_size * 2)
             history.append(EpochRecord(
                 epoch=round(samples_seen / len(train), 4),
                 step=step,
                 train_loss=running_loss / max(1, running_count),
                 validation_accuracy=validation_accuracy,
                 validation_loss=validation_loss,
+                train_accuracy=train_accuracy,
+                learning_rate=scheduler.get_last_lr()[0],
             ))
-            if validation_accuracy is None:
+            score = _score(history[-1], settings.early_stopping_metric)
+            if score is None:
                 continue
-            if best_accuracy is None or validation_accuracy > best_accuracy:
-                best_accuracy = validation_accuracy
+            if best_index is None or score > _score(history[best_index], settings.early_stopping_metric):
+                best_index = len(history) - 1
                 best_state = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()
                               if name not in frozen_names}
                 epochs_without_improvement = 0
@@ -169,10 +218,19 @@ def fit(
                     break
     finally:
         bar.close()
-    if best_state is not None:
+    if best_state is not None and best_index != len(history) - 1:
         model.load_state_dict(best_state, strict=False)
+    if settings.gradient_checkpointing:
+        model.gradient_checkpointing_disable()
     model.eval()
-    return FitResult(tuple(history), best_accuracy, time.perf_counter() - started, step, samples_seen)
+    return FitResult(tuple(history), best_index, time.perf_counter() - started, step, samples_seen)
+
+
+def _score(record: EpochRecord, metric: str) -> Optional[float]:
+    """Higher is better."""
+    if metric == "loss":
+        return None if record.validation_loss is None else -record.validation_loss
+    return record.validation_accuracy
 
 
 def evaluate_split(model: Any, tokenizer: Any, examples: Sequence[Example], device: str, max_length: int,
@@ -198,7 +256,8 @@ def evaluate_split(model: Any, tokenizer: Any, examples: Sequence[Example], devi
     return correct / len(examples), total_loss / len(examples)
 
 
-def train_and_save(model: Any, tokenizer: Any, request: Any, settings: TrainingSettings, is_adapter: bool) -> Any:
+def train_and_save(model: Any, tokenizer: Any, request: Any, settings: TrainingSettings, is_adapter: bool,
+                   after_optimizer_step: Optional[Callable[[int], None]] = None) -> Any:
     """Run `fit` on the request's data, save the result in Hugging Face format, describe it as TrainedModel.
 
     Full models are saved whole (safetensors); PEFT models save only their adapter, which
@@ -209,7 +268,8 @@ def train_and_save(model: Any, tokenizer: Any, request: Any, settings: TrainingS
 
     trainable, total = count_parameters(model)
     result = fit(model, tokenizer, request.data.train, request.data.validation, settings, request.budgets,
-                 request.env.device, request.env.seed, request.base.max_length, request.env.progress)
+                 request.env.device, request.env.seed, request.base.max_length, request.env.progress,
+                 after_optimizer_step)
     request.output_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(request.output_dir), safe_serialization=True)
     tokenizer.save_pretrained(str(request.output_dir))
@@ -221,14 +281,38 @@ def train_and_save(model: Any, tokenizer: Any, request: Any, settings: TrainingS
         train_seconds=result.train_seconds,
         train_examples=len(request.data.train),
         history=result.history,
-        metrics=(
-            _metric("samples_per_second", result.samples_seen / max(result.train_seconds, 1e-9)),
-            _metric("optimizer_steps", float(result.steps)),
-        ),
+        metrics=tuple(_metric(name, value) for name, value in (
+            ("samples_per_second", result.samples_seen / max(result.train_seconds, 1e-9)),
+            ("optimizer_steps", float(result.steps)),
+            ("best_epoch", result.best.epoch if result.best else None),
+            ("train_validation_gap", _gap(result.best)),
+        ) if value is not None),
     )
+
+
+def _gap(record: Optional[EpochRecord]) -> Optional[float]:
+    """Train minus validation accuracy at the kept epoch: the overfitting signal."""
+    if record is None or record.train_accuracy is None or record.validation_accuracy is None:
+        return None
+    return record.train_accuracy - record.validation_accuracy
 
 
 def _metric(name: str, value: float) -> Any:
     from harness.types import Metric
 
     return Metric(name, value)
+
+
+def train_with_peft(request: Any, settings: TrainingSettings, make_peft_config: Callable[[Any], Any],
+                    quantization: Optional[str] = None,
+                    make_step_callback: Optional[Callable[[Any], Callable[[int], None]]] = None) -> Any:
+    """Load the base model, wrap it with the PEFT config `make_peft_config(base_model)` returns, train, save
+    the adapter. `make_step_callback(peft_model)` may return a per-step hook (AdaLoRA's rank allocation)."""
+    from peft import get_peft_model
+
+    from harness.models import load_base_classifier
+
+    model, tokenizer = load_base_classifier(request.base, request.data.label_names, quantization)
+    model = get_peft_model(model, make_peft_config(model))
+    callback = make_step_callback(model) if make_step_callback is not None else None
+    return train_and_save(model, tokenizer, request, settings, is_adapter=True, after_optimizer_step=callback)

@@ -82,6 +82,9 @@ class EpochRecord:
     train_loss: float
     validation_accuracy: Optional[float] = None
     validation_loss: Optional[float] = None
+    train_accuracy: Optional[float] = None
+    """Accuracy on a fixed training subset (up to 512 examples), for the train-vs-validation gap."""
+    learning_rate: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,8 @@ class ResultRow:
     ci_high: Optional[float] = None
     n: Optional[int] = None
     stage_key: str = ""
+    train_size: Optional[int] = None
+    """Training examples of the cell (data-efficiency sweeps compare methods at several sizes)."""
 
 
 RESULT_COLUMNS = tuple(ResultRow.__dataclass_fields__)

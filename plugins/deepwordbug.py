@@ -28,12 +28,12 @@ class DeepWordBugAttack:
         self.config = config
 
     def attack(self, classifier: Classifier, examples: Sequence[Example], env: StageEnvironment) -> AttackOutcome:
-        from textattack.attack_recipes import DeepWordBugGao2018
-
         from harness import run_textattack_attack
 
-        attack = DeepWordBugGao2018.build(classifier.predictor.textattack_wrapper(),
-                                          use_all_transformations=self.config.use_all_transformations)
+        wrapper = classifier.predictor.textattack_wrapper()  # first: prepares NLTK data textattack's import needs
+        from textattack.attack_recipes import DeepWordBugGao2018
+
+        attack = DeepWordBugGao2018.build(wrapper, use_all_transformations=self.config.use_all_transformations)
         if self.config.query_budget is not None:
             attack.goal_function.query_budget = self.config.query_budget
         return run_textattack_attack(attack, classifier, examples, env)

@@ -1,24 +1,15 @@
-"""Finetuner `lora`: low-rank adapters (Hu et al. 2021) through PEFT; the classification head is trained too."""
+"""Finetuner `lora`: low-rank adapters (Hu et al. 2021) through PEFT; the classification head is trained in full.
+
+With `quantization: 4bit` the frozen base is loaded in 4-bit NF4 through bitsandbytes (QLoRA, Dettmers et al.
+2023); that needs a CUDA GPU and bitsandbytes, and says so otherwise.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Literal, Optional
 
 from harness import TrainedModel, TrainingSettings, TrainRequest, hookimpl
-
-# Attention projections to adapt when the suite does not say, by `config.model_type`.
-DEFAULT_TARGET_MODULES = {
-    "bert": ("query", "value"),
-    "roberta": ("query", "value"),
-    "electra": ("query", "value"),
-    "deberta-v2": ("query_proj", "value_proj"),
-    "distilbert": ("q_lin", "v_lin"),
-    "gpt2": ("c_attn",),
-    "llama": ("q_proj", "v_proj"),
-    "mistral": ("q_proj", "v_proj"),
-    "qwen2": ("q_proj", "v_proj"),
-}
 
 
 @dataclass(frozen=True)
@@ -28,11 +19,16 @@ class LoraFinetuneConfig(TrainingSettings):
     alpha: int = 16
     dropout: float = 0.1
     target_modules: Optional[tuple[str, ...]] = None
-    """Module names to adapt; default per architecture (query/value projections)."""
+    """Module names to adapt; default per architecture (attention query/value projections)."""
+    quantization: Optional[Literal["4bit", "8bit"]] = None
+    """Load the frozen base in 4 or 8 bits (QLoRA-style); needs a CUDA GPU and bitsandbytes."""
 
     def __post_init__(self):
-        if self.r < 1:
-            raise ValueError("r must be a positive integer")
+        super().__post_init__()
+        if self.r < 1 or self.alpha < 1:
+            raise ValueError("r must be a positive integer, and so must alpha")
+        if not 0 <= self.dropout < 1:
+            raise ValueError("dropout must be in [0, 1)")
 
 
 class LoraFinetuner:
@@ -40,22 +36,20 @@ class LoraFinetuner:
         self.config = config
 
     def train(self, request: TrainRequest) -> TrainedModel:
-        from peft import LoraConfig, TaskType, get_peft_model
+        from harness import lora_target_modules, train_with_peft
 
-        from harness import HarnessError, load_base_classifier, train_and_save
+        def peft_config(model):
+            from peft import LoraConfig, TaskType
 
-        model, tokenizer = load_base_classifier(request.base, request.data.label_names)
-        target_modules = self.config.target_modules or DEFAULT_TARGET_MODULES.get(model.config.model_type)
-        if target_modules is None:
-            raise HarnessError(f"lora: no default target modules for model type {model.config.model_type!r}; "
-                               f"set target_modules in the suite")
-        peft_config = LoraConfig(task_type=TaskType.SEQ_CLS, r=self.config.r, lora_alpha=self.config.alpha,
-                                 lora_dropout=self.config.dropout, target_modules=list(target_modules))
-        model = get_peft_model(model, peft_config)
-        return train_and_save(model, tokenizer, request, self.config, is_adapter=True)
+            return LoraConfig(task_type=TaskType.SEQ_CLS, r=self.config.r, lora_alpha=self.config.alpha,
+                              lora_dropout=self.config.dropout,
+                              target_modules=lora_target_modules(model.config.model_type, "lora",
+                                                                 self.config.target_modules))
+
+        return train_with_peft(request, self.config, peft_config, quantization=self.config.quantization)
 
 
 @hookimpl
 def register_finetuners(register):
     register("lora", LoraFinetuner, config=LoraFinetuneConfig,
-             description="LoRA adapters on the attention projections (PEFT); head trained in full")
+             description="LoRA adapters on the attention projections (PEFT); optional 4/8-bit QLoRA on a GPU")
