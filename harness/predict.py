@@ -15,6 +15,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from harness.batching import pad_batch
+
 
 class Predictor:
     """Batched text -> logits for a Hugging Face sequence classifier, with a bounded text->logits cache."""
@@ -76,9 +78,7 @@ class Predictor:
             with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
                 for start in range(0, len(order), self.batch_size):
                     batch_indices = order[start:start + self.batch_size]
-                    features = [{key: encoded[key][index] for key in encoded.keys()} for index in batch_indices]
-                    batch = self.tokenizer.pad(features, return_tensors="pt")
-                    batch = {key: value.to(self.device) for key, value in batch.items()}
+                    batch = pad_batch(encoded, batch_indices, self.tokenizer, self.device)
                     logits = self.model(**batch).logits.float().cpu().numpy()
                     for row, index in zip(logits, batch_indices):
                         results[index] = row

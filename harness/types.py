@@ -83,7 +83,7 @@ class EpochRecord:
     validation_accuracy: Optional[float] = None
     validation_loss: Optional[float] = None
     train_accuracy: Optional[float] = None
-    """Accuracy on a fixed training subset (up to 512 examples), for the train-vs-validation gap."""
+    """Running accuracy on the training batches of this epoch (as the model learned)."""
     learning_rate: Optional[float] = None
 
 
