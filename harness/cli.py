@@ -130,7 +130,7 @@ def _plugins(registry: Registry, as_json: bool) -> int:
         }, indent=2))
         return EXIT_OK
     for kind in ("task", "finetuner", "attack", "augmenter", "explainer", "reporter"):
-        of_kind = [info for info in infos if info.kind == kind]
+        of_kind = sorted((info for info in infos if info.kind == kind), key=lambda info: info.name)
         print(f"{kind}s:")
         if not of_kind:
             print("  (none)")

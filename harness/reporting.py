@@ -80,14 +80,29 @@ COLUMN_PLAN = (  # (stage, metric, title, percent)
 )
 
 
+def is_sweep(rows: Sequence[ResultRow]) -> bool:
+    return len({row.train_size for row in rows if row.method}) > 1
+
+
+def row_label(row: ResultRow, sweep: bool) -> str:
+    """A comparison row: the method, or the method at a train size when the run is a data-efficiency sweep."""
+    return f"{row.method} (n={row.train_size})" if sweep else row.method
+
+
 def comparison_table(rows: Sequence[ResultRow], methods: Sequence[str]) -> ComparisonTable:
-    """Methods x metrics; several seeds are averaged (the CI shown is then the mean of the seeds' CIs)."""
+    """Methods (x train sizes in a sweep) x metrics; several seeds are averaged (the CI shown is then the
+    mean of the seeds' CIs)."""
+    sweep = is_sweep(rows)
     grouped: dict[tuple[str, tuple[str, str, str]], list[ResultRow]] = defaultdict(list)
     for row in rows:
-        grouped[(row.method, (row.stage, row.component, row.metric))].append(row)
+        if row.method:
+            grouped[(row_label(row, sweep), (row.stage, row.component, row.metric))].append(row)
+    if sweep:
+        sizes = sorted({row.train_size for row in rows if row.method and row.train_size is not None})
+        methods = [f"{method} (n={size})" for method in methods for size in sizes]
     present_components: dict[str, list[str]] = defaultdict(list)
     for row in rows:
-        if row.component and row.component not in present_components[row.stage]:
+        if row.method and row.component and row.component not in present_components[row.stage]:
             present_components[row.stage].append(row.component)
     columns = []
     for stage, metric, title, percent in COLUMN_PLAN:
