@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import importlib.metadata
+import json
 import os
 import platform
 import random
@@ -32,7 +33,7 @@ from harness.plugins import HarnessPluginManager
 from harness.registry import Registry
 from harness.robustness import attack_metrics
 from harness.statistics import bootstrap_macro_f1, bootstrap_metric
-from harness.store import CACHE_DIR_NAME, RunStore, StageCache, content_key, read_run, write_jsonl
+from harness.store import CACHE_DIR_NAME, RunStore, StageCache, atomic_write_json, content_key, read_run, write_jsonl
 from harness.suite import ComponentRef, Suite
 from harness.types import (
     SCHEMA_VERSION,
@@ -352,7 +353,9 @@ class Runner:
             "train": examples_fingerprint(cell.train),
             "validation": examples_fingerprint(data.validation),
             "label_names": data.label_names,
-            "budgets": self.suite.budgets,
+            # Only the budgets that change training; the data budgets are in the fingerprints above, and the
+            # attack/explain budgets must not retrain the model.
+            "training_budgets": (self.suite.budgets.max_epochs, self.suite.budgets.max_steps),
             "seed": cell.seed,
         }, lambda building, env: self._finetune(cell, building, env), cell)
         failed = finetune is None
@@ -452,15 +455,42 @@ class Runner:
 
     def _attack(self, cell: _Cell, ref: ComponentRef, examples: Sequence[Example], building: Path,
                 env: StageEnvironment) -> dict[str, Any]:
-        attack = self._build(ref)
-        classifier = self._classifier(cell)
-        forwards_before = classifier.predictor.forwards
-        outcome = attack.attack(classifier, examples, env)
-        if not isinstance(outcome, AttackOutcome) or not all(isinstance(r, AttackRecord) for r in outcome.records):
-            raise PluginError(ref.plugin, f"attack {ref.name!r} must return AttackOutcome of AttackRecord")
-        forwards = outcome.model_forwards or classifier.predictor.forwards - forwards_before
-        write_jsonl(building / "records" / "attack.jsonl", (dataclasses.asdict(record) for record in outcome.records))
-        metrics = attack_metrics(outcome.records, forwards, seed=cell.seed)
+        """Attack the examples no earlier run attacked with this model and configuration; reuse the rest.
+
+        Per-example results persist under <cache>/attack-examples/<model+attack key>/, so growing
+        max_attack_examples or adding test examples attacks only the new ones.
+        """
+        component = self.registry.get(ref.kind, ref.name)
+        example_cache = self.cache.root / "attack-examples" / content_key({
+            "model": cell.finetune_key, "attack": ref.name, "plugin_version": component.version, "config": ref.config,
+            "seed": cell.seed, "libraries": self.libraries, "schema_version": SCHEMA_VERSION})
+        paths = {example.id: example_cache / f"{content_key(dataclasses.asdict(example))}.json" for example in examples}
+        reused = {example.id: AttackRecord(**json.loads(paths[example.id].read_text(encoding="utf-8")))
+                  for example in examples if paths[example.id].exists()}
+        todo = [example for example in examples if example.id not in reused]
+        forwards = 0
+        new_records: list[AttackRecord] = []
+        if todo or not examples:
+            attack = self._build(ref)
+            classifier = self._classifier(cell)
+            forwards_before = classifier.predictor.forwards
+            outcome = attack.attack(classifier, todo, env)
+            if not isinstance(outcome, AttackOutcome) or not all(isinstance(r, AttackRecord) for r in outcome.records):
+                raise PluginError(ref.plugin, f"attack {ref.name!r} must return AttackOutcome of AttackRecord")
+            forwards = outcome.model_forwards or classifier.predictor.forwards - forwards_before
+            new_records = list(outcome.records)
+        if [record.example_id for record in new_records] == [example.id for example in todo]:
+            for record in new_records:
+                atomic_write_json(paths[record.example_id], dataclasses.asdict(record))
+            by_id = {**reused, **{record.example_id: record for record in new_records}}
+            records = [by_id[example.id] for example in examples]
+        else:
+            # The attack brings its own inputs (a static adversarial set such as AdvGLUE): nothing to reuse.
+            records = new_records
+            reused = {}
+        write_jsonl(building / "records" / "attack.jsonl", (dataclasses.asdict(record) for record in records))
+        metrics = attack_metrics(records, forwards, seed=cell.seed)
+        metrics.append(Metric("reused_examples", float(len(reused)), n=len(records)))
         return {"metrics": [dataclasses.asdict(metric) for metric in metrics]}
 
     def _perturb(self, cell: _Cell, ref: ComponentRef, building: Path, env: StageEnvironment) -> dict[str, Any]:

@@ -44,10 +44,16 @@ def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Examp
     `attack` must have been built on `classifier.predictor.textattack_wrapper()`, so every query goes through
     the harness predictor (dynamic padding, text->logits cache).
     """
-    from textattack.attack_results import FailedAttackResult, SkippedAttackResult, SuccessfulAttackResult
+    from textattack.attack_results import (
+        FailedAttackResult,
+        MaximizedAttackResult,
+        SkippedAttackResult,
+        SuccessfulAttackResult,
+    )
 
     records = []
     forwards_before = classifier.predictor.forwards
+    prewarm_first_queries(attack, classifier.predictor, examples)
     for example in env.progress(examples, desc="attack", unit="example"):
         started = time.perf_counter()
         result = attack.attack(example.text, example.label)
@@ -58,12 +64,14 @@ def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Examp
             status = "skipped"
         elif isinstance(result, FailedAttackResult):
             status = "failed"
-        else:  # MaximizedAttackResult and friends are not produced by classification recipes
+        elif isinstance(result, MaximizedAttackResult):
+            # Goals that maximise rather than flip (input reduction): success is having changed the text at all.
+            status = "successful" if result.perturbed_result.attacked_text.text != example.text else "failed"
+        else:
             raise TypeError(f"unexpected TextAttack result {type(result).__name__}")
         original = result.original_result
         perturbed = result.perturbed_result
-        words_perturbed = len(original.attacked_text.all_words_diff(perturbed.attacked_text)) \
-            if status == "successful" else 0
+        words_perturbed = _words_changed(original.attacked_text, perturbed.attacked_text) if status == "successful" else 0
         records.append(AttackRecord(
             example_id=example.id,
             original_text=original.attacked_text.text,
@@ -80,6 +88,39 @@ def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Examp
             seconds=seconds,
         ))
     return AttackOutcome(records=tuple(records), model_forwards=classifier.predictor.forwards - forwards_before)
+
+
+def prewarm_first_queries(attack: Any, predictor: Any, examples: Sequence[Example]) -> None:
+    """Batch across examples what every example's search asks first, so it runs in a few full batches.
+
+    TextAttack attacks one example at a time, and its first queries for an example are its original text and,
+    for searches ordered by word importance ("unk" / "delete" / weighted saliency), one leave-one-out text per
+    attackable word. Those do not depend on the search's later choices, so the harness scores them for all
+    examples in one call; the per-example searches then find them in the predictor's text->logits cache. The
+    texts are built with TextAttack's own functions, so the searches and their query counts are unchanged.
+    """
+    from textattack.search_methods import GreedyWordSwapWIR
+    from textattack.shared import AttackedText
+
+    texts = [example.text for example in examples]
+    search = attack.search_method
+    if isinstance(search, GreedyWordSwapWIR) and search.wir_method in ("unk", "delete", "weighted-saliency"):
+        for example in examples:
+            initial = AttackedText(example.text)
+            _, indices = attack.get_indices_to_order(initial)
+            for index in indices:
+                if search.wir_method == "delete":
+                    texts.append(initial.delete_word_at_index(index).text)
+                else:
+                    texts.append(initial.replace_word_at_index(index, search.unk_token).text)
+    predictor.logits(texts)
+
+
+def _words_changed(original: Any, perturbed: Any) -> int:
+    """Words swapped; for attacks that delete or insert words, how many were removed or added."""
+    if len(original.words) == len(perturbed.words):
+        return len(original.all_words_diff(perturbed))
+    return abs(len(original.words) - len(perturbed.words))
 
 
 def _top_probability(raw_output: Any) -> float:

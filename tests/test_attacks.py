@@ -1,0 +1,143 @@
+"""Attacks: every recipe builds or fails validation clearly; the offline ones run on a fine-tuned MiniLM."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import harness.textattack_bridge as bridge
+from conftest import dump_suite, minilm_dir, tiny_suite
+from harness.cli import main
+from harness.models import load_trained_classifier
+from harness.plugins import make_plugin_manager
+from harness.registry import Registry
+from harness.runner import make_progress
+from harness.store import read_jsonl, read_run
+from harness.textattack_recipes import RECIPES, TextAttackRecipe
+from harness.types import Budgets, Example, ModelSource, StageEnvironment, TaskData, TrainRequest
+
+OFFLINE_ATTACKS = {
+    "deepwordbug": {}, "pwws": {}, "pruthi": {}, "input-reduction": {}, "gradient-swap": {},
+    "textfooler-wordnet-sbert": {}, "leap": {"query_budget": 60},
+}
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return Registry(make_plugin_manager())
+
+
+@pytest.fixture(scope="module")
+def minilm_sst2(registry, sst2_files, tmp_path_factory):
+    """all-MiniLM-L6-v2 fine-tuned (full) on 160 SST-2 sentences: a real, if small, sentiment model."""
+    def read(path):
+        rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()[1:]]
+        return tuple(Example(f"{path.stem}-{i}", text.strip(), int(label)) for i, (text, label) in enumerate(rows))
+
+    train, test = read(sst2_files["train"]), read(sst2_files["test"])
+    data = TaskData("sst2", ("negative", "positive"), train, test[:16], test)
+    component = registry.get("finetuner", "full")
+    directory = tmp_path_factory.mktemp("minilm-sst2")
+    environment = StageEnvironment("cpu", 0, directory, make_progress(False))
+    trained = component.factory(component.config_class(epochs=3, learning_rate=1e-4)).train(
+        TrainRequest(ModelSource("minilm", str(minilm_dir()), 64), data, Budgets(), directory / "model", environment))
+    classifier = load_trained_classifier(trained, data.label_names, "cpu", 64, 32)
+    short = tuple(example for example in test if len(example.text.split()) <= 12)
+    return classifier, short, environment
+
+
+def test_every_recipe_builds_or_fails_validation_clearly(registry, tiny_model_dir):
+    from harness.models import load_base_classifier
+    from harness.predict import Predictor
+
+    model, tokenizer = load_base_classifier(ModelSource("tiny", str(tiny_model_dir), 32), ("a", "b"))
+    wrapper = Predictor(model, tokenizer, "cpu").textattack_wrapper()
+    outcomes = {}
+    for name in registry.names("attack"):
+        component = registry.get("attack", name)
+        try:
+            config = component.config_class()
+        except ValueError as error:
+            message = str(error)
+            assert "needs" in message or "gradient-swap" in message, (name, message)
+            assert name in RECIPES, f"{name} failed validation but is not a TextAttack recipe: {message}"
+            outcomes[name] = "fails validation"
+            continue
+        attack = component.factory(config)
+        if isinstance(attack, TextAttackRecipe):
+            built = attack.build(wrapper)
+            assert built.goal_function is not None
+        outcomes[name] = "builds"
+    assert outcomes["hotflip"] == "fails validation"
+    for name in OFFLINE_ATTACKS:
+        assert outcomes[name] == "builds", outcomes
+    assert set(RECIPES) <= set(outcomes)
+
+
+def test_recipe_needing_downloads_fails_validate_at_its_suite_line(tmp_path, capsys, tiny_model_dir, sst2_files):
+    suite = tiny_suite(tiny_model_dir, sst2_files, tmp_path, attacks=["pwws", {"use": "textfooler"}])
+    path = dump_suite(suite, tmp_path / "suite.yaml")
+    assert main(["validate", str(path)]) == 2
+    error = capsys.readouterr().err
+    line = next(number for number, text in enumerate(path.read_text().splitlines(), 1) if "textfooler" in text)
+    assert f"{path}:{line}:" in error and "needs resources" in error and "plugin 'textfooler'" in error
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(OFFLINE_ATTACKS))
+def test_offline_attack_runs_on_fine_tuned_minilm(name, registry, minilm_sst2):
+    classifier, examples, environment = minilm_sst2
+    component = registry.get("attack", name)
+    outcome = component.factory(component.config_class(**OFFLINE_ATTACKS[name])).attack(
+        classifier, examples[:3], environment)
+    assert [record.example_id for record in outcome.records] == [example.id for example in examples[:3]]
+    for record in outcome.records:
+        assert record.status in ("successful", "failed", "skipped")
+        assert record.original_prediction == int(classifier.predictor.predict([record.original_text])[0])
+        if record.status == "skipped":
+            assert record.original_prediction != record.label
+            continue
+        assert record.original_prediction == record.label and record.num_queries > 0
+        if record.status == "successful":
+            assert record.perturbed_text != record.original_text
+            assert record.perturbed_prediction == int(classifier.predictor.predict([record.perturbed_text])[0])
+            if name == "input-reduction":  # its goal: drop words while the prediction stays
+                assert record.perturbed_prediction == record.original_prediction
+                assert len(record.perturbed_text.split()) < len(record.original_text.split())
+            else:
+                assert record.perturbed_prediction != record.original_prediction
+
+
+@pytest.mark.slow
+def test_batching_across_examples_changes_no_result(registry, minilm_sst2, monkeypatch):
+    """The cross-example pre-warm only fills the cache: same adversarial texts and query counts without it."""
+    classifier, examples, environment = minilm_sst2
+    component = registry.get("attack", "deepwordbug")
+    from harness.training import set_seed
+
+    classifier.predictor.clear_cache()
+    set_seed(0)  # DeepWordBug's character substitutions and insertions draw random characters
+    batched = component.factory(component.config_class()).attack(classifier, examples[:4], environment)
+    classifier.predictor.clear_cache()
+    set_seed(0)
+    monkeypatch.setattr(bridge, "prewarm_first_queries", lambda attack, predictor, examples: None)
+    sequential = component.factory(component.config_class()).attack(classifier, examples[:4], environment)
+    strip = [(r.perturbed_text, r.num_queries, r.status) for r in batched.records]
+    assert strip == [(r.perturbed_text, r.num_queries, r.status) for r in sequential.records]
+
+
+def test_attack_results_are_reused_per_example(tmp_path, tiny_model_dir, sst2_files):
+    output = tmp_path / "reports"
+    suite = tiny_suite(tiny_model_dir, sst2_files, output, methods=[{"use": "full", "epochs": 1}],
+                       attacks=["pruthi"], explainers=[], budgets={"max_attack_examples": 2})
+    path = dump_suite(suite, tmp_path / "suite.yaml")
+    assert main(["run", str(path), "--no-progress"]) == 0
+    suite["budgets"] = {"max_attack_examples": 4}
+    dump_suite(suite, path)
+    assert main(["run", str(path), "--no-progress"]) == 0
+    runs = sorted((output / "tiny").iterdir(), key=lambda p: (p / "manifest.json").stat().st_mtime_ns)
+    run = read_run(runs[-1])
+    metrics = {row.metric: row.value for row in run.results if row.stage == "attack"}
+    assert metrics["reused_examples"] == 2 and metrics["attacked_examples"] + metrics["skipped_examples"] == 4
+    assert len(read_jsonl(runs[-1] / "records" / "full_seed0_attack_pruthi.attack.jsonl")) == 4
