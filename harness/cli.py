@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("doctor", help="show which offline resources are available and what each enables")
 
+    embeddings = commands.add_parser("import-embeddings", help="install local word vectors as TextAttack's "
+                                     "counter-fitted embeddings (offline TextFooler, IGA, ...)")
+    embeddings.add_argument("vectors", type=Path, help="word2vec/GloVe text file: a word and its numbers per line")
+    embeddings.add_argument("--neighbours", type=int, default=100, help="nearest neighbours kept per word")
+
     report = commands.add_parser("report", help="re-render a run's reports from its stored results")
     report.add_argument("run_dir", type=Path)
     report.add_argument("--format", action="append", dest="formats", metavar="REPORTER",
@@ -70,6 +75,15 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
             return _doctor()
         if arguments.command == "report":
             return _report(arguments, registry)
+        if arguments.command == "import-embeddings":
+            from harness.embeddings import import_word_embeddings, textattack_embeddings_dir
+
+            if not arguments.vectors.is_file():
+                raise HarnessError(f"word-vector file not found: {arguments.vectors}")
+            destination = textattack_embeddings_dir()
+            count = import_word_embeddings(arguments.vectors, destination, arguments.neighbours)
+            print(f"installed {count} word vectors as TextAttack's counter-fitted embeddings in {destination}")
+            return EXIT_OK
     except SuiteErrors as errors:
         for error in errors.errors:
             print(str(error), file=sys.stderr)

@@ -88,7 +88,8 @@ RESOURCES = {
     "wordnet": Resource("WordNet 3.0", "apt-get install wordnet-base wordnet-sense-index (the harness installs it "
                         "for NLTK on first run)", _wordnet_present),
     "counter-fitted": Resource("counter-fitted word embeddings (paragramcf)", "downloaded by TextAttack into "
-                               "$TA_CACHE_DIR/word_embeddings/paragramcf on first use (needs network)",
+                               "$TA_CACHE_DIR/word_embeddings/paragramcf on first use (needs network); offline: "
+                               "`harness import-embeddings VECTORS.txt` with a local copy of the vectors",
                                _textattack_cache("word_embeddings/paragramcf"), "textattack.s3.amazonaws.com"),
     "use": Resource("Universal Sentence Encoder (TensorFlow Hub)", "pip install tensorflow tensorflow_hub, and "
                     "network to download the model on first use; offline, use a *-sbert variant",
@@ -148,41 +149,46 @@ class RecipeSpec:
     reference: str
     unsupported: Optional[str] = None
     """Why the recipe cannot attack a transformer classifier at all (then it always fails validation)."""
+    candidate_limit: bool = False
+    """Whether its word-swap transformation takes max_candidates (synonyms / neighbours / MLM proposals)."""
 
 
 RECIPES: dict[str, RecipeSpec] = {
-    "a2t": RecipeSpec("A2TYoo2021", ("counter-fitted", "stsb-distilbert-base", "pos-tagger"), "Yoo & Qi 2021"),
-    "alzantot": RecipeSpec("GeneticAlgorithmAlzantot2018", ("counter-fitted", "google-lm"), "Alzantot et al. 2018"),
+    "a2t": RecipeSpec("A2TYoo2021", ("counter-fitted", "stsb-distilbert-base", "pos-tagger"), "Yoo & Qi 2021", candidate_limit=True),
+    "alzantot": RecipeSpec("GeneticAlgorithmAlzantot2018", ("counter-fitted", "google-lm"), "Alzantot et al. 2018", candidate_limit=True),
     "bad-characters": RecipeSpec("BadCharacters2021", ("homoglyphs",), "Boucher et al. 2021"),
-    "bae": RecipeSpec("BAEGarg2019", ("bert-base-uncased", "use", "pos-tagger"), "Garg & Ramakrishnan 2019"),
-    "bert-attack": RecipeSpec("BERTAttackLi2020", ("bert-base-uncased", "use"), "Li et al. 2020"),
+    "bae": RecipeSpec("BAEGarg2019", ("bert-base-uncased", "use", "pos-tagger"), "Garg & Ramakrishnan 2019", candidate_limit=True),
+    "bert-attack": RecipeSpec("BERTAttackLi2020", ("bert-base-uncased", "use"), "Li et al. 2020", candidate_limit=True),
     "checklist": RecipeSpec("CheckList2020", ("flair-ner",), "Ribeiro et al. 2020"),
     "clare": RecipeSpec("CLARE2020", ("distilroberta-base", "use"), "Li et al. 2021"),
     "deepwordbug": RecipeSpec("DeepWordBugGao2018", (), "Gao et al. 2018"),
-    "faster-alzantot": RecipeSpec("FasterGeneticAlgorithmJia2019", ("counter-fitted", "learning-to-write"),
+    "faster-alzantot": RecipeSpec("FasterGeneticAlgorithmJia2019", ("counter-fitted", "learning-to-write", candidate_limit=True),
                                   "Jia et al. 2019"),
     "hotflip": RecipeSpec("HotFlipEbrahimi2017", (), "Ebrahimi et al. 2018",
                           unsupported="TextAttack's HotFlip needs gradients of TextAttack's own word-level LSTM/CNN "
                                       "models and cannot attack a transformer; use `gradient-swap`, the harness's "
                                       "HotFlip-style attack for transformers"),
-    "iga": RecipeSpec("IGAWang2019", ("counter-fitted",), "Wang et al. 2019"),
+    "iga": RecipeSpec("IGAWang2019", ("counter-fitted",), "Wang et al. 2019", candidate_limit=True),
     "input-reduction": RecipeSpec("InputReductionFeng2018", (), "Feng et al. 2018"),
-    "kuleshov": RecipeSpec("Kuleshov2017", ("counter-fitted", "gpt2"), "Kuleshov et al. 2018"),
-    "leap": RecipeSpec("LEAP2023", ("wordnet",), "Ye et al. 2023"),
+    "kuleshov": RecipeSpec("Kuleshov2017", ("counter-fitted", "gpt2"), "Kuleshov et al. 2018", candidate_limit=True),
+    "leap": RecipeSpec("LEAP2023", ("wordnet",), "Ye et al. 2023", candidate_limit=True),
     "pruthi": RecipeSpec("Pruthi2019", (), "Pruthi et al. 2019"),
     "pso": RecipeSpec("PSOZang2020", ("hownet",), "Zang et al. 2020"),
-    "pwws": RecipeSpec("PWWSRen2019", ("wordnet",), "Ren et al. 2019"),
+    "pwws": RecipeSpec("PWWSRen2019", ("wordnet",), "Ren et al. 2019", candidate_limit=True),
     "textbugger": RecipeSpec("TextBuggerLi2018", ("counter-fitted", "use", "homoglyphs"), "Li et al. 2019"),
-    "textfooler": RecipeSpec("TextFoolerJin2019", ("counter-fitted", "use", "pos-tagger"), "Jin et al. 2020"),
-    "textfooler-wordnet-sbert": RecipeSpec(None, ("wordnet", "minilm"), "variant of Jin et al. 2020"),
+    "textfooler": RecipeSpec("TextFoolerJin2019", ("counter-fitted", "use", "pos-tagger"), "Jin et al. 2020", candidate_limit=True),
+    "textfooler-wordnet-sbert": RecipeSpec(None, ("wordnet", "minilm"), "variant of Jin et al. 2020",
+                                           candidate_limit=True),
 }
 
 
-def check_recipe(name: str) -> None:
+def check_recipe(name: str, config: Optional["RecipeConfig"] = None) -> None:
     """Raise ValueError naming what `name` needs and how to get it (run by each recipe config's __post_init__)."""
     spec = RECIPES[name]
     if spec.unsupported:
         raise ValueError(spec.unsupported)
+    if config is not None and config.max_candidates is not None and not spec.candidate_limit:
+        raise ValueError(f"max_candidates: {name}'s transformation has no candidate limit to set")
     missing = missing_resources(spec.needs)
     if missing:
         raise ValueError(f"{name} needs resources that are not available: {'; '.join(missing)}")
@@ -194,10 +200,15 @@ class RecipeConfig:
 
     query_budget: Optional[int] = None
     """Stop attacking an example after this many model queries (TextAttack's query_budget); None: no cap."""
+    max_candidates: Optional[int] = None
+    """Replacement candidates tried per word (synonyms, embedding neighbours, masked-LM proposals); None: the
+    recipe's published value. Only for recipes whose transformation has such a limit."""
 
     def __post_init__(self):
         if self.query_budget is not None and self.query_budget < 1:
             raise ValueError("query_budget must be positive")
+        if self.max_candidates is not None and self.max_candidates < 1:
+            raise ValueError("max_candidates must be positive")
 
 
 class TextAttackRecipe:
@@ -223,4 +234,6 @@ class TextAttackRecipe:
         attack = self.build(wrapper)
         if self.config.query_budget is not None:
             attack.goal_function.query_budget = self.config.query_budget
+        if self.config.max_candidates is not None:
+            attack.transformation.max_candidates = self.config.max_candidates
         return run_textattack_attack(attack, classifier, examples, env)

@@ -14,7 +14,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class A2TConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("a2t")
+        check_recipe("a2t", self)
 
 
 class A2TAttack(TextAttackRecipe):

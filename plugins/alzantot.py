@@ -14,7 +14,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class AlzantotConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("alzantot")
+        check_recipe("alzantot", self)
 
 
 class AlzantotAttack(TextAttackRecipe):

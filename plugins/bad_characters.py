@@ -14,7 +14,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class BadCharactersConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("bad-characters")
+        check_recipe("bad-characters", self)
 
 
 class BadCharactersAttack(TextAttackRecipe):

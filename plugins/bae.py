@@ -14,7 +14,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class BAEConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("bae")
+        check_recipe("bae", self)
 
 
 class BAEAttack(TextAttackRecipe):

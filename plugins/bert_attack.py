@@ -14,7 +14,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class BERTAttackConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("bert-attack")
+        check_recipe("bert-attack", self)
 
 
 class BERTAttackAttack(TextAttackRecipe):

@@ -14,7 +14,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class CheckListConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("checklist")
+        check_recipe("checklist", self)
 
 
 class CheckListAttack(TextAttackRecipe):

@@ -14,7 +14,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class CLAREConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("clare")
+        check_recipe("clare", self)
 
 
 class CLAREAttack(TextAttackRecipe):

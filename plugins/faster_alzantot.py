@@ -14,7 +14,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class FasterAlzantotConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("faster-alzantot")
+        check_recipe("faster-alzantot", self)
 
 
 class FasterAlzantotAttack(TextAttackRecipe):

@@ -14,7 +14,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class HotFlipConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("hotflip")
+        check_recipe("hotflip", self)
 
 
 class HotFlipAttack(TextAttackRecipe):

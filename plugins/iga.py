@@ -14,7 +14,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class IGAConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("iga")
+        check_recipe("iga", self)
 
 
 class IGAAttack(TextAttackRecipe):

@@ -16,7 +16,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class InputReductionConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("input-reduction")
+        check_recipe("input-reduction", self)
 
 
 class InputReductionAttack(TextAttackRecipe):

@@ -14,7 +14,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class KuleshovConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("kuleshov")
+        check_recipe("kuleshov", self)
 
 
 class KuleshovAttack(TextAttackRecipe):

@@ -14,7 +14,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class LEAPConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("leap")
+        check_recipe("leap", self)
 
 
 class LEAPAttack(TextAttackRecipe):

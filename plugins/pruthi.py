@@ -14,7 +14,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class PruthiConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("pruthi")
+        check_recipe("pruthi", self)
 
 
 class PruthiAttack(TextAttackRecipe):

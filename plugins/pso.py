@@ -14,7 +14,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class PSOConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("pso")
+        check_recipe("pso", self)
 
 
 class PSOAttack(TextAttackRecipe):

@@ -14,7 +14,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class PWWSConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("pwws")
+        check_recipe("pwws", self)
 
 
 class PWWSAttack(TextAttackRecipe):

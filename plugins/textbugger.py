@@ -14,7 +14,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class TextBuggerConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("textbugger")
+        check_recipe("textbugger", self)
 
 
 class TextBuggerAttack(TextAttackRecipe):

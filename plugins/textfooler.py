@@ -14,7 +14,7 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class TextFoolerConfig(RecipeConfig):
     def __post_init__(self):
         super().__post_init__()
-        check_recipe("textfooler")
+        check_recipe("textfooler", self)
 
 
 class TextFoolerAttack(TextAttackRecipe):

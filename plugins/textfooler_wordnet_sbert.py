@@ -30,9 +30,7 @@ class TextFoolerWordNetSbertConfig(RecipeConfig):
         super().__post_init__()
         if not 0 < self.min_similarity <= 1:
             raise ValueError("min_similarity must be in (0, 1]")
-        if self.max_candidates < 1:
-            raise ValueError("max_candidates must be positive")
-        check_recipe("textfooler-wordnet-sbert")
+        check_recipe("textfooler-wordnet-sbert", self)
 
 
 class TextFoolerWordNetSbertAttack(TextAttackRecipe):

@@ -1,0 +1,124 @@
+"""Attack speed: plain TextAttack (stock HuggingFaceModelWrapper) vs the harness, same model, same examples.
+
+Run:  .venv/bin/python bench/attack_speed.py [--examples 12] [--recipes deepwordbug,pwws]
+
+Fine-tunes all-MiniLM-L6-v2 (packaged, offline) on 400 SST-2 sentences, then attacks the same SST-2 test sentences
+with each recipe twice in one process: once exactly as TextAttack's docs show (HuggingFaceModelWrapper, which pads
+every query to the tokenizer's 512 tokens), once through the harness (its predictor as the model wrapper: dynamic
+padding, length-sorted batches, a text->logits cache, the first queries of all examples in shared batches). Random
+state is reset before each so the searches can be compared. Prints both times, the ratio, and whether every
+adversarial text, query count and status matches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("HARNESS_SHARED_DATA", REPO.parent / "shared" / "data")) / "sst2"
+RECIPE_CLASSES = {"deepwordbug": "DeepWordBugGao2018", "pwws": "PWWSRen2019", "pruthi": "Pruthi2019"}
+
+
+def read_tsv(path: Path, limit: int):
+    from harness.types import Example
+
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()[1:] if "\t" in line]
+    return [Example(f"{path.stem}-{i}", text.strip(), int(label)) for i, (text, label) in enumerate(rows[:limit])]
+
+
+def fine_tuned_classifier(device: str):
+    from harness.models import load_base_classifier, load_trained_classifier
+    from harness.runner import make_progress
+    from harness.suite import resolve_model_location
+    from harness.training import TrainingSettings, train_and_save
+    from harness.types import Budgets, ModelSource, StageEnvironment, TaskData, TrainRequest
+    import tempfile
+
+    train = read_tsv(DATA / "train.tsv", 400)
+    data = TaskData("sst2", ("negative", "positive"), tuple(train), tuple(read_tsv(DATA / "dev.tsv", 100)), ())
+    source = ModelSource("minilm", resolve_model_location("minilm"), 128)
+    directory = Path(tempfile.mkdtemp(prefix="attack-bench-"))
+    model, tokenizer = load_base_classifier(source, data.label_names)
+    request = TrainRequest(source, data, Budgets(), directory / "model",
+                           StageEnvironment(device, 0, directory, make_progress(False)))
+    trained = train_and_save(model, tokenizer, request, TrainingSettings(epochs=2, learning_rate=1e-4), False)
+    return load_trained_classifier(trained, data.label_names, device, 128, 64)
+
+
+def attack_plain(recipe, classifier, examples):
+    from textattack.models.wrappers import HuggingFaceModelWrapper
+
+    from harness.training import set_seed
+
+    set_seed(0)
+    attack = recipe.build(HuggingFaceModelWrapper(classifier.model, classifier.tokenizer))
+    started = time.perf_counter()
+    results = [attack.attack(example.text, example.label) for example in examples]
+    return time.perf_counter() - started, [summary(result) for result in results]
+
+
+def attack_harness(recipe, classifier, examples):
+    from harness.runner import make_progress
+    from harness.textattack_bridge import run_textattack_attack
+    from harness.training import set_seed
+    from harness.types import StageEnvironment
+
+    set_seed(0)
+    classifier.predictor.clear_cache()
+    attack = recipe.build(classifier.predictor.textattack_wrapper())
+    started = time.perf_counter()
+    outcome = run_textattack_attack(attack, classifier, examples, StageEnvironment(classifier.device, 0, Path("."),
+                                                                                  make_progress(False)))
+    seconds = time.perf_counter() - started
+    return seconds, [(r.perturbed_text, r.num_queries, r.status) for r in outcome.records], outcome.model_forwards
+
+
+def summary(result):
+    name = type(result).__name__
+    status = {"SuccessfulAttackResult": "successful", "FailedAttackResult": "failed",
+              "SkippedAttackResult": "skipped"}.get(name, name)
+    return result.perturbed_result.attacked_text.text, result.perturbed_result.num_queries, status
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--examples", type=int, default=12)
+    parser.add_argument("--recipes", default="deepwordbug,pwws")
+    args = parser.parse_args()
+
+    from harness.models import resolve_device
+    from harness.resources import prepare_offline_resources
+
+    prepare_offline_resources()
+    import torch
+
+    device = resolve_device("auto")
+    classifier = fine_tuned_classifier(device)
+    classifier.predictor.textattack_wrapper()  # prepares NLTK data before textattack is imported
+    import textattack.attack_recipes as recipes
+
+    examples = read_tsv(DATA / "test.tsv", args.examples)
+    print(f"device: {device} ({torch.cuda.get_device_name(0) if device == 'cuda' else f'{torch.get_num_threads()} CPU threads'}); "
+          f"model: all-MiniLM-L6-v2 fine-tuned on 400 SST-2 sentences; {len(examples)} SST-2 test sentences")
+    print(f"{'recipe':<13}{'TextAttack s':>13}{'harness s':>11}{'speed-up':>10}{'texts+queries+status match':>28}"
+          f"{'model forwards':>16}")
+    for name in args.recipes.split(","):
+        recipe = getattr(recipes, RECIPE_CLASSES[name])
+        plain_seconds, plain = attack_plain(recipe, classifier, examples)
+        harness_seconds, ours, forwards = attack_harness(recipe, classifier, examples)
+        matches = sum(a == b for a, b in zip(plain, ours))
+        queries = sum(q for _, q, s in plain if s != "skipped")
+        print(f"{name:<13}{plain_seconds:>13.2f}{harness_seconds:>11.2f}{plain_seconds / harness_seconds:>9.1f}x"
+              f"{f'{matches}/{len(plain)}':>28}{f'{forwards} (of {queries} queries)':>16}", flush=True)
+        for index, (a, b) in enumerate(zip(plain, ours)):
+            if a != b:
+                print(f"  mismatch on example {index}: TextAttack {a} vs harness {b}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
