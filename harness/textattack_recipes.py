@@ -150,20 +150,25 @@ class RecipeSpec:
     unsupported: Optional[str] = None
     """Why the recipe cannot attack a transformer classifier at all (then it always fails validation)."""
     candidate_limit: bool = False
-    """Whether its word-swap transformation takes max_candidates (synonyms / neighbours / MLM proposals)."""
+    """Whether its word-swap transformation honours max_candidates (embedding neighbours, masked-LM proposals,
+    HowNet sememes); WordNet swaps and composite transformations take every candidate."""
 
 
 RECIPES: dict[str, RecipeSpec] = {
-    "a2t": RecipeSpec("A2TYoo2021", ("counter-fitted", "stsb-distilbert-base", "pos-tagger"), "Yoo & Qi 2021", candidate_limit=True),
-    "alzantot": RecipeSpec("GeneticAlgorithmAlzantot2018", ("counter-fitted", "google-lm"), "Alzantot et al. 2018", candidate_limit=True),
+    "a2t": RecipeSpec("A2TYoo2021", ("counter-fitted", "stsb-distilbert-base", "pos-tagger"), "Yoo & Qi 2021",
+                      candidate_limit=True),
+    "alzantot": RecipeSpec("GeneticAlgorithmAlzantot2018", ("counter-fitted", "google-lm"), "Alzantot et al. 2018",
+                           candidate_limit=True),
     "bad-characters": RecipeSpec("BadCharacters2021", ("homoglyphs",), "Boucher et al. 2021"),
-    "bae": RecipeSpec("BAEGarg2019", ("bert-base-uncased", "use", "pos-tagger"), "Garg & Ramakrishnan 2019", candidate_limit=True),
-    "bert-attack": RecipeSpec("BERTAttackLi2020", ("bert-base-uncased", "use"), "Li et al. 2020", candidate_limit=True),
+    "bae": RecipeSpec("BAEGarg2019", ("bert-base-uncased", "use", "pos-tagger"), "Garg & Ramakrishnan 2019",
+                      candidate_limit=True),
+    "bert-attack": RecipeSpec("BERTAttackLi2020", ("bert-base-uncased", "use"), "Li et al. 2020",
+                              candidate_limit=True),
     "checklist": RecipeSpec("CheckList2020", ("flair-ner",), "Ribeiro et al. 2020"),
     "clare": RecipeSpec("CLARE2020", ("distilroberta-base", "use"), "Li et al. 2021"),
     "deepwordbug": RecipeSpec("DeepWordBugGao2018", (), "Gao et al. 2018"),
-    "faster-alzantot": RecipeSpec("FasterGeneticAlgorithmJia2019", ("counter-fitted", "learning-to-write", candidate_limit=True),
-                                  "Jia et al. 2019"),
+    "faster-alzantot": RecipeSpec("FasterGeneticAlgorithmJia2019", ("counter-fitted", "learning-to-write"),
+                                  "Jia et al. 2019", candidate_limit=True),
     "hotflip": RecipeSpec("HotFlipEbrahimi2017", (), "Ebrahimi et al. 2018",
                           unsupported="TextAttack's HotFlip needs gradients of TextAttack's own word-level LSTM/CNN "
                                       "models and cannot attack a transformer; use `gradient-swap`, the harness's "
@@ -171,14 +176,14 @@ RECIPES: dict[str, RecipeSpec] = {
     "iga": RecipeSpec("IGAWang2019", ("counter-fitted",), "Wang et al. 2019", candidate_limit=True),
     "input-reduction": RecipeSpec("InputReductionFeng2018", (), "Feng et al. 2018"),
     "kuleshov": RecipeSpec("Kuleshov2017", ("counter-fitted", "gpt2"), "Kuleshov et al. 2018", candidate_limit=True),
-    "leap": RecipeSpec("LEAP2023", ("wordnet",), "Ye et al. 2023", candidate_limit=True),
+    "leap": RecipeSpec("LEAP2023", ("wordnet",), "Ye et al. 2023"),
     "pruthi": RecipeSpec("Pruthi2019", (), "Pruthi et al. 2019"),
-    "pso": RecipeSpec("PSOZang2020", ("hownet",), "Zang et al. 2020"),
-    "pwws": RecipeSpec("PWWSRen2019", ("wordnet",), "Ren et al. 2019", candidate_limit=True),
+    "pso": RecipeSpec("PSOZang2020", ("hownet",), "Zang et al. 2020", candidate_limit=True),
+    "pwws": RecipeSpec("PWWSRen2019", ("wordnet",), "Ren et al. 2019"),
     "textbugger": RecipeSpec("TextBuggerLi2018", ("counter-fitted", "use", "homoglyphs"), "Li et al. 2019"),
-    "textfooler": RecipeSpec("TextFoolerJin2019", ("counter-fitted", "use", "pos-tagger"), "Jin et al. 2020", candidate_limit=True),
-    "textfooler-wordnet-sbert": RecipeSpec(None, ("wordnet", "minilm"), "variant of Jin et al. 2020",
-                                           candidate_limit=True),
+    "textfooler": RecipeSpec("TextFoolerJin2019", ("counter-fitted", "use", "pos-tagger"), "Jin et al. 2020",
+                             candidate_limit=True),
+    "textfooler-wordnet-sbert": RecipeSpec(None, ("wordnet", "minilm"), "variant of Jin et al. 2020"),
 }
 
 
@@ -201,8 +206,8 @@ class RecipeConfig:
     query_budget: Optional[int] = None
     """Stop attacking an example after this many model queries (TextAttack's query_budget); None: no cap."""
     max_candidates: Optional[int] = None
-    """Replacement candidates tried per word (synonyms, embedding neighbours, masked-LM proposals); None: the
-    recipe's published value. Only for recipes whose transformation has such a limit."""
+    """Replacement candidates tried per word (embedding neighbours, masked-LM proposals, HowNet sememes); None:
+    the recipe's published value. Only for recipes whose transformation has such a limit."""
 
     def __post_init__(self):
         if self.query_budget is not None and self.query_budget < 1:

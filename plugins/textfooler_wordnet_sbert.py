@@ -23,8 +23,6 @@ from harness import RecipeConfig, TextAttackRecipe, check_recipe, hookimpl
 class TextFoolerWordNetSbertConfig(RecipeConfig):
     min_similarity: float = 0.877
     """Cosine similarity (MiniLM) the 15-word window around the swap must keep."""
-    max_candidates: int = 50
-    """WordNet synonyms tried per word (TextFooler's N = 50)."""
 
     def __post_init__(self):
         super().__post_init__()
@@ -52,8 +50,7 @@ class TextFoolerWordNetSbertAttack(TextAttackRecipe):
         # the embeddings this variant exists to avoid).
         stopwords = set(importlib.resources.files("harness").joinpath("data", "textfooler-stopwords.txt")
                         .read_text(encoding="utf-8").split())
-        transformation = WordSwapWordNet(language="eng")
-        transformation.max_candidates = self.config.max_candidates
+        transformation = WordSwapWordNet(language="eng")  # every synonym: WordNet offers few per word
         similarity = SBERT(model_name=resolve_model_location("minilm"), threshold=self.config.min_similarity,
                            metric="cosine", compare_against_original=False, window_size=15,
                            skip_text_shorter_than_window=True)

@@ -141,3 +141,11 @@ def test_attack_results_are_reused_per_example(tmp_path, tiny_model_dir, sst2_fi
     metrics = {row.metric: row.value for row in run.results if row.stage == "attack"}
     assert metrics["reused_examples"] == 2 and metrics["attacked_examples"] + metrics["skipped_examples"] == 4
     assert len(read_jsonl(runs[-1] / "records" / "full_seed0_attack_pruthi.attack.jsonl")) == 4
+
+
+def test_max_candidates_only_where_the_transformation_honours_it():
+    from harness_plugins.pwws import PWWSConfig
+
+    with pytest.raises(ValueError, match="max_candidates: pwws's transformation has no candidate limit"):
+        PWWSConfig(max_candidates=5)
+    assert RECIPES["textfooler"].candidate_limit and RECIPES["bae"].candidate_limit
