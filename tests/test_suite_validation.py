@@ -113,8 +113,9 @@ def test_every_error_found_in_one_pass(tmp_path, capsys, data_files):
 
 def test_unknown_component_lists_available_names(tmp_path, capsys, data_files):
     _, _, output = validate(tmp_path, capsys, VALID.format(**data_files).replace("[deepwordbug]", "[deepwordbugg]"))
-    assert "Available attacks: deepwordbug" in output
-    assert "plugin 'deepwordbugg'" in output or "deepwordbugg" in output
+    assert "did you mean 'deepwordbug'?" in output
+    available = output.split("Available attacks: ", 1)[1]
+    assert "deepwordbug" in available and "pwws" in available
 
 
 def test_plugin_named_in_parameter_error(tmp_path, capsys, data_files):
