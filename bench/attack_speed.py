@@ -104,8 +104,8 @@ def main() -> int:
     examples = read_tsv(DATA / "test.tsv", args.examples)
     print(f"device: {device} ({torch.cuda.get_device_name(0) if device == 'cuda' else f'{torch.get_num_threads()} CPU threads'}); "
           f"model: all-MiniLM-L6-v2 fine-tuned on 400 SST-2 sentences; {len(examples)} SST-2 test sentences")
-    print(f"{'recipe':<13}{'TextAttack s':>13}{'harness s':>11}{'speed-up':>10}{'texts+queries+status match':>28}"
-          f"{'model forwards':>16}")
+    print(f"{'recipe':<13}{'TextAttack s':>13}{'harness s':>11}{'speed-up':>10}{'identical text+queries+status':>31}"
+          f"   model forwards")
     for name in args.recipes.split(","):
         recipe = getattr(recipes, RECIPE_CLASSES[name])
         plain_seconds, plain = attack_plain(recipe, classifier, examples)
@@ -113,7 +113,7 @@ def main() -> int:
         matches = sum(a == b for a, b in zip(plain, ours))
         queries = sum(q for _, q, s in plain if s != "skipped")
         print(f"{name:<13}{plain_seconds:>13.2f}{harness_seconds:>11.2f}{plain_seconds / harness_seconds:>9.1f}x"
-              f"{f'{matches}/{len(plain)}':>28}{f'{forwards} (of {queries} queries)':>16}", flush=True)
+              f"{f'{matches}/{len(plain)}':>31}   {forwards} (TextAttack counted {queries} queries)", flush=True)
         for index, (a, b) in enumerate(zip(plain, ours)):
             if a != b:
                 print(f"  mismatch on example {index}: TextAttack {a} vs harness {b}")
