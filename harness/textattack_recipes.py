@@ -149,6 +149,8 @@ class RecipeSpec:
     reference: str
     unsupported: Optional[str] = None
     """Why the recipe cannot attack a transformer classifier at all (then it always fails validation)."""
+    sentence_encoder: bool = False
+    """Whether it keeps a sentence-similarity constraint (USE, SBERT) whose threshold min_similarity sets."""
     candidate_limit: bool = False
     """Whether its word-swap transformation honours max_candidates (embedding neighbours, masked-LM proposals,
     HowNet sememes); WordNet swaps and composite transformations take every candidate."""
@@ -156,16 +158,16 @@ class RecipeSpec:
 
 RECIPES: dict[str, RecipeSpec] = {
     "a2t": RecipeSpec("A2TYoo2021", ("counter-fitted", "stsb-distilbert-base", "pos-tagger"), "Yoo & Qi 2021",
-                      candidate_limit=True),
+                      candidate_limit=True, sentence_encoder=True),
     "alzantot": RecipeSpec("GeneticAlgorithmAlzantot2018", ("counter-fitted", "google-lm"), "Alzantot et al. 2018",
                            candidate_limit=True),
     "bad-characters": RecipeSpec("BadCharacters2021", ("homoglyphs",), "Boucher et al. 2021"),
     "bae": RecipeSpec("BAEGarg2019", ("bert-base-uncased", "use", "pos-tagger"), "Garg & Ramakrishnan 2019",
-                      candidate_limit=True),
+                      candidate_limit=True, sentence_encoder=True),
     "bert-attack": RecipeSpec("BERTAttackLi2020", ("bert-base-uncased", "use"), "Li et al. 2020",
-                              candidate_limit=True),
+                              candidate_limit=True, sentence_encoder=True),
     "checklist": RecipeSpec("CheckList2020", ("flair-ner",), "Ribeiro et al. 2020"),
-    "clare": RecipeSpec("CLARE2020", ("distilroberta-base", "use"), "Li et al. 2021"),
+    "clare": RecipeSpec("CLARE2020", ("distilroberta-base", "use"), "Li et al. 2021", sentence_encoder=True),
     "deepwordbug": RecipeSpec("DeepWordBugGao2018", (), "Gao et al. 2018"),
     "faster-alzantot": RecipeSpec("FasterGeneticAlgorithmJia2019", ("counter-fitted", "learning-to-write"),
                                   "Jia et al. 2019", candidate_limit=True),
@@ -180,10 +182,10 @@ RECIPES: dict[str, RecipeSpec] = {
     "pruthi": RecipeSpec("Pruthi2019", (), "Pruthi et al. 2019"),
     "pso": RecipeSpec("PSOZang2020", ("hownet",), "Zang et al. 2020", candidate_limit=True),
     "pwws": RecipeSpec("PWWSRen2019", ("wordnet",), "Ren et al. 2019"),
-    "textbugger": RecipeSpec("TextBuggerLi2018", ("counter-fitted", "use", "homoglyphs"), "Li et al. 2019"),
+    "textbugger": RecipeSpec("TextBuggerLi2018", ("counter-fitted", "use", "homoglyphs"), "Li et al. 2019", sentence_encoder=True),
     "textfooler": RecipeSpec("TextFoolerJin2019", ("counter-fitted", "use", "pos-tagger"), "Jin et al. 2020",
-                             candidate_limit=True),
-    "textfooler-wordnet-sbert": RecipeSpec(None, ("wordnet", "minilm"), "variant of Jin et al. 2020"),
+                             candidate_limit=True, sentence_encoder=True),
+    "textfooler-wordnet-sbert": RecipeSpec(None, ("wordnet", "minilm"), "variant of Jin et al. 2020", sentence_encoder=True),
 }
 
 
@@ -194,6 +196,8 @@ def check_recipe(name: str, config: Optional["RecipeConfig"] = None) -> None:
         raise ValueError(spec.unsupported)
     if config is not None and config.max_candidates is not None and not spec.candidate_limit:
         raise ValueError(f"max_candidates: {name}'s transformation has no candidate limit to set")
+    if config is not None and config.min_similarity is not None and not spec.sentence_encoder:
+        raise ValueError(f"min_similarity: {name} has no sentence-similarity constraint to set")
     missing = missing_resources(spec.needs)
     if missing:
         raise ValueError(f"{name} needs resources that are not available: {'; '.join(missing)}")
@@ -209,11 +213,21 @@ class RecipeConfig:
     """Replacement candidates tried per word (embedding neighbours, masked-LM proposals, HowNet sememes); None:
     the recipe's published value. Only for recipes whose transformation has such a limit."""
 
+    max_words_perturbed_percent: Optional[float] = None
+    """Extra constraint: at most this % of an example's words may change (TextAttack's MaxWordsPerturbed)."""
+    min_similarity: Optional[float] = None
+    """Threshold of the recipe's sentence-similarity constraint (USE / SBERT); None: the published value. Only
+    for recipes that have one."""
+
     def __post_init__(self):
         if self.query_budget is not None and self.query_budget < 1:
             raise ValueError("query_budget must be positive")
         if self.max_candidates is not None and self.max_candidates < 1:
             raise ValueError("max_candidates must be positive")
+        if self.max_words_perturbed_percent is not None and not 0 < self.max_words_perturbed_percent <= 100:
+            raise ValueError("max_words_perturbed_percent must be in (0, 100]")
+        if self.min_similarity is not None and not 0 < self.min_similarity <= 1:
+            raise ValueError("min_similarity must be in (0, 1]")
 
 
 class TextAttackRecipe:
@@ -239,6 +253,20 @@ class TextAttackRecipe:
         attack = self.build(wrapper)
         if self.config.query_budget is not None:
             attack.goal_function.query_budget = self.config.query_budget
-        if self.config.max_candidates is not None:
-            attack.transformation.max_candidates = self.config.max_candidates
+        apply_common_parameters(attack, self.config)
         return run_textattack_attack(attack, classifier, examples, env)
+
+
+def apply_common_parameters(attack: Any, config: RecipeConfig) -> None:
+    """Set the parameters every recipe takes on a built textattack.Attack (validated by check_recipe)."""
+    from textattack.constraints.overlap import MaxWordsPerturbed
+    from textattack.constraints.semantics.sentence_encoders import SentenceEncoder
+
+    if config.max_candidates is not None:
+        attack.transformation.max_candidates = config.max_candidates
+    if config.min_similarity is not None:
+        for constraint in attack.constraints:
+            if isinstance(constraint, SentenceEncoder):
+                constraint.threshold = config.min_similarity
+    if config.max_words_perturbed_percent is not None:
+        attack.constraints.append(MaxWordsPerturbed(max_percent=config.max_words_perturbed_percent / 100))

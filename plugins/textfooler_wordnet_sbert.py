@@ -26,8 +26,6 @@ class TextFoolerWordNetSbertConfig(RecipeConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if not 0 < self.min_similarity <= 1:
-            raise ValueError("min_similarity must be in (0, 1]")
         check_recipe("textfooler-wordnet-sbert", self)
 
 

@@ -149,3 +149,29 @@ def test_max_candidates_only_where_the_transformation_honours_it():
     with pytest.raises(ValueError, match="max_candidates: pwws's transformation has no candidate limit"):
         PWWSConfig(max_candidates=5)
     assert RECIPES["textfooler"].candidate_limit and RECIPES["bae"].candidate_limit
+
+
+def test_constraint_parameters_apply_to_the_built_attack(tiny_model_dir):
+    from textattack.constraints.overlap import MaxWordsPerturbed
+
+    from harness.models import load_base_classifier
+    from harness.predict import Predictor
+    from harness.textattack_recipes import apply_common_parameters
+    from harness_plugins.pwws import PWWSAttack, PWWSConfig
+    from harness_plugins.textfooler_wordnet_sbert import (
+        TextFoolerWordNetSbertAttack,
+        TextFoolerWordNetSbertConfig,
+    )
+
+    model, tokenizer = load_base_classifier(ModelSource("tiny", str(tiny_model_dir), 32), ("a", "b"))
+    wrapper = Predictor(model, tokenizer, "cpu").textattack_wrapper()
+    config = PWWSConfig(max_words_perturbed_percent=10)
+    attack = PWWSAttack(config).build(wrapper)
+    apply_common_parameters(attack, config)
+    assert any(isinstance(c, MaxWordsPerturbed) and c.max_percent == 0.1 for c in attack.constraints)
+    with pytest.raises(ValueError, match="min_similarity: pwws has no sentence-similarity constraint"):
+        PWWSConfig(min_similarity=0.9)
+    variant_config = TextFoolerWordNetSbertConfig(min_similarity=0.95)
+    variant = TextFoolerWordNetSbertAttack(variant_config).build(wrapper)
+    apply_common_parameters(variant, variant_config)
+    assert [c.threshold for c in variant.constraints if hasattr(c, "threshold")] == [0.95]
