@@ -35,6 +35,7 @@ from harness.robustness import attack_metrics
 from harness.statistics import bootstrap_macro_f1, bootstrap_metric
 from harness.store import CACHE_DIR_NAME, RunStore, StageCache, atomic_write_json, content_key, read_run, write_jsonl
 from harness.suite import ComponentRef, Suite
+from harness.training import set_seed
 from harness.types import (
     SCHEMA_VERSION,
     AttackOutcome,
@@ -241,8 +242,6 @@ class Runner:
             building = self.cache.begin(kind, key)
             env = StageEnvironment(device=self.device, seed=seed, work_dir=building, progress=self.progress)
             try:
-                from harness.training import set_seed
-
                 set_seed(seed)
                 payload = compute(building, env)
                 payload = {"stage_id": stage_id, "kind": kind, "component": ref.label, "plugin": component.plugin,

@@ -223,7 +223,7 @@ class _Checker:
             label = name
             if "name" in value:
                 if not allow_label:
-                    self.error(f"`name` is only allowed on methods, attacks, perturbations and explainers", locations["name"])
+                    self.error("`name` is only allowed on methods, attacks, perturbations and explainers", locations["name"])
                     return None
                 if not isinstance(value["name"], str) or not value["name"]:
                     self.error("`name` must be a non-empty string", locations["name"])
