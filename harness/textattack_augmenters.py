@@ -1,0 +1,101 @@
+"""TextAttack's augmenters as harness augmenters: resources checked at validation, deterministic per text.
+
+TextAttack augments one text at a time with the global random state. The harness seeds that state from a hash
+of (stage seed, augmenter, text) before each text, so a text gets the same augmentation whatever else is in the
+batch and in whatever order, and a different seed gives a different augmentation. Imported cheaply: textattack
+is imported only when an augmenter runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+from harness.textattack_recipes import missing_resources
+
+
+@dataclass(frozen=True)
+class AugmenterSpec:
+    augmenter_class: str
+    """Class name in textattack.augmentation."""
+    needs: tuple[str, ...]
+    word_level: bool = True
+    """Whether it takes pct_words_to_swap."""
+
+
+AUGMENTERS: dict[str, AugmenterSpec] = {
+    "eda": AugmenterSpec("EasyDataAugmenter", ("wordnet",)),
+    "wordnet-synonyms": AugmenterSpec("WordNetAugmenter", ("wordnet",)),
+    "char-edits": AugmenterSpec("CharSwapAugmenter", ()),
+    "embedding-synonyms": AugmenterSpec("EmbeddingAugmenter", ("counter-fitted",)),
+    "checklist-augment": AugmenterSpec("CheckListAugmenter", ("flair-ner",)),
+    "clare-augment": AugmenterSpec("CLAREAugmenter", ("distilroberta-base", "use")),
+    "back-translation": AugmenterSpec("BackTranslationAugmenter", ("marian-en-romance", "marian-romance-en"),
+                                      word_level=False),
+}
+
+
+@dataclass(frozen=True)
+class AugmenterConfig:
+    pct_words_to_swap: Optional[float] = None
+    """Share of words changed per text (TextAttack's pct_words_to_swap); None: TextAttack's default, 0.1. Only
+    for word-level augmenters."""
+
+    def __post_init__(self):
+        if self.pct_words_to_swap is not None and not 0 < self.pct_words_to_swap <= 1:
+            raise ValueError("pct_words_to_swap must be in (0, 1]")
+
+
+def check_augmenter(name: str, config: AugmenterConfig) -> None:
+    """Raise ValueError naming what the augmenter needs and how to get it (for `harness validate`)."""
+    spec = AUGMENTERS[name]
+    if config.pct_words_to_swap is not None and not spec.word_level:
+        raise ValueError(f"pct_words_to_swap: {name} rewrites whole sentences, it has no share of words to set")
+    missing = missing_resources(spec.needs)
+    if missing:
+        raise ValueError(f"{name} needs resources that are not available: {'; '.join(missing)}")
+
+
+def text_seed(seed: int, name: str, text: str) -> int:
+    digest = hashlib.sha256(f"{seed}\x00{name}\x00{text}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+class TextAttackAugmenter:
+    """One TextAttack augmenter; subclasses set `name` (a key of AUGMENTERS)."""
+
+    name: str = ""
+
+    def __init__(self, config: AugmenterConfig):
+        self.config = config
+        self._augmenter: Any = None
+
+    def _build(self) -> Any:
+        from harness.resources import prepare_nltk_and_textattack
+
+        prepare_nltk_and_textattack()
+        import textattack.augmentation as augmentation
+
+        spec = AUGMENTERS[self.name]
+        options: dict[str, Any] = {"transformations_per_example": 1}
+        if spec.word_level and self.config.pct_words_to_swap is not None:
+            options["pct_words_to_swap"] = self.config.pct_words_to_swap
+        return getattr(augmentation, spec.augmenter_class)(**options)
+
+    def augment(self, texts: Sequence[str], env: Any) -> list[str]:
+        import numpy as np
+        import torch
+
+        if self._augmenter is None:
+            self._augmenter = self._build()
+        outputs = []
+        for text in env.progress(texts, desc=f"augment {self.name}", unit="text"):
+            seed = text_seed(env.seed, self.name, text)
+            random.seed(seed)
+            np.random.seed(seed)
+            torch.manual_seed(seed)
+            augmented = self._augmenter.augment(text) if text.strip() else []
+            outputs.append(augmented[0] if augmented else text)  # nothing to change: the text itself
+        return outputs

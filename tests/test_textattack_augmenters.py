@@ -1,0 +1,50 @@
+"""TextAttack augmenters: offline ones change text reproducibly; the others fail validation with what they need."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.plugins import make_plugin_manager
+from harness.registry import Registry
+from harness.textattack_augmenters import AUGMENTERS
+from harness.types import StageEnvironment
+
+OFFLINE = ("char-edits", "eda", "wordnet-synonyms")
+TEXTS = ["the movie was a charming and often affecting journey through a beautiful country .",
+         "it is a dull , lifeless film with no heart and a thin plot", "a good film", ""]
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return Registry(make_plugin_manager())
+
+
+def environment(seed, tmp_path):
+    return StageEnvironment("cpu", seed, tmp_path, lambda iterable=None, **kwargs: iterable)
+
+
+def test_every_augmenter_validates_or_says_what_it_needs(registry):
+    assert set(AUGMENTERS) <= set(registry.names("augmenter"))
+    for name in AUGMENTERS:
+        try:
+            registry.get("augmenter", name).config_class()
+        except ValueError as error:
+            assert name not in OFFLINE and "needs resources that are not available" in str(error), (name, error)
+
+
+@pytest.mark.parametrize("name", OFFLINE)
+def test_offline_augmenter_changes_text_reproducibly(name, registry, tmp_path):
+    component = registry.get("augmenter", name)
+    first = component.factory(component.config_class()).augment(TEXTS, environment(0, tmp_path))
+    assert len(first) == len(TEXTS) and first[-1] == ""
+    assert sum(out != text for out, text in zip(first, TEXTS)) >= 2, first
+    reordered = component.factory(component.config_class()).augment(TEXTS[::-1], environment(0, tmp_path))
+    assert reordered[::-1] == first  # a text's augmentation does not depend on the batch
+    other_seed = component.factory(component.config_class()).augment(TEXTS, environment(1, tmp_path))
+    assert other_seed != first
+
+
+def test_word_share_is_rejected_for_sentence_level_augmenters(registry):
+    config_class = registry.get("augmenter", "back-translation").config_class
+    with pytest.raises(ValueError, match="pct_words_to_swap: back-translation rewrites whole sentences"):
+        config_class(pct_words_to_swap=0.2)
