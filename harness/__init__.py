@@ -51,6 +51,8 @@ _LAZY = {
     "RecipeConfig": "harness.textattack_recipes",
     "TextAttackRecipe": "harness.textattack_recipes",
     "check_recipe": "harness.textattack_recipes",
+    "text_rng": "harness.perturbation",
+    "changes_for": "harness.perturbation",
     "AugmenterConfig": "harness.textattack_augmenters",
     "TextAttackAugmenter": "harness.textattack_augmenters",
     "check_augmenter": "harness.textattack_augmenters",

@@ -8,11 +8,11 @@ is imported only when an augmenter runs.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
+from harness.perturbation import text_rng
 from harness.textattack_recipes import missing_resources
 
 
@@ -59,8 +59,7 @@ def check_augmenter(name: str, config: AugmenterConfig) -> None:
 
 
 def text_seed(seed: int, name: str, text: str) -> int:
-    digest = hashlib.sha256(f"{seed}\x00{name}\x00{text}".encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "little")
+    return text_rng(seed, name, text).getrandbits(32)
 
 
 class TextAttackAugmenter:

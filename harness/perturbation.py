@@ -1,0 +1,22 @@
+"""Helpers that make text perturbations reproducible: a per-text random generator and the change count rule."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+
+def text_rng(seed: int, name: str, text: str) -> random.Random:
+    """A generator that depends only on (seed, perturbation name, text): the same text is perturbed the same
+    way whatever else is in the batch and in whatever order. hashlib, not hash(): str hashes are salted per
+    process."""
+    digest = hashlib.blake2b(f"{seed}\x00{name}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return random.Random(int.from_bytes(digest, "big"))
+
+
+def changes_for(rate: float, candidates: int) -> int:
+    """How many of `candidates` places to change: round(rate x candidates), halves up, at least one when the
+    rate is positive and there is a candidate (so every text that can be perturbed is)."""
+    if rate <= 0.0 or candidates == 0:
+        return 0
+    return min(candidates, max(1, int(rate * candidates + 0.5)))
