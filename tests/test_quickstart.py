@@ -28,6 +28,8 @@ def test_quickstart_suite_end_to_end(tmp_path, capsys):
     assert accuracy["full"] > 0.8  # five balanced topics: chance is 0.2
     under_attack = results[results.metric == "accuracy_under_attack"].set_index("method").value
     assert (under_attack <= results[results.metric == "clean_accuracy"].set_index("method").value).all()
+    flip = results[(results.stage == "perturb") & (results.metric == "flip_rate")]
+    assert len(flip) == 2 and flip.value.between(0, 1).all()
     html = scorecard.read_text(encoding="utf-8")
     assert "<table id=\"comparison\"" in html and "deepwordbug" in html
     attacks = read_jsonl(run_dir / "records" / "full_seed0_attack_deepwordbug.attack.jsonl")
