@@ -67,7 +67,8 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
         if arguments.command == "validate":
             suite = load_suite(arguments.suite, registry)
             print(f"{arguments.suite}: ok ({len(suite.methods)} methods x {len(suite.seeds)} seeds, "
-                  f"{len(suite.attacks)} attacks, {len(suite.explainers)} explainers)")
+                  f"{len(suite.attacks)} attacks, {len(suite.perturbations)} perturbations, "
+                  f"{len(suite.explainers)} explainers)")
             return EXIT_OK
         if arguments.command == "plugins":
             return _plugins(registry, arguments.json)
