@@ -53,6 +53,7 @@ _LAZY = {
     "check_recipe": "harness.textattack_recipes",
     "text_rng": "harness.perturbation",
     "changes_for": "harness.perturbation",
+    "check_rate": "harness.perturbation",
     "AugmenterConfig": "harness.textattack_augmenters",
     "TextAttackAugmenter": "harness.textattack_augmenters",
     "check_augmenter": "harness.textattack_augmenters",

@@ -20,3 +20,9 @@ def changes_for(rate: float, candidates: int) -> int:
     if rate <= 0.0 or candidates == 0:
         return 0
     return min(candidates, max(1, int(rate * candidates + 0.5)))
+
+
+def check_rate(rate: object) -> None:
+    """Config validation shared by perturbations: a number in [0, 1] (not a boolean)."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
+        raise ValueError(f"rate must be a number in [0, 1], got {rate!r}")

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal, Sequence, get_args
 
-from harness import StageEnvironment, changes_for, hookimpl, text_rng
+from harness import StageEnvironment, changes_for, check_rate, hookimpl, text_rng
 
 PLUGIN = "case-change"
 
@@ -44,8 +44,7 @@ class CaseChangeConfig:
     def __post_init__(self):
         if self.mode not in get_args(Mode):
             raise ValueError(f"mode must be one of {', '.join(map(repr, get_args(Mode)))}, got {self.mode!r}")
-        if isinstance(self.rate, bool) or not isinstance(self.rate, (int, float)) or not 0.0 <= self.rate <= 1.0:
-            raise ValueError(f"rate must be a number in [0, 1], got {self.rate!r}")
+        check_rate(self.rate)
 
 
 def _title_word(match: re.Match) -> str:

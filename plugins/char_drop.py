@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from harness import StageEnvironment, changes_for, hookimpl, text_rng
+from harness import StageEnvironment, changes_for, check_rate, hookimpl, text_rng
 
 PLUGIN = "char-drop"
 
@@ -37,8 +37,7 @@ class CharDropConfig:
     of 2+ letters."""
 
     def __post_init__(self):
-        if isinstance(self.rate, bool) or not isinstance(self.rate, (int, float)) or not 0.0 <= self.rate <= 1.0:
-            raise ValueError(f"rate must be a number in [0, 1], got {self.rate!r}")
+        check_rate(self.rate)
         if not isinstance(self.keep_ends, bool):
             raise ValueError(f"keep_ends must be true or false, got {self.keep_ends!r}")
 

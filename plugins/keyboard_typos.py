@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from harness import StageEnvironment, changes_for, hookimpl, text_rng
+from harness import StageEnvironment, changes_for, check_rate, hookimpl, text_rng
 
 PLUGIN = "keyboard-typos"
 
@@ -42,8 +42,7 @@ class KeyboardTyposConfig:
     """Upper-case letters get the upper-case neighbour; False: replacements are always lower case."""
 
     def __post_init__(self):
-        if isinstance(self.rate, bool) or not isinstance(self.rate, (int, float)) or not 0.0 <= self.rate <= 1.0:
-            raise ValueError(f"rate must be a number in [0, 1], got {self.rate!r}")
+        check_rate(self.rate)
         if not isinstance(self.preserve_case, bool):
             raise ValueError(f"preserve_case must be true or false, got {self.preserve_case!r}")
 

@@ -27,7 +27,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal, Sequence, get_args
 
-from harness import StageEnvironment, changes_for, hookimpl, text_rng
+from harness import StageEnvironment, changes_for, check_rate, hookimpl, text_rng
 
 PLUGIN = "punctuation"
 
@@ -49,8 +49,7 @@ class PunctuationConfig:
     def __post_init__(self):
         if self.mode not in get_args(Mode):
             raise ValueError(f"mode must be one of {', '.join(map(repr, get_args(Mode)))}, got {self.mode!r}")
-        if isinstance(self.rate, bool) or not isinstance(self.rate, (int, float)) or not 0.0 <= self.rate <= 1.0:
-            raise ValueError(f"rate must be a number in [0, 1], got {self.rate!r}")
+        check_rate(self.rate)
         if not isinstance(self.marks, str) or not self.marks or not all(is_punctuation(mark) for mark in self.marks):
             raise ValueError(f"marks must be a non-empty string of punctuation characters, got {self.marks!r}")
 
