@@ -10,6 +10,7 @@ leaves either a finished stage or nothing; a rerun recomputes only stages whose 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import hashlib
@@ -59,21 +60,13 @@ def atomic_write_text(path: Path, text: str) -> None:
             os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
-        with _suppress():
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
 
 
 def atomic_write_json(path: Path, value: Any) -> None:
     atomic_write_text(path, json.dumps(_jsonable(value), indent=2, sort_keys=False, default=str) + "\n")
-
-
-class _suppress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        return True
 
 
 def write_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> None:
