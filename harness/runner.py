@@ -33,7 +33,16 @@ from harness.plugins import HarnessPluginManager
 from harness.registry import Registry
 from harness.robustness import attack_metrics
 from harness.statistics import bootstrap_macro_f1, bootstrap_metric
-from harness.store import CACHE_DIR_NAME, RunStore, StageCache, atomic_write_json, content_key, read_run, write_jsonl
+from harness.store import (
+    CACHE_DIR_NAME,
+    RunStore,
+    StageCache,
+    atomic_write_json,
+    content_key,
+    read_jsonl,
+    read_run,
+    write_jsonl,
+)
 from harness.suite import ComponentRef, Suite
 from harness.training import set_seed
 from harness.types import (
@@ -120,6 +129,8 @@ class _Cell:
         self.method = method
         self.seed = seed
         self.train = train
+        self.train_size = len(train)
+        """Training examples before augmentation: what a data-efficiency sweep varies."""
         self.in_sweep = in_sweep
         self.finetune_key: Optional[str] = None
         self.trained: Optional[TrainedModel] = None
@@ -127,7 +138,7 @@ class _Cell:
 
     @property
     def prefix(self) -> str:
-        return f"{self.method.label}/seed{self.seed}" + (f"/n{len(self.train)}" if self.in_sweep else "")
+        return f"{self.method.label}/seed{self.seed}" + (f"/n{self.train_size}" if self.in_sweep else "")
 
 
 class Runner:
@@ -263,7 +274,7 @@ class Runner:
             ResultRow(task=self.suite.task.label, model=self.suite.model.source.name, method=method_label, seed=seed,
                       stage=kind, component=ref.label if kind not in ("finetune", "evaluate") else "", metric=metric["name"],
                       value=_float(metric["value"]), ci_low=metric.get("ci_low"), ci_high=metric.get("ci_high"),
-                      n=metric.get("n"), stage_key=key, train_size=len(cell.train) if cell else None)
+                      n=metric.get("n"), stage_key=key, train_size=cell.train_size if cell else None)
             for metric in payload.get("metrics", [])
         ]
         record = StageRecord(stage_id, kind, ref.label, component.plugin, key, status,
@@ -347,6 +358,16 @@ class Runner:
 
     def _run_cell(self, cell: _Cell) -> None:
         data = self.task_data
+        augment = cell.method.augment
+        augment_failed = False
+        if augment is not None:
+            payload = self._stage("augment", f"{cell.prefix}/augment", augment.augmenter, {
+                "train": examples_fingerprint(cell.train), "pct": augment.pct, "n": augment.n, "seed": cell.seed,
+            }, lambda building, env: self._augment(cell, augment, building, env), cell)
+            augment_failed = payload is None
+            if not augment_failed:
+                records = read_jsonl(self.cache.path("augment", payload["key"]) / "records" / "augmented.jsonl")
+                cell.train = cell.train + tuple(Example(**record) for record in records)
         finetune = self._stage("finetune", f"{cell.prefix}/finetune", cell.method, {
             "base": self.suite.model.source,
             "train": examples_fingerprint(cell.train),
@@ -356,7 +377,7 @@ class Runner:
             # attack/explain budgets must not retrain the model.
             "training_budgets": (self.suite.budgets.max_epochs, self.suite.budgets.max_steps),
             "seed": cell.seed,
-        }, lambda building, env: self._finetune(cell, building, env), cell)
+        }, lambda building, env: self._finetune(cell, building, env), cell, upstream_failed=augment_failed)
         failed = finetune is None
         if not failed:
             cell.finetune_key = finetune["key"]
@@ -382,6 +403,29 @@ class Runner:
                 "model": cell.finetune_key, "examples": examples_fingerprint(explain_examples), "seed": cell.seed,
             }, lambda building, env, explainer=explainer: self._explain(cell, explainer, explain_examples, building, env),
                 cell, upstream_failed=failed)
+
+    def _augment(self, cell: _Cell, spec: Any, building: Path, env: StageEnvironment) -> dict[str, Any]:
+        """Augmented copies of a seeded `pct` sample of the training split, `n` per example (recorded, cached)."""
+        augmenter = self._build(spec.augmenter)
+        chosen = list(cell.train)
+        random.Random(cell.seed).shuffle(chosen)
+        chosen = chosen[: max(1, round(spec.pct * len(chosen)))]
+        seen = {example.text for example in cell.train}
+        added: list[Example] = []
+        for copy in range(spec.n):
+            # Each copy draws with its own seed, so n copies of a text can differ.
+            texts = augmenter.augment([example.text for example in chosen], dataclasses.replace(env, seed=env.seed * 1000 + copy))
+            if not isinstance(texts, list) or len(texts) != len(chosen) or not all(isinstance(t, str) for t in texts):
+                raise PluginError(spec.augmenter.plugin, f"augmenter {spec.augmenter.name!r} must return a list of "
+                                                         f"{len(chosen)} strings, one per input text")
+            for example, text in zip(chosen, texts):
+                if text not in seen:  # an unchanged or repeated text adds nothing to learn from
+                    seen.add(text)
+                    added.append(Example(f"{example.id}~{spec.augmenter.name}{copy}", text, example.label))
+        write_jsonl(building / "records" / "augmented.jsonl", (dataclasses.asdict(example) for example in added))
+        metrics = [Metric("augmented_examples", float(len(added)), n=len(chosen) * spec.n),
+                   Metric("augmented_share", len(added) / max(1, len(cell.train) + len(added)))]
+        return {"metrics": [dataclasses.asdict(metric) for metric in metrics]}
 
     def _classifier(self, cell: _Cell) -> Classifier:
         from harness.models import load_trained_classifier

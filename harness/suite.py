@@ -64,6 +64,17 @@ class ComponentRef:
     config: Any
     params: Mapping[str, Any]
     location: SourceLocation
+    augment: Optional["AugmentSpec"] = None
+    """Methods only: train on the training split plus augmented copies (`augment: {use: NAME, pct, n}`)."""
+
+
+@dataclass(frozen=True)
+class AugmentSpec:
+    """Augmentation as a training strategy: `pct` of the training examples get `n` augmented copies each."""
+
+    augmenter: "ComponentRef"
+    pct: float
+    n: int
 
 
 @dataclass(frozen=True)
@@ -219,7 +230,7 @@ class _Checker:
             if not isinstance(name, str):
                 self.error(f"`use` must be a {kind} name, got {name!r}", locations["use"])
                 return None
-            params = {key: item for key, item in value.items() if key not in ("use", "name")}
+            params = {key: item for key, item in value.items() if key not in ("use", "name", "augment")}
             label = name
             if "name" in value:
                 if not allow_label:
@@ -241,9 +252,41 @@ class _Checker:
             component.config_class, params, locations, location, kind, name, component.plugin
         )
         self.errors.extend(config_errors)
+        augment = None
+        if isinstance(value, dict) and "augment" in value:
+            if kind != "finetuner":
+                self.error("`augment` is only allowed on methods", locations["augment"])
+                return None
+            augment = self.augment_spec(value["augment"], locations["augment"])
+            if augment is None:
+                return None
+            if "name" not in value:
+                label = f"{name}+{augment.augmenter.label}"
         if config_errors:
             return None
-        return ComponentRef(kind, name, label, component.plugin, config, _plain(params), location)
+        return ComponentRef(kind, name, label, component.plugin, config, _plain(params), location, augment)
+
+    def augment_spec(self, value: Any, location: SourceLocation) -> Optional[AugmentSpec]:
+        """`augment: NAME` or `augment: {use: NAME, pct: 0.5, n: 1, ...augmenter params}`."""
+        pct, n = 1.0, 1
+        if isinstance(value, dict):
+            locations = value.value_locations
+            if "pct" in value:
+                pct = value["pct"]
+                if isinstance(pct, bool) or not isinstance(pct, (int, float)) or not 0 < pct <= 1:
+                    self.error(f"augment `pct` must be a fraction in (0, 1], got {pct!r}", locations["pct"])
+                    return None
+            if "n" in value:
+                n = value["n"]
+                if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                    self.error(f"augment `n` must be a positive integer, got {n!r}", locations["n"])
+                    return None
+            stripped = _LocatedDict({key: item for key, item in value.items() if key not in ("pct", "n")})
+            stripped.location = value.location
+            stripped.value_locations = {key: loc for key, loc in locations.items() if key not in ("pct", "n")}
+            value = stripped
+        augmenter = self.component("augmenter", value, location, allow_label=False)
+        return AugmentSpec(augmenter, float(pct), n) if augmenter is not None else None
 
     def component_list(self, key: str, document: dict) -> tuple[ComponentRef, ...]:
         kind = LIST_SECTIONS[key]

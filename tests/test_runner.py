@@ -257,3 +257,32 @@ def test_empty_dataset_is_a_clear_task_error(tmp_path, output, tiny_model_dir, s
     assert run_suite(path) == 3
     err = capsys.readouterr().err
     assert "task 'local'" in err and "no rows" in err
+
+
+def test_augmentation_as_a_training_strategy(tmp_path, output, tiny_model_dir, sst2_files, capsys):
+    augmented = {"use": "full", "epochs": 1, "augment": {"use": "keyboard-typos", "pct": 0.5, "n": 2, "rate": 0.1}}
+    suite = tiny_suite(tiny_model_dir, sst2_files, output, methods=[{"use": "full", "epochs": 1}, augmented],
+                       attacks=[], explainers=[])
+    path = dump_suite(suite, tmp_path / "suite.yaml")
+    assert run_suite(path) == 0, capsys.readouterr().err
+    run = read_run(latest_run(output))
+    value = {(row.method, row.stage, row.metric): row.value for row in run.results}
+    plain_examples = value[("full", "finetune", "train_examples")]
+    added = value[("full+keyboard-typos", "augment", "augmented_examples")]
+    assert 0 < added <= plain_examples  # half the examples, two copies each, minus unchanged duplicates
+    assert value[("full+keyboard-typos", "finetune", "train_examples")] == plain_examples + added
+    assert ("full+keyboard-typos", "evaluate", "accuracy") in value
+    records = read_jsonl(latest_run(output) / "records" / "full_keyboard-typos_seed0_augment.augmented.jsonl")
+    assert len(records) == added and all("~keyboard-typos" in record["id"] for record in records)
+    assert run_suite(path) == 0
+    assert statuses(latest_run(output))["full+keyboard-typos/seed0/augment"] == "cached"
+
+
+def test_augment_is_validated_at_its_line(tmp_path, capsys, tiny_model_dir, sst2_files):
+    suite = tiny_suite(tiny_model_dir, sst2_files, tmp_path, attacks=[], explainers=[],
+                       methods=[{"use": "lora", "augment": {"use": "keyboard-typos", "pct": 1.5}}])
+    path = dump_suite(suite, tmp_path / "suite.yaml")
+    assert main(["validate", str(path)]) == 2
+    error = capsys.readouterr().err
+    line = next(number for number, text in enumerate(path.read_text().splitlines(), 1) if "pct:" in text)
+    assert f"{path}:{line}:" in error and "augment `pct` must be a fraction" in error
