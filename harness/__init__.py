@@ -10,6 +10,8 @@ from harness.errors import HarnessError, PluginError, SourceLocation, StageError
 from harness.hookspecs import hookimpl
 from harness.types import (
     SCHEMA_VERSION,
+    AdversarialRound,
+    AdversarialTraining,
     AttackOutcome,
     AttackRecord,
     Budgets,
@@ -45,6 +47,7 @@ _LAZY = {
     "classification_head_parameters": "harness.architectures",
     "load_base_classifier": "harness.models",
     "count_parameters": "harness.models",
+    "quiet_transformers": "harness.models",
     "Predictor": "harness.predict",
     "prepare_offline_resources": "harness.resources",
     "run_textattack_attack": "harness.textattack_bridge",
@@ -57,6 +60,9 @@ _LAZY = {
     "AugmenterConfig": "harness.textattack_augmenters",
     "TextAttackAugmenter": "harness.textattack_augmenters",
     "check_augmenter": "harness.textattack_augmenters",
+    "ExplainerSettings": "harness.explaining",
+    "GradientExplainer": "harness.explaining",
+    "WordPerturbationExplainer": "harness.explaining",
     "length_grouped_batches": "harness.attribution",
     "aggregate_to_words": "harness.attribution",
     "comparison_table": "harness.reporting",
@@ -77,7 +83,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "SCHEMA_VERSION", "Attack", "AttackOutcome", "AttackRecord", "Augmenter", "Budgets", "Classifier",
+    "SCHEMA_VERSION", "AdversarialRound", "AdversarialTraining", "Attack", "AttackOutcome", "AttackRecord", "Augmenter", "Budgets", "Classifier",
     "ComponentInfo", "EpochRecord", "Example", "ExplainOutcome", "Explainer", "Finetuner", "GateOutcome",
     "HarnessError", "Metric", "ModelSource", "PluginError", "ReportRequest", "Reporter", "ResultRow",
     "SourceLocation", "StageEnvironment", "StageError", "StageRecord", "StoredRun", "SuiteError", "SuiteErrors",

@@ -37,8 +37,14 @@ def length_grouped_batches(classifier: Any, examples: Sequence[Example], batch_s
         yield EncodedBatch(batch_examples, input_ids, encoding["attention_mask"].to(classifier.device), baseline, encoding)
 
 
-def aggregate_to_words(batch: EncodedBatch, row: int, token_scores: Sequence[float]) -> tuple[tuple[str, ...], tuple[float, ...]]:
-    """Sum subword scores into the words the tokenizer split the text into; special tokens are dropped."""
+def aggregate_to_words(batch: EncodedBatch, row: int, token_scores: Sequence[float], reduce: str = "sum",
+                       ) -> tuple[tuple[str, ...], tuple[float, ...], tuple[tuple[int, int], ...]]:
+    """Subword scores -> (words, scores, character spans) of the words the tokenizer split the text into.
+
+    reduce="sum" adds the scores of a word's subwords (gradient methods score every subword); "first" takes the
+    first subword's score (perturbation methods over word features give every subword its word's score).
+    Special and padding tokens are dropped.
+    """
     text = batch.examples[row].text
     offsets = batch.encoding["offset_mapping"][row].tolist()
     spans: dict[int, list] = {}  # word id -> [start, end, score], in order of first appearance
@@ -46,9 +52,26 @@ def aggregate_to_words(batch: EncodedBatch, row: int, token_scores: Sequence[flo
         if word_id is None:
             continue
         start, end = offsets[position]
-        span = spans.setdefault(word_id, [start, end, 0.0])
+        if word_id not in spans:
+            spans[word_id] = [start, end, float(token_scores[position])]
+            continue
+        span = spans[word_id]
         span[1] = end
-        span[2] += float(token_scores[position])
+        if reduce == "sum":
+            span[2] += float(token_scores[position])
     words = tuple(text[start:end] for start, end, _ in spans.values())
     scores = tuple(score for _, _, score in spans.values())
-    return words, scores
+    return words, scores, tuple((start, end) for start, end, _ in spans.values())
+
+
+def word_feature_mask(batch: EncodedBatch) -> Any:
+    """Captum feature mask grouping each word's subwords into one feature (1, 2, ... per row); special and
+    padding tokens share feature 0, whose baseline equals the input, so perturbing it changes nothing."""
+    import torch
+
+    mask = torch.zeros(batch.input_ids.shape, dtype=torch.long)
+    for row in range(batch.input_ids.shape[0]):
+        for position, word_id in enumerate(batch.encoding.word_ids(row)):
+            if word_id is not None:
+                mask[row, position] = word_id + 1
+    return mask.to(batch.input_ids.device)

@@ -8,6 +8,7 @@ post-install marker so its import does not try the network.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.resources
 import importlib.util
 import os
@@ -16,6 +17,7 @@ import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
 WORDNET_FILES = ("data.adj", "data.adv", "data.noun", "data.verb", "index.adj", "index.adv", "index.noun",
@@ -97,6 +99,48 @@ def prepare_nltk_and_textattack() -> None:
     cache.mkdir(parents=True, exist_ok=True)
     (cache / TEXTATTACK_MARKER).touch()
     os.environ.setdefault("TA_CACHE_DIR", str(cache))
+
+
+ENGLISH_ONLY_NLTK_PACKAGES = ("omw-1.4", "omw")
+"""Open Multilingual WordNet: only non-English WordNet lookups need it."""
+
+
+@contextlib.contextmanager
+def without_needless_nltk_downloads() -> Iterator[None]:
+    """Build TextAttack components without their unconditional `nltk.download(...)` calls reaching the network.
+
+    TextAttack's WordNet swap calls nltk.download("omw-1.4") every time it is built (PWWS, EDA, WordNet
+    augmentation). Offline that prints an alarming "Error loading omw-1.4: <urlopen error>" per build, and behind
+    a firewall that drops packets it waits for a timeout. Inside this block a download of a package that is
+    already installed, or of the multilingual WordNet that English never reads, is answered without the network;
+    any other download goes ahead as the library asked.
+    """
+    import nltk
+
+    original = nltk.download
+
+    def download(info_or_id=None, *args, **kwargs):
+        if isinstance(info_or_id, str) and (info_or_id in ENGLISH_ONLY_NLTK_PACKAGES or _nltk_has(info_or_id)):
+            return True
+        return original(info_or_id, *args, **kwargs)
+
+    nltk.download = download
+    try:
+        yield
+    finally:
+        nltk.download = original
+
+
+def _nltk_has(package: str) -> bool:
+    import nltk
+
+    for category in ("corpora", "tokenizers", "taggers", "chunkers", "sentiment", "misc"):
+        try:
+            nltk.data.find(f"{category}/{package}")
+            return True
+        except LookupError:
+            continue
+    return False
 
 
 def prepare_offline_resources(needs_hub: bool = False) -> None:

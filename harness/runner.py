@@ -14,6 +14,7 @@ import dataclasses
 import datetime
 import importlib.metadata
 import json
+import math
 import os
 import platform
 import random
@@ -28,6 +29,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from harness.components import Classifier
 from harness.errors import HarnessError, PluginError
+from harness.explanation_quality import AdversarialPair, quality_settings, round_robin, score_explanations
 from harness.gates import evaluate_gates
 from harness.plugins import HarnessPluginManager
 from harness.registry import Registry
@@ -47,6 +49,8 @@ from harness.suite import ComponentRef, Suite
 from harness.training import set_seed
 from harness.types import (
     SCHEMA_VERSION,
+    AdversarialRound,
+    AdversarialTraining,
     AttackOutcome,
     AttackRecord,
     EpochRecord,
@@ -62,6 +66,7 @@ from harness.types import (
     TaskData,
     TrainedModel,
     TrainRequest,
+    WordAttribution,
 )
 
 EXIT_OK = 0
@@ -119,7 +124,10 @@ def make_progress(enabled: bool) -> Callable[..., Any]:
 
 
 def examples_fingerprint(examples: Sequence[Example]) -> str:
-    return content_key({"examples": [(example.id, example.text, example.label) for example in examples]})
+    # A rationale counts only where there is one, so examples without rationales keep their old keys.
+    return content_key({"examples": [(example.id, example.text, example.label)
+                                     + ((example.rationale,) if example.rationale else ())
+                                     for example in examples]})
 
 
 class _Cell:
@@ -377,6 +385,7 @@ class Runner:
             # attack/explain budgets must not retrain the model.
             "training_budgets": (self.suite.budgets.max_epochs, self.suite.budgets.max_steps),
             "seed": cell.seed,
+            **self._adversarial_key(cell.method),
         }, lambda building, env: self._finetune(cell, building, env), cell, upstream_failed=augment_failed)
         failed = finetune is None
         if not failed:
@@ -387,11 +396,14 @@ class Runner:
             "model": cell.finetune_key, "test": examples_fingerprint(data.test), "stage_version": 1,
         }, lambda building, env: self._evaluate(cell, building), cell, upstream_failed=failed)
         attack_examples = data.test[: self.suite.budgets.max_attack_examples]
+        attack_stages: list[tuple[str, str]] = []  # (attack label, stage key) of the attacks that ran
         for attack in self.suite.attacks:
-            self._stage("attack", f"{cell.prefix}/attack/{attack.label}", attack, {
+            payload = self._stage("attack", f"{cell.prefix}/attack/{attack.label}", attack, {
                 "model": cell.finetune_key, "examples": examples_fingerprint(attack_examples), "seed": cell.seed,
             }, lambda building, env, attack=attack: self._attack(cell, attack, attack_examples, building, env), cell,
                 upstream_failed=failed)
+            if payload is not None:
+                attack_stages.append((attack.label, payload["key"]))
         for perturbation in self.suite.perturbations:
             self._stage("perturb", f"{cell.prefix}/perturb/{perturbation.label}", perturbation, {
                 "model": cell.finetune_key, "test": examples_fingerprint(data.test), "seed": cell.seed,
@@ -399,10 +411,13 @@ class Runner:
                 upstream_failed=failed)
         explain_examples = data.test[: self.suite.budgets.max_explain_examples]
         for explainer in self.suite.explainers:
+            stability_from = attack_stages if quality_settings(explainer.config).stability else []
             self._stage("explain", f"{cell.prefix}/explain/{explainer.label}", explainer, {
                 "model": cell.finetune_key, "examples": examples_fingerprint(explain_examples), "seed": cell.seed,
-            }, lambda building, env, explainer=explainer: self._explain(cell, explainer, explain_examples, building, env),
-                cell, upstream_failed=failed)
+                # The adversarial examples it explains for the stability metrics are part of its input.
+                "attacks": [key for _, key in stability_from], "stage_version": 2,
+            }, lambda building, env, explainer=explainer, stability_from=stability_from: self._explain(
+                cell, explainer, explain_examples, stability_from, building, env), cell, upstream_failed=failed)
 
     def _augment(self, cell: _Cell, spec: Any, building: Path, env: StageEnvironment) -> dict[str, Any]:
         """Augmented copies of a seeded `pct` sample of the training split, `n` per example (recorded, cached)."""
@@ -436,17 +451,36 @@ class Runner:
                 max_length=self.suite.model.source.max_length, batch_size=self.suite.model.batch_size)
         return cell.classifier
 
+    def _adversarial_key(self, method: ComponentRef) -> dict[str, Any]:
+        """What of a method's adversarial training changes the trained model (nothing if it has none)."""
+        spec = method.adversarial
+        if spec is None:
+            return {}
+        component = self.registry.get(spec.attack.kind, spec.attack.name)
+        return {"adversarial": {
+            "attack": spec.attack.name, "plugin": component.plugin, "plugin_version": component.version,
+            "config": spec.attack.config, "clean_epochs": spec.clean_epochs,
+            "attack_epoch_interval": spec.attack_epoch_interval, "examples": spec.examples, "alpha": spec.alpha,
+        }}
+
     def _finetune(self, cell: _Cell, building: Path, env: StageEnvironment) -> dict[str, Any]:
         from harness.memory import PeakMemory
 
         finetuner = self._build(cell.method)
+        rounds: list[AdversarialRound] = []
+        adversarial = self._adversarial_training(cell, building, env, rounds) if cell.method.adversarial else None
         request = TrainRequest(base=self.suite.model.source, data=dataclasses.replace(self.task_data, train=cell.train),
-                               budgets=self.suite.budgets, output_dir=building / "model", env=env)
+                               budgets=self.suite.budgets, output_dir=building / "model", env=env,
+                               adversarial=adversarial)
         with PeakMemory(self.device) as peak_memory:
             trained = finetuner.train(request)
         if not isinstance(trained, TrainedModel):
             raise PluginError(cell.method.plugin, f"finetuner {cell.method.name!r} returned "
                                                   f"{type(trained).__name__}, expected TrainedModel")
+        if adversarial is not None and not rounds:
+            raise PluginError(cell.method.plugin, f"finetuner {cell.method.name!r} ignored the adversarial training "
+                                                  f"the suite asks for (TrainRequest.adversarial); train it through "
+                                                  f"harness.train_and_save or call request.adversarial.generate")
         model_dir = Path(trained.model_dir).resolve()
         if building.resolve() not in model_dir.parents and model_dir != building.resolve():
             raise PluginError(cell.method.plugin, f"finetuner {cell.method.name!r} saved its model outside "
@@ -467,6 +501,18 @@ class Runner:
             if best is not None:
                 metrics.append(Metric("best_validation_accuracy", best))
         metrics.extend(trained.metrics)
+        if rounds:
+            attacked = sum(round_.attacked for round_ in rounds)
+            successful = sum(round_.successful for round_ in rounds)
+            metrics += [
+                Metric("adversarial_rounds", float(len(rounds))),
+                Metric("adversarial_examples", float(sum(len(round_.examples) for round_ in rounds))),
+                Metric("adversarial_train_success_rate", successful / max(1, attacked), n=attacked),
+                Metric("adversarial_seconds", sum(round_.seconds for round_ in rounds)),
+            ]
+            write_jsonl(building / "records" / "adversarial-rounds.jsonl", (
+                {"epoch": round_.epoch, "attacked": round_.attacked, "successful": round_.successful,
+                 "trained_on": len(round_.examples), "seconds": round_.seconds} for round_ in rounds))
         # The training curve, for the report's charts.
         write_jsonl(building / "records" / "history.jsonl", (dataclasses.asdict(record) for record in trained.history))
         return {
@@ -481,6 +527,65 @@ class Runner:
             },
             "metrics": [dataclasses.asdict(metric) for metric in metrics],
         }
+
+    def _adversarial_training(self, cell: _Cell, building: Path, env: StageEnvironment,
+                              rounds: list[AdversarialRound]) -> AdversarialTraining:
+        """The `generate` callback of adversarial training: attack the model being trained on a seeded shuffle
+        of the training split until a round has its target of successful adversarial examples.
+
+        Like TextAttack's Trainer (num_successful_examples with shuffle), examples are attacked in order until
+        enough attacks succeed or the split runs out. Each round's attack records are kept under
+        records/adversarial-epoch<N>.jsonl of the finetune stage.
+        """
+        from harness.models import LoadedClassifier
+        from harness.predict import Predictor
+
+        spec = cell.method.adversarial
+        attack_ref = spec.attack
+        train = list(cell.train)
+        target = spec.target_examples(len(train))
+        attack_everything = spec.examples == -1
+
+        def generate(epoch: int, model: Any, tokenizer: Any) -> AdversarialRound:
+            started = time.perf_counter()
+            attack = self._build(attack_ref)
+            predictor = Predictor(model, tokenizer, self.device, max_length=self.suite.model.source.max_length,
+                                  batch_size=self.suite.model.batch_size)
+            classifier = LoadedClassifier(model, tokenizer, predictor, self.task_data.label_names, self.device,
+                                          self.suite.model.source.max_length)
+            order = train[:]
+            random.Random(cell.seed * 100_003 + epoch).shuffle(order)
+            records: list[AttackRecord] = []
+            successful: list[AttackRecord] = []
+            position = 0
+            while position < len(order) and (attack_everything or len(successful) < target):
+                # Attack a chunk at a time: big enough to batch well, small enough not to overshoot much
+                # (a quarter more than the successes still missing, as most attacks on a trained model succeed).
+                size = len(order) if attack_everything else max(8, math.ceil(1.25 * (target - len(successful))))
+                chunk = order[position:position + size]
+                position += len(chunk)
+                outcome = attack.attack(classifier, chunk, dataclasses.replace(env, seed=cell.seed * 1000 + epoch))
+                if (not isinstance(outcome, AttackOutcome)
+                        or [record.example_id for record in outcome.records] != [example.id for example in chunk]):
+                    raise PluginError(attack_ref.plugin, f"attack {attack_ref.name!r} cannot generate adversarial "
+                                                         f"training examples: it must return one AttackRecord per "
+                                                         f"given example, in order (a static adversarial set brings "
+                                                         f"its own inputs instead)")
+                records.extend(outcome.records)
+                successful.extend(record for record in outcome.records if record.status == "successful")
+            write_jsonl(building / "records" / f"adversarial-epoch{epoch}.jsonl",
+                        (dataclasses.asdict(record) for record in records))
+            result = AdversarialRound(
+                epoch=epoch, attacked=sum(record.status != "skipped" for record in records),
+                successful=len(successful),
+                examples=tuple(Example(f"{record.example_id}~adv{epoch}", record.perturbed_text, record.label)
+                               for record in (successful if attack_everything else successful[:target])),
+                seconds=time.perf_counter() - started)
+            rounds.append(result)
+            return result
+
+        return AdversarialTraining(clean_epochs=spec.clean_epochs, attack_epoch_interval=spec.attack_epoch_interval,
+                                   alpha=spec.alpha, expected_examples=target, generate=generate)
 
     def _evaluate(self, cell: _Cell, building: Path) -> dict[str, Any]:
         classifier = self._classifier(cell)
@@ -560,18 +665,43 @@ class Runner:
         ]
         return {"metrics": [dataclasses.asdict(metric) for metric in metrics]}
 
-    def _explain(self, cell: _Cell, ref: ComponentRef, examples: Sequence[Example], building: Path,
-                 env: StageEnvironment) -> dict[str, Any]:
+    def _explain(self, cell: _Cell, ref: ComponentRef, examples: Sequence[Example],
+                 attack_stages: Sequence[tuple[str, str]], building: Path, env: StageEnvironment) -> dict[str, Any]:
+        """Explain the examples, then score the explanations (harness.explanation_quality)."""
         explainer = self._build(ref)
         classifier = self._classifier(cell)
-        outcome = explainer.explain(classifier, examples, env)
-        if not isinstance(outcome, ExplainOutcome):
-            raise PluginError(ref.plugin, f"explainer {ref.name!r} returned {type(outcome).__name__}, "
-                                          f"expected ExplainOutcome")
+
+        def explain(target_classifier: Any, to_explain: Sequence[Example]) -> ExplainOutcome:
+            outcome = explainer.explain(target_classifier, to_explain, env)
+            if not isinstance(outcome, ExplainOutcome) or not all(
+                    isinstance(attribution, WordAttribution) for attribution in outcome.attributions):
+                raise PluginError(ref.plugin, f"explainer {ref.name!r} returned {type(outcome).__name__}, "
+                                              f"expected ExplainOutcome of WordAttribution")
+            explained = {attribution.example_id for attribution in outcome.attributions}
+            missing = [example.id for example in to_explain if example.id not in explained]
+            if missing:
+                raise PluginError(ref.plugin, f"explainer {ref.name!r} returned no attribution for "
+                                              f"{len(missing)} of {len(to_explain)} examples (e.g. {missing[0]!r})")
+            return outcome
+
+        outcome = explain(classifier, examples)
+        # Attack records of examples outside the test split (a static set such as AdvGLUE) have no original here.
+        test_by_id = {example.id: example for example in self.task_data.test}
         write_jsonl(building / "records" / "attributions.jsonl",
                     (dataclasses.asdict(attribution) for attribution in outcome.attributions))
-        metrics = [Metric("explained_examples", float(len(outcome.attributions))), *outcome.metrics]
+        adversarial = round_robin([
+            [AdversarialPair(label, example, record["perturbed_text"])
+             for record in read_jsonl(self.cache.path("attack", key) / "records" / "attack.jsonl")
+             if record["status"] == "successful" and (example := test_by_id.get(record["example_id"])) is not None]
+            for label, key in attack_stages], self.suite.budgets.max_explain_examples)
+        quality = score_explanations(explain, classifier, examples, outcome, adversarial,
+                                     quality_settings(ref.config), env)
+        if quality.stability_records:
+            write_jsonl(building / "records" / "stability.jsonl", quality.stability_records)
+        metrics = [Metric("explained_examples", float(len(outcome.attributions))), *outcome.metrics, *quality.metrics]
         return {"metrics": [dataclasses.asdict(metric) for metric in metrics]}
+
+
 
     # ------------------------------------------------------------------------------------ reports
 

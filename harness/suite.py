@@ -7,6 +7,7 @@ so that every value keeps its position. All problems found in one pass are repor
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,8 @@ class ComponentRef:
     location: SourceLocation
     augment: Optional["AugmentSpec"] = None
     """Methods only: train on the training split plus augmented copies (`augment: {use: NAME, pct, n}`)."""
+    adversarial: Optional["AdversarialSpec"] = None
+    """Methods only: adversarial training with an attack plugin (`adversarial: {use: ATTACK, ...}`)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,32 @@ class AugmentSpec:
     augmenter: "ComponentRef"
     pct: float
     n: int
+
+
+ADVERSARIAL_KEYS = ("clean_epochs", "attack_epoch_interval", "examples", "alpha")
+
+
+@dataclass(frozen=True)
+class AdversarialSpec:
+    """Adversarial training as a training strategy, with TextAttack Trainer semantics.
+
+    `examples` is TextAttack's num_train_adv_examples: a positive integer is the number of successful
+    adversarial examples to generate per round, a fraction in (0, 1] is that share of the training split,
+    and -1 attacks the whole training split.
+    """
+
+    attack: "ComponentRef"
+    clean_epochs: int = 1
+    attack_epoch_interval: int = 1
+    examples: int | float = 0.2
+    alpha: float = 1.0
+    location: Optional[SourceLocation] = None
+
+    def target_examples(self, train_examples: int) -> int:
+        """Successful adversarial examples a round aims for (all attacked examples for -1)."""
+        if isinstance(self.examples, float):
+            return min(train_examples, math.ceil(self.examples * train_examples))
+        return train_examples if self.examples == -1 else min(train_examples, self.examples)
 
 
 @dataclass(frozen=True)
@@ -230,7 +259,7 @@ class _Checker:
             if not isinstance(name, str):
                 self.error(f"`use` must be a {kind} name, got {name!r}", locations["use"])
                 return None
-            params = {key: item for key, item in value.items() if key not in ("use", "name", "augment")}
+            params = {key: item for key, item in value.items() if key not in ("use", "name", "augment", "adversarial")}
             label = name
             if "name" in value:
                 if not allow_label:
@@ -261,10 +290,54 @@ class _Checker:
             if augment is None:
                 return None
             if "name" not in value:
-                label = f"{name}+{augment.augmenter.label}"
+                label = f"{label}+{augment.augmenter.label}"
+        adversarial = None
+        if isinstance(value, dict) and "adversarial" in value:
+            if kind != "finetuner":
+                self.error("`adversarial` is only allowed on methods", locations["adversarial"])
+                return None
+            adversarial = self.adversarial_spec(value["adversarial"], locations["adversarial"])
+            if adversarial is None:
+                return None
+            if "name" not in value:
+                label = f"{label}+adv-{adversarial.attack.label}"
         if config_errors:
             return None
-        return ComponentRef(kind, name, label, component.plugin, config, _plain(params), location, augment)
+        return ComponentRef(kind, name, label, component.plugin, config, _plain(params), location, augment,
+                            adversarial)
+
+    def adversarial_spec(self, value: Any, location: SourceLocation) -> Optional[AdversarialSpec]:
+        """`adversarial: ATTACK` or `adversarial: {use: ATTACK, clean_epochs, attack_epoch_interval, examples,
+        alpha, ...attack params}`."""
+        settings: dict[str, Any] = {}
+        if isinstance(value, dict):
+            locations = value.value_locations
+            checks = {
+                "clean_epochs": (lambda v: _is_int(v) and v >= 0, "a non-negative integer"),
+                "attack_epoch_interval": (lambda v: _is_int(v) and v >= 1, "a positive integer"),
+                "examples": (lambda v: (_is_int(v) and (v >= 1 or v == -1))
+                             or (isinstance(v, float) and 0 < v <= 1),
+                             "a positive count of adversarial examples, a fraction in (0, 1] of the training "
+                             "split, or -1 (attack the whole split)"),
+                "alpha": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0,
+                          "a non-negative number (the weight of the adversarial loss)"),
+            }
+            for key, (valid, expected) in checks.items():
+                if key in value:
+                    if not valid(value[key]):
+                        self.error(f"adversarial `{key}` must be {expected}, got {_kind_of(value[key])}", locations[key])
+                        return None
+                    settings[key] = value[key]
+            stripped = _LocatedDict({key: item for key, item in value.items() if key not in ADVERSARIAL_KEYS})
+            stripped.location = value.location
+            stripped.value_locations = {key: loc for key, loc in locations.items() if key not in ADVERSARIAL_KEYS}
+            value = stripped
+        attack = self.component("attack", value, location, allow_label=False)
+        if attack is None:
+            return None
+        if "alpha" in settings:
+            settings["alpha"] = float(settings["alpha"])
+        return AdversarialSpec(attack, location=location, **settings)
 
     def augment_spec(self, value: Any, location: SourceLocation) -> Optional[AugmentSpec]:
         """`augment: NAME` or `augment: {use: NAME, pct: 0.5, n: 1, ...augmenter params}`."""
@@ -315,6 +388,10 @@ class _Checker:
             seen[ref.label] = item_location
             refs.append(ref)
         return tuple(refs)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _kind_of(value: Any) -> str:
@@ -391,6 +468,20 @@ def _check_model(checker: _Checker, value: Any, location: SourceLocation) -> Opt
         batch_size=batch_size,
         location=location,
     )
+
+
+def _check_adversarial_epochs(checker: _Checker, method: ComponentRef, budgets: Budgets) -> None:
+    """Adversarial training whose clean epochs fill the whole training run would never attack."""
+    spec = method.adversarial
+    epochs = getattr(method.config, "epochs", None)
+    if spec is None or not isinstance(epochs, (int, float)):
+        return
+    if budgets.max_epochs is not None:
+        epochs = min(epochs, budgets.max_epochs)
+    if math.ceil(epochs) <= spec.clean_epochs:
+        checker.error(f"adversarial training of method {method.label!r} never starts: it trains {epochs:g} epoch(s) "
+                      f"and clean_epochs is {spec.clean_epochs}; raise the method's `epochs` or lower "
+                      f"`clean_epochs`", spec.location, method.plugin)
 
 
 def _unknown_key_message(section: str, key: str, allowed: tuple[str, ...]) -> str:
@@ -538,6 +629,8 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
             checker.errors.extend(SuiteError(e.message.replace(" (plugin 'harness')", ""), e.location) for e in errors)
             budgets = built or budgets
 
+    for method in lists["methods"]:
+        _check_adversarial_epochs(checker, method, budgets)
     method_labels = {ref.label for ref in lists["methods"]}
     component_labels = {ref.label for key in ("attacks", "explainers", "perturbations") for ref in lists[key]}
     gates = _check_gates(checker, document.get("gates"), document.value_locations.get("gates", start),

@@ -72,7 +72,7 @@ class TextAttackAugmenter:
         self._augmenter: Any = None
 
     def _build(self) -> Any:
-        from harness.resources import prepare_nltk_and_textattack
+        from harness.resources import prepare_nltk_and_textattack, without_needless_nltk_downloads
 
         prepare_nltk_and_textattack()
         import textattack.augmentation as augmentation
@@ -81,7 +81,18 @@ class TextAttackAugmenter:
         options: dict[str, Any] = {"transformations_per_example": 1}
         if spec.word_level and self.config.pct_words_to_swap is not None:
             options["pct_words_to_swap"] = self.config.pct_words_to_swap
-        return getattr(augmentation, spec.augmenter_class)(**options)
+        from harness.textattack_bridge import make_candidate_order_deterministic
+
+        with without_needless_nltk_downloads():
+            augmenter = getattr(augmentation, spec.augmenter_class)(**options)
+        # Recipes such as EDA hold one augmenter per operation instead of a transformation of their own.
+        parts = [augmenter] if hasattr(augmenter, "transformation") else [
+            value for value in vars(augmenter).values() if hasattr(value, "transformation")]
+        for part in parts:
+            make_candidate_order_deterministic(part.transformation)
+        if type(augmenter).__name__ == "EasyDataAugmenter":
+            augmenter.augment = lambda text: _easy_data_augment(augmenter, text)
+        return augmenter
 
     def augment(self, texts: Sequence[str], env: Any) -> list[str]:
         import numpy as np
@@ -98,3 +109,12 @@ class TextAttackAugmenter:
             augmented = self._augmenter.augment(text) if text.strip() else []
             outputs.append(augmented[0] if augmented else text)  # nothing to change: the text itself
         return outputs
+
+
+def _easy_data_augment(eda: Any, text: str) -> list[str]:
+    """EasyDataAugmenter.augment with sorted(set(...)) where TextAttack has list(set(...)): the order of a set of
+    strings follows per-process string hashing, so the seeded shuffle that follows differed between two runs."""
+    augmented = sorted(set(eda.synonym_replacement.augment(text) + eda.random_deletion.augment(text)
+                           + eda.random_swap.augment(text) + eda.random_insertion.augment(text)))
+    random.shuffle(augmented)
+    return augmented[: eda.transformations_per_example]

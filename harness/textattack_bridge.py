@@ -18,7 +18,43 @@ from textattack.shared.utils import logger as _textattack_logger  # noqa: E402
 # TextAttack logs a line per attack build at INFO; the harness's progress bar says what is going on.
 _textattack_logger.setLevel(logging.WARNING)
 
+
+class _DropModelClassWarning(logging.Filter):
+    """TextAttack warns "Unknown if model of class ... compatible" for any class outside its own model zoo
+    (every PEFT-wrapped model, once per attack build). Queries go through the harness predictor, which serves
+    any Hugging Face classifier, so the warning says nothing true."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Unknown if model")
+
+
+if not any(isinstance(existing, _DropModelClassWarning) for existing in _textattack_logger.filters):
+    _textattack_logger.addFilter(_DropModelClassWarning())
+
 from harness.types import AttackOutcome, AttackRecord, Example, StageEnvironment
+
+
+# Transformations that collect candidate words in a Python set and return list(set): their order follows string
+# hashing, which Python randomises per process (PYTHONHASHSEED), so a seeded augmentation or attack that draws or
+# breaks ties among the candidates gave different texts in two runs. (class name, method returning candidates)
+SET_ORDERED_CANDIDATES = (
+    ("WordSwapWordNet", "_get_replacement_words"),
+    ("WordSwapInflections", "_get_replacement_words"),
+    ("WordInsertionRandomSynonym", "_get_synonyms"),
+)
+
+
+def make_candidate_order_deterministic(transformation: Any) -> None:
+    """Sort the candidates of the set-ordered transformations inside `transformation` (composite or not), so the
+    same seed gives the same texts in every process. Other transformations keep their own (ranked) order."""
+    parts = list(getattr(transformation, "transformations", None) or [transformation])
+    for part in parts:
+        for class_name, method_name in SET_ORDERED_CANDIDATES:
+            if type(part).__name__ != class_name or getattr(part, "_harness_sorted_candidates", False):
+                continue
+            unsorted = getattr(part, method_name)
+            setattr(part, method_name, lambda *args, _unsorted=unsorted, **kwargs: sorted(_unsorted(*args, **kwargs)))
+            part._harness_sorted_candidates = True
 
 
 class PredictorModelWrapper(ModelWrapper):

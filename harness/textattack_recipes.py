@@ -253,10 +253,14 @@ class TextAttackRecipe:
         return getattr(recipes, RECIPES[self.recipe].recipe_class).build(model_wrapper)
 
     def attack(self, classifier: Any, examples: Sequence[Any], env: Any) -> Any:
-        from harness.textattack_bridge import run_textattack_attack
+        from harness.resources import without_needless_nltk_downloads
 
         wrapper = classifier.predictor.textattack_wrapper()  # first: prepares what textattack's import needs
-        attack = self.build(wrapper)
+        from harness.textattack_bridge import make_candidate_order_deterministic, run_textattack_attack
+
+        with without_needless_nltk_downloads():
+            attack = self.build(wrapper)
+        make_candidate_order_deterministic(attack.transformation)
         if self.config.query_budget is not None:
             attack.goal_function.query_budget = self.config.query_budget
         apply_common_parameters(attack, self.config)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Literal, Optional, Sequence
 
 from harness.batching import pad_batch
-from harness.types import Budgets, EpochRecord, Example
+from harness.types import AdversarialTraining, Budgets, EpochRecord, Example
 
 
 @dataclass(frozen=True)
@@ -62,11 +62,28 @@ class FitResult:
         return self.history[self.best_epoch_index] if self.best_epoch_index is not None else None
 
 
-def planned_steps(train_examples: int, settings: TrainingSettings, budgets: Budgets) -> int:
-    """Optimizer steps `fit` will take (methods with step-dependent schedules, such as AdaLoRA, need it)."""
-    epochs = settings.epochs if budgets.max_epochs is None else min(settings.epochs, budgets.max_epochs)
-    steps = max(1, math.ceil(math.ceil(train_examples / settings.batch_size) * epochs))
+def planned_steps(train_examples: int, settings: TrainingSettings, budgets: Budgets,
+                  adversarial: Optional[AdversarialTraining] = None) -> int:
+    """Optimizer steps `fit` will take (methods with step-dependent schedules, such as AdaLoRA, need it).
+
+    With adversarial training the epochs after the clean ones are counted with the adversarial examples a
+    round aims for, as TextAttack's Trainer does; a round that finds fewer ends training a little early.
+    """
+    epochs = training_epochs(settings, budgets)
+    clean_batches = math.ceil(train_examples / settings.batch_size)
+    if adversarial is None or epochs <= adversarial.clean_epochs:
+        steps = math.ceil(clean_batches * epochs)
+    else:
+        adversarial_batches = math.ceil((train_examples + adversarial.expected_examples) / settings.batch_size)
+        steps = clean_batches * adversarial.clean_epochs + math.ceil(
+            adversarial_batches * (epochs - adversarial.clean_epochs))
+    steps = max(1, steps)
     return steps if budgets.max_steps is None else min(steps, budgets.max_steps)
+
+
+def training_epochs(settings: TrainingSettings, budgets: Budgets) -> float:
+    """The method's epochs, capped by the suite's `max_epochs` budget."""
+    return settings.epochs if budgets.max_epochs is None else min(settings.epochs, budgets.max_epochs)
 
 
 def set_seed(seed: int) -> None:
@@ -106,11 +123,13 @@ def fit(
     max_length: int,
     progress: Callable[..., Any],
     after_optimizer_step: Optional[Callable[[int], None]] = None,
+    adversarial: Optional[AdversarialTraining] = None,
 ) -> FitResult:
     """Train `model` in place on `train`; keep the weights of the best validation epoch.
 
     :param after_optimizer_step: called with the global step after each optimizer step, before gradients are
         cleared (AdaLoRA reallocates its ranks there).
+    :param adversarial: adversarial training rounds (see harness.types.AdversarialTraining).
     """
     import torch
 
@@ -125,10 +144,12 @@ def fit(
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if hasattr(model, "enable_input_require_grads"):
             model.enable_input_require_grads()  # PEFT models have frozen embeddings; checkpointing needs a grad path
-    encoded = tokenizer([example.text for example in train], truncation=True, max_length=max_length)
-    labels = [example.label for example in train]
+    clean_encoded = _encode(tokenizer, train, max_length)
+    encoded, labels = clean_encoded, [example.label for example in train]
     lengths = [len(ids) for ids in encoded["input_ids"]]
-    total_steps = planned_steps(len(train), settings, budgets)
+    adversarial_count = 0  # the adversarial examples sit after the clean ones in `encoded`
+    total_steps = planned_steps(len(train), settings, budgets, adversarial)
+    max_epochs = math.ceil(training_epochs(settings, budgets))
     train_probe = list(train)
     random.Random(seed).shuffle(train_probe)
     train_probe = train_probe[:TRAIN_ACCURACY_EXAMPLES]
@@ -167,13 +188,25 @@ def fit(
     bar = progress(total=total_steps, desc="train", unit="step")
     epoch = 0
     try:
-        while step < total_steps:
+        while step < total_steps and epoch < max_epochs:
             epoch += 1
+            if adversarial is not None and adversarial.attacks_in(epoch):
+                model.eval()
+                adversarial_round = adversarial.generate(epoch, model, tokenizer)
+                adversarial_examples = adversarial_round.examples
+                adversarial_count = len(adversarial_examples)
+                added = _encode(tokenizer, adversarial_examples, max_length)
+                encoded = {name: clean_encoded[name] + added.get(name, []) for name in clean_encoded}
+                labels = [example.label for example in train] + [example.label for example in adversarial_examples]
+                lengths = [len(ids) for ids in encoded["input_ids"]]
             model.train()
             running_loss, running_count, running_correct = 0.0, 0, 0
-            for batch_indices in length_grouped_batches(lengths, settings.batch_size, rng, settings.group_by_length):
+            batches = length_grouped_batches(lengths, settings.batch_size, rng, settings.group_by_length)
+            batches_done = 0
+            for batch_indices in batches:
                 if step >= total_steps:
                     break
+                batches_done += 1
                 batch = pad_batch(encoded, batch_indices, tokenizer, device)
                 batch_labels = torch.tensor([labels[index] for index in batch_indices], device=device)
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_cuda):
@@ -181,6 +214,9 @@ def fit(
                     # orthogonality penalty) train as their authors intended.
                     outputs = model(**batch, labels=batch_labels)
                     loss = outputs.loss.float()
+                    if adversarial_count and adversarial.alpha != 1.0:
+                        loss = _weight_adversarial_loss(loss, outputs.logits, batch_labels, batch_indices,
+                                                        len(train), adversarial.alpha)
                 loss.backward()
                 running_correct += (outputs.logits.detach().argmax(dim=-1) == batch_labels).sum().item()
                 if settings.max_grad_norm > 0:
@@ -199,16 +235,20 @@ def fit(
             validation_accuracy, validation_loss = evaluate_split(
                 model, tokenizer, validation, device, max_length, settings.batch_size * 2)
             history.append(EpochRecord(
-                epoch=round(samples_seen / len(train), 4),
+                # Fractional when a step budget ends training inside an epoch.
+                epoch=round(epoch - 1 + batches_done / len(batches), 4),
                 step=step,
                 train_loss=running_loss / max(1, running_count),
                 validation_accuracy=validation_accuracy,
                 validation_loss=validation_loss,
                 train_accuracy=running_correct / max(1, running_count),
                 learning_rate=scheduler.get_last_lr()[0],
+                adversarial_examples=adversarial_count if adversarial is not None else None,
             ))
             score = _score(history[-1], settings.early_stopping_metric)
-            if score is None:
+            if score is None or (adversarial is not None and epoch <= adversarial.clean_epochs):
+                # A clean epoch usually scores best on clean validation data; keeping its weights would
+                # silently undo the adversarial training the method is about.
                 continue
             if best_index is None or score > _score(history[best_index], settings.early_stopping_metric):
                 best_index = len(history) - 1
@@ -231,6 +271,25 @@ def fit(
     # The gap is measured on the kept weights, not the running accuracy of an epoch in which they changed.
     kept_train_accuracy, _ = evaluate_split(model, tokenizer, train_probe, device, max_length, settings.batch_size * 2)
     return FitResult(tuple(history), best_index, seconds, step, samples_seen, kept_train_accuracy)
+
+
+def _encode(tokenizer: Any, examples: Sequence[Example], max_length: int) -> dict[str, list[Any]]:
+    if not examples:
+        return {}
+    return dict(tokenizer([example.text for example in examples], truncation=True, max_length=max_length))
+
+
+def _weight_adversarial_loss(loss: Any, logits: Any, labels: Any, batch_indices: Sequence[int], clean_count: int,
+                             alpha: float) -> Any:
+    """The batch loss with adversarial examples' cross-entropy weighted by alpha, as TextAttack's Trainer does
+    (mean of per-example loss x weight). Swapping only the cross-entropy term keeps anything the model adds
+    to its own loss (AdaLoRA's orthogonality penalty)."""
+    import torch
+
+    per_example = torch.nn.functional.cross_entropy(logits.float(), labels, reduction="none")
+    weights = torch.tensor([alpha if index >= clean_count else 1.0 for index in batch_indices],
+                           device=per_example.device)
+    return loss - per_example.mean() + (per_example * weights).mean()
 
 
 def _score(record: EpochRecord, metric: str) -> Optional[float]:
@@ -275,7 +334,7 @@ def train_and_save(model: Any, tokenizer: Any, request: Any, settings: TrainingS
     trainable, total = count_parameters(model)
     result = fit(model, tokenizer, request.data.train, request.data.validation, settings, request.budgets,
                  request.env.device, request.env.seed, request.base.max_length, request.env.progress,
-                 after_optimizer_step)
+                 after_optimizer_step, adversarial=request.adversarial)
     request.output_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(request.output_dir), safe_serialization=True)
     tokenizer.save_pretrained(str(request.output_dir))

@@ -23,6 +23,9 @@ class Example:
     id: str
     text: str
     label: int
+    rationale: Optional[tuple[tuple[int, int], ...]] = None
+    """Human rationale, if the task has one: (start, end) character spans of the words that justify the label.
+    Explanations are scored against it (plausibility)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ class EpochRecord:
     train_accuracy: Optional[float] = None
     """Running accuracy on the training batches of this epoch (as the model learned)."""
     learning_rate: Optional[float] = None
+    adversarial_examples: Optional[int] = None
+    """Adversarial examples trained on in this epoch (adversarial training only)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,43 @@ class StageEnvironment:
 
 
 @dataclass(frozen=True)
+class AdversarialRound:
+    """What one round of adversarial training produced (a finetuner passes it on; the harness records it)."""
+
+    epoch: int
+    attacked: int
+    """Examples attacked (those the model already got wrong, which attacks skip, not counted)."""
+    successful: int
+    """Attacks that succeeded; a round may find more than it trains on."""
+    examples: tuple[Example, ...]
+    """The adversarial texts with their original labels: the round's adversarial training set."""
+    seconds: float
+
+
+@dataclass(frozen=True)
+class AdversarialTraining:
+    """Adversarial training asked of the shared training loop, with TextAttack Trainer semantics.
+
+    Epochs 1..clean_epochs train on the clean data. From then on, every `attack_epoch_interval` epochs (the
+    first adversarial epoch included) `generate(epoch, model, tokenizer)` attacks the current model on a
+    sample of the training split, and the successful adversarial examples join the clean data, their loss
+    weighted by `alpha`. Unlike TextAttack, whose Trainer drops the adversarial set in the epochs between two
+    attack rounds, a round's set stays in training until the next round replaces it.
+    """
+
+    clean_epochs: int
+    attack_epoch_interval: int
+    alpha: float
+    expected_examples: int
+    """Adversarial examples a round aims for (sizes the learning-rate schedule)."""
+    generate: Callable[[int, Any, Any], AdversarialRound]
+
+    def attacks_in(self, epoch: int) -> bool:
+        """Whether a new adversarial set is generated at the start of `epoch` (1-based)."""
+        return epoch > self.clean_epochs and (epoch - self.clean_epochs - 1) % self.attack_epoch_interval == 0
+
+
+@dataclass(frozen=True)
 class TrainRequest:
     """Input of a finetuner: start from `base`, learn `data`, write the model into `output_dir`."""
 
@@ -107,6 +149,9 @@ class TrainRequest:
     budgets: Budgets
     output_dir: Path
     env: StageEnvironment
+    adversarial: Optional[AdversarialTraining] = None
+    """Set when the suite asks for adversarial training (`adversarial:` on a method). Finetuners built on
+    harness.train_and_save / train_with_peft honour it; a finetuner with its own loop must, or the run fails."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +207,8 @@ class WordAttribution:
     target: int
     label: int
     convergence_delta: Optional[float] = None
+    spans: tuple[tuple[int, int], ...] = ()
+    """(start, end) character offsets of each word in the example's text: what metrics delete or align."""
 
 
 @dataclass(frozen=True)

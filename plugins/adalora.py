@@ -38,7 +38,7 @@ class AdaLoraFinetuner:
     def train(self, request: TrainRequest) -> TrainedModel:
         from harness import lora_target_modules, planned_steps, train_with_peft
 
-        total_steps = planned_steps(len(request.data.train), self.config, request.budgets)
+        total_steps = planned_steps(len(request.data.train), self.config, request.budgets, request.adversarial)
 
         def peft_config(model):
             from peft import AdaLoraConfig, TaskType

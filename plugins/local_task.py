@@ -35,6 +35,9 @@ class LocalTaskConfig:
     """For CSV/TSV files without a header line."""
     label_names: Optional[tuple[str, ...]] = None
     """Names of integer labels 0..n-1, or the order of string labels; default: sorted distinct labels."""
+    rationale_column: Optional[str] = None
+    """Human rationales for plausibility metrics: per row, the evidence phrases (a list of strings in JSON lines,
+    or one string with phrases separated by " | "), or [[start, end], ...] character spans. Empty: none."""
     name: str = "local"
 
     def __post_init__(self):
@@ -103,18 +106,53 @@ class LocalTask:
             path = getattr(self.config, split)
             text_column = self._column(dataset, self.config.text_column, TEXT_COLUMN_GUESSES, "text", path)
             label_column = self._column(dataset, self.config.label_column, LABEL_COLUMN_GUESSES, "label", path)
-            texts_and_labels[split] = (dataset[text_column], dataset[label_column])
-        all_labels = [label for _, labels in texts_and_labels.values() for label in labels]
+            rationales = [None] * len(dataset)
+            if self.config.rationale_column:
+                # Rationales are scored on the test split; the training files need not carry them.
+                if self.config.rationale_column in dataset.column_names or split == "test":
+                    rationales = dataset[self._column(dataset, self.config.rationale_column, (), "rationale", path)]
+            texts_and_labels[split] = (dataset[text_column], dataset[label_column], rationales)
+        all_labels = [label for _, labels, _ in texts_and_labels.values() for label in labels]
         label_names, to_index = self._label_mapping(all_labels)
         splits = {}
-        for split, (texts, labels) in texts_and_labels.items():
+        for split, (texts, labels, rationales) in texts_and_labels.items():
             splits[split] = tuple(
-                Example(id=f"{split}-{row}", text=str(text), label=to_index(label))
-                for row, (text, label) in enumerate(zip(texts, labels))
+                Example(id=f"{split}-{row}", text=str(text), label=to_index(label),
+                        rationale=self._rationale_spans(str(text), rationale, f"{getattr(self.config, split)} row {row}"))
+                for row, (text, label, rationale) in enumerate(zip(texts, labels, rationales))
             )
         return TaskData(name=self.config.name, label_names=label_names, train=splits["train"],
                         validation=splits.get("validation", ()), test=splits["test"],
                         description=f"local files: {self.config.train}, {self.config.test}")
+
+    def _rationale_spans(self, text: str, rationale, where: str) -> Optional[tuple[tuple[int, int], ...]]:
+        """Character spans of a row's rationale, from phrases (found in the text, in order) or spans."""
+        if rationale is None or rationale == "" or rationale == []:
+            return None
+        if isinstance(rationale, str):
+            rationale = [phrase.strip() for phrase in rationale.split(" | ") if phrase.strip()]
+        spans = []
+        search_from = 0
+        for item in rationale:
+            if isinstance(item, (list, tuple)) and len(item) == 2 and all(isinstance(v, int) for v in item):
+                start, end = item
+                if not 0 <= start < end <= len(text):
+                    raise HarnessError(f"task {self.config.name!r}: rationale span {list(item)} is outside the text "
+                                       f"({len(text)} characters) at {where}")
+            elif isinstance(item, str):
+                start = text.find(item, search_from)
+                if start < 0:
+                    start = text.find(item)  # phrases listed out of order
+                if start < 0:
+                    raise HarnessError(f"task {self.config.name!r}: rationale phrase {item!r} does not occur in the "
+                                       f"text at {where}")
+                end = start + len(item)
+                search_from = end
+            else:
+                raise HarnessError(f"task {self.config.name!r}: a rationale is a list of phrases or of [start, end] "
+                                   f"spans; got {item!r} at {where}")
+            spans.append((start, end))
+        return tuple(sorted(spans))
 
     def _label_mapping(self, labels: list):
         if all(isinstance(label, int) and not isinstance(label, bool) for label in labels):

@@ -43,3 +43,22 @@ def test_doctor_lists_resources(capsys):
     output = capsys.readouterr().out
     for name in ("NLTK stopwords", "WordNet", "MiniLM", "BBC News", "Hugging Face Hub", "CUDA"):
         assert name in output
+
+
+def test_textattack_wordnet_builds_without_reaching_for_the_network(capfd, monkeypatch):
+    from harness.resources import prepare_nltk_and_textattack, without_needless_nltk_downloads
+
+    prepare_nltk_and_textattack()
+    import nltk
+    from textattack.transformations import WordSwapWordNet
+
+    network_downloads = []
+    monkeypatch.setattr(nltk, "download", lambda *args, **kwargs: network_downloads.append(args) or False)
+    original = nltk.download
+    with without_needless_nltk_downloads():
+        WordSwapWordNet()  # calls nltk.download("omw-1.4") on every build
+        assert nltk.download("stopwords") is True  # installed by the harness: nothing to fetch
+        nltk.download("some-package-not-here")  # anything else still goes to NLTK
+    assert network_downloads == [("some-package-not-here",)]
+    assert nltk.download is original
+    assert "Error loading" not in capfd.readouterr().err

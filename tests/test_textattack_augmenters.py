@@ -48,3 +48,36 @@ def test_word_share_is_rejected_for_sentence_level_augmenters(registry):
     config_class = registry.get("augmenter", "back-translation").config_class
     with pytest.raises(ValueError, match="pct_words_to_swap: back-translation rewrites whole sentences"):
         config_class(pct_words_to_swap=0.2)
+
+
+AUGMENT_IN_A_FRESH_PROCESS = """
+import json, sys
+from pathlib import Path
+from harness.plugins import make_plugin_manager
+from harness.registry import Registry
+from harness.types import StageEnvironment
+component = Registry(make_plugin_manager()).get("augmenter", sys.argv[1])
+texts = json.loads(sys.argv[2])
+env = StageEnvironment("cpu", 0, Path("."), lambda iterable=None, **kwargs: iterable)
+print(json.dumps(component.factory(component.config_class()).augment(texts, env)))
+"""
+
+
+@pytest.mark.parametrize("name", ["eda", "wordnet-synonyms"])
+def test_wordnet_augmenters_give_the_same_texts_in_every_process(name, tmp_path):
+    """TextAttack orders WordNet candidates by Python's per-process string hashing; the harness sorts them."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    texts = [text for text in TEXTS if text] * 3
+    outputs = []
+    for hash_seed in ("1", "2"):
+        result = subprocess.run([sys.executable, "-c", AUGMENT_IN_A_FRESH_PROCESS, name, json.dumps(texts)],
+                                capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": hash_seed},
+                                timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        outputs.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert outputs[0] == outputs[1]
+    assert outputs[0] != texts

@@ -1,0 +1,173 @@
+"""How good an explanation is, measured by the harness around any explainer plugin.
+
+After an explainer has explained the test examples, the explain stage scores its attributions:
+
+- faithfulness: does the model rely on the words ranked highest? (comprehensiveness / sufficiency AOPC, log-odds
+  drop, agreement with leave-one-out), from extra queries through the predictor;
+- plausibility: do the scores agree with human rationales, when the task provides them?
+- stability under attack: the explainer explains the successful adversarial examples of the model's attacks, and
+  each is compared with the explanation of its original on the words the two texts share;
+- the model-parameter randomisation test (Adebayo et al. 2018): the explainer explains a copy of the model with
+  re-initialised weights; explanations that barely change are not explaining the model.
+
+Stability and randomisation compare the magnitude of attributions (|score|): a successful attack flips the
+predicted class, and the randomised model predicts other classes too, so the explained class differs between
+the two explanations and signed scores would flip sign for reasons that have nothing to do with stability.
+Each part can be switched off in the explainer's settings (harness.explaining.ExplainerSettings).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import itertools
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+from harness.statistics import bootstrap_metric
+from harness.types import Example, ExplainOutcome, Metric, StageEnvironment, WordAttribution
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    faithfulness: bool = True
+    stability: bool = True
+    randomization_check: bool = True
+
+
+def quality_settings(config: Any) -> QualitySettings:
+    """The switches of an explainer's config; a third-party config without them gets every metric."""
+    return QualitySettings(**{field.name: bool(getattr(config, field.name, field.default))
+                              for field in dataclasses.fields(QualitySettings)})
+
+
+@dataclass(frozen=True)
+class AdversarialPair:
+    """A successful attack on a test example: what the stability metrics compare."""
+
+    attack: str
+    original: Example
+    adversarial_text: str
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    metrics: list[Metric]
+    stability_records: list[dict[str, Any]]
+
+
+def word_spans(text: str, words: Sequence[str]) -> tuple[tuple[int, int], ...]:
+    """Character spans of `words` found in order in `text`: for explainers that return words without spans."""
+    spans = []
+    position = 0
+    for word in words:
+        start = text.find(word, position)
+        if start < 0:
+            raise ValueError(f"word {word!r} of an attribution does not occur in its text {text!r}")
+        spans.append((start, start + len(word)))
+        position = start + len(word)
+    return tuple(spans)
+
+
+def rationale_mask(spans: Sequence[tuple[int, int]], rationale: Sequence[tuple[int, int]]) -> list[bool]:
+    """Which words overlap the human rationale's character spans."""
+    return [any(start < r_end and r_start < end for r_start, r_end in rationale) for start, end in spans]
+
+
+def score_explanations(explain: Callable[[Any, Sequence[Example]], ExplainOutcome], classifier: Any,
+                       examples: Sequence[Example], outcome: ExplainOutcome, adversarial: Sequence[AdversarialPair],
+                       settings: QualitySettings, env: StageEnvironment) -> QualityResult:
+    """The quality metrics of `outcome` (the explanations of `examples`); `explain(classifier, examples)` runs
+    the same explainer again, on adversarial texts or on a randomised model."""
+    # Imported here: scipy takes most of a second to import, and the runner imports this module.
+    from harness.explanation_metrics import faithfulness_metrics, plausibility_metrics
+
+    by_id = {example.id: example for example in examples}
+    attributions = [attribution for attribution in outcome.attributions if attribution.example_id in by_id]
+    spans = [attribution.spans or word_spans(by_id[attribution.example_id].text, attribution.words)
+             for attribution in attributions]
+    metrics: list[Metric] = []
+    if settings.faithfulness and attributions:
+        metrics += faithfulness_metrics([by_id[a.example_id].text for a in attributions], spans,
+                                        [a.scores for a in attributions], [a.target for a in attributions],
+                                        classifier.predictor, seed=env.seed)
+    with_rationale = [(a, word_spans_) for a, word_spans_ in zip(attributions, spans)
+                      if by_id[a.example_id].rationale]
+    if with_rationale:
+        metrics += plausibility_metrics(
+            [a.scores for a, _ in with_rationale],
+            [rationale_mask(word_spans_, by_id[a.example_id].rationale) for a, word_spans_ in with_rationale],
+            seed=env.seed)
+    stability_records: list[dict[str, Any]] = []
+    if settings.stability and adversarial:
+        metrics_, stability_records = _stability(explain, classifier, adversarial, attributions, env)
+        metrics += metrics_
+    if settings.randomization_check and attributions:
+        metrics.append(_randomization(explain, classifier, examples, attributions, env))
+    return QualityResult(metrics, stability_records)
+
+
+def _stability(explain: Callable, classifier: Any, adversarial: Sequence[AdversarialPair],
+               attributions: Sequence[WordAttribution], env: StageEnvironment) -> tuple[list[Metric], list[dict]]:
+    from harness.explanation_metrics import stability_metrics
+
+    known = {attribution.example_id: attribution for attribution in attributions}
+    originals = list({pair.original.id: pair.original for pair in adversarial if pair.original.id not in known}.values())
+    adversarial_examples = [Example(f"{pair.original.id}~{pair.attack}", pair.adversarial_text, pair.original.label)
+                            for pair in adversarial]
+    explained = explain(classifier, originals + adversarial_examples).attributions
+    explained_by_id = {**known, **{attribution.example_id: attribution for attribution in explained}}
+    pairs, records = [], []
+    for pair, adversarial_example in zip(adversarial, adversarial_examples):
+        before, after = explained_by_id[pair.original.id], explained_by_id[adversarial_example.id]
+        pairs.append((before.words, [abs(s) for s in before.scores], after.words, [abs(s) for s in after.scores]))
+        records.append({"example_id": pair.original.id, "attack": pair.attack, "original_text": pair.original.text,
+                        "adversarial_text": pair.adversarial_text, "original_words": list(before.words),
+                        "original_scores": list(before.scores), "adversarial_words": list(after.words),
+                        "adversarial_scores": list(after.scores), "original_target": before.target,
+                        "adversarial_target": after.target})
+    return stability_metrics(pairs, seed=env.seed), records
+
+
+def _randomization(explain: Callable, classifier: Any, examples: Sequence[Example],
+                   attributions: Sequence[WordAttribution], env: StageEnvironment) -> Metric:
+    from harness.explanation_metrics import rank_correlation_between
+
+    randomized = randomized_classifier(classifier, env.seed)
+    try:
+        again = {a.example_id: a for a in explain(randomized, examples).attributions}
+    finally:
+        del randomized
+    correlations = []
+    for attribution in attributions:
+        other = again.get(attribution.example_id)
+        if other is None or other.words != attribution.words:
+            continue
+        correlation = rank_correlation_between([abs(s) for s in attribution.scores], [abs(s) for s in other.scores])
+        if correlation is not None:
+            correlations.append(correlation)
+    return bootstrap_metric("randomization_rank_correlation", correlations, seed=env.seed)
+
+
+def randomized_classifier(classifier: Any, seed: int) -> Any:
+    """A copy of the classifier whose model weights are re-initialised (the model's own initialisation)."""
+    import torch
+
+    from harness.models import LoadedClassifier
+    from harness.predict import Predictor
+
+    model = copy.deepcopy(classifier.model)
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    torch.manual_seed(seed)
+    base.apply(base._init_weights)
+    model.eval()
+    predictor = Predictor(model, classifier.tokenizer, classifier.device, max_length=classifier.max_length,
+                          batch_size=classifier.predictor.batch_size)
+    return LoadedClassifier(model, classifier.tokenizer, predictor, classifier.label_names, classifier.device,
+                            classifier.max_length)
+
+
+def round_robin(groups: Sequence[Sequence[Any]], limit: Optional[int]) -> list[Any]:
+    """Up to `limit` items taking one from each group in turn (so every attack contributes)."""
+    interleaved = [item for row in itertools.zip_longest(*groups) for item in row if item is not None]
+    return interleaved if limit is None else interleaved[:limit]

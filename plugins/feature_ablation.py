@@ -1,0 +1,34 @@
+"""Explainer `feature-ablation`: Captum's FeatureAblation with words as features (leave-one-word-out).
+
+Each word's score is how much the predicted logit drops when the word's subwords are replaced by the pad token.
+One model evaluation per word position for a whole batch of texts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness import ExplainerSettings, WordPerturbationExplainer, hookimpl
+
+
+@dataclass(frozen=True)
+class FeatureAblationConfig(ExplainerSettings):
+    batch_size: int = 32
+    perturbations_per_eval: int = 8
+    """Perturbed copies of the batch per model call (bigger calls, fewer of them)."""
+
+
+class FeatureAblationExplainer(WordPerturbationExplainer):
+    def attribute_ids(self, forward, batch, feature_mask, targets):
+        from captum.attr import FeatureAblation
+
+        return FeatureAblation(forward).attribute(
+            batch.input_ids, baselines=batch.baseline_ids, target=targets,
+            additional_forward_args=(batch.attention_mask,),
+            perturbations_per_eval=self.config.perturbations_per_eval, feature_mask=feature_mask)
+
+
+@hookimpl
+def register_explainers(register):
+    register("feature-ablation", FeatureAblationExplainer, config=FeatureAblationConfig,
+             description="Captum feature ablation over words: the logit drop when a word is replaced by padding")
