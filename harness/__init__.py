@@ -62,6 +62,7 @@ _LAZY = {
     "check_augmenter": "harness.textattack_augmenters",
     "ExplainerSettings": "harness.explaining",
     "GradientExplainer": "harness.explaining",
+    "GradientExplainerSettings": "harness.explaining",
     "WordPerturbationExplainer": "harness.explaining",
     "length_grouped_batches": "harness.attribution",
     "aggregate_to_words": "harness.attribution",

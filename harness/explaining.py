@@ -41,8 +41,36 @@ class ExplainerSettings:
     change are not explaining the model."""
 
     def __post_init__(self):
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             raise ValueError("batch_size must be a positive integer")
+
+
+@dataclass(frozen=True)
+class GradientExplainerSettings(ExplainerSettings):
+    """Settings of explainers over the input embeddings, where Captum's own metrics apply."""
+
+    infidelity_samples: int = 8
+    """Perturbations per text for Captum's infidelity (Yeh et al. 2019): random token subsets are set to the
+    baseline, and the attributions removed should predict the output drop (lower is better); 0 skips it.
+    Costs that many forward passes per text."""
+    sensitivity_samples: int = 0
+    """Perturbed inputs per text for Captum's max-sensitivity (Yeh et al. 2019): how much the explanation moves
+    under a small input change. Each costs a whole explanation, so it is off unless asked for."""
+    perturbation_scale: float = 0.01
+    """Radius of the max-sensitivity ball, in embedding units."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.infidelity_samples < 0 or self.sensitivity_samples < 0 or self.perturbation_scale <= 0:
+            raise ValueError("infidelity_samples and sensitivity_samples must be >= 0, perturbation_scale > 0")
+
+
+INFIDELITY_REMOVAL_RATE = 0.25
+"""Chance that a token is removed in one infidelity perturbation."""
+
+# Per-example numbers an explainer may return beside the scores; the mean of each is reported.
+PER_EXAMPLE_METRICS = {"convergence_delta": "mean_abs_convergence_delta", "infidelity": "mean_infidelity",
+                       "sensitivity_max": "mean_sensitivity_max"}
 
 
 class _BatchedExplainer:
@@ -54,14 +82,13 @@ class _BatchedExplainer:
     def __init__(self, config: ExplainerSettings):
         self.config = config
 
-    def attribute_batch(self, classifier: Any, batch: EncodedBatch, targets: Any) -> tuple[Any, Optional[Any]]:
-        """Token scores of shape (batch, tokens), and per-example convergence deltas or None."""
+    def attribute_batch(self, classifier: Any, batch: EncodedBatch, targets: Any) -> tuple[Any, dict[str, Any]]:
+        """Token scores of shape (batch, tokens), and per-example extras (keys of PER_EXAMPLE_METRICS)."""
         raise NotImplementedError
 
-    def extra_metrics(self, deltas: list[float]) -> list[Metric]:
-        if not deltas:
-            return []
-        return [Metric("mean_abs_convergence_delta", sum(abs(delta) for delta in deltas) / len(deltas), n=len(deltas))]
+    def texts_per_call(self, device: str) -> int:
+        """Texts batched into one Captum call on `device`."""
+        return self.config.batch_size
 
     def explain(self, classifier: Any, examples: Sequence[Example], env: StageEnvironment) -> ExplainOutcome:
         import torch
@@ -71,28 +98,31 @@ class _BatchedExplainer:
         targets = classifier.predictor.predict([example.text for example in examples])
         target_of = {example.id: int(target) for example, target in zip(examples, targets)}
         attributions: list[WordAttribution] = []
-        deltas: list[float] = []
+        extras: dict[str, list[float]] = {name: [] for name in PER_EXAMPLE_METRICS}
         bar = env.progress(total=len(examples), desc=f"explain {type(self).__name__}", unit="example")
         try:
-            for batch in length_grouped_batches(classifier, examples, self.config.batch_size):
+            for batch in length_grouped_batches(classifier, examples, self.texts_per_call(str(classifier.device))):
                 batch_targets = torch.tensor([target_of[example.id] for example in batch.examples],
                                              device=classifier.device)
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=str(classifier.device).startswith("cuda")):
-                    token_scores, batch_deltas = self.attribute_batch(classifier, batch, batch_targets)
+                    token_scores, batch_extras = self.attribute_batch(classifier, batch, batch_targets)
                 token_scores = (token_scores.detach().float() * batch.attention_mask).cpu()
+                for name, values in batch_extras.items():
+                    extras[name].extend(float(value) for value in values.detach().float().cpu().reshape(-1))
                 for row, example in enumerate(batch.examples):
                     words, scores, spans = aggregate_to_words(batch, row, token_scores[row].tolist(), self.reduce)
-                    delta = float(batch_deltas[row]) if batch_deltas is not None else None
-                    if delta is not None:
-                        deltas.append(delta)
+                    delta = batch_extras.get("convergence_delta")
                     attributions.append(WordAttribution(example.id, words, scores, target_of[example.id],
-                                                        example.label, delta, spans))
+                                                        example.label, None if delta is None else float(delta[row]),
+                                                        spans))
                 bar.update(len(batch.examples))
         finally:
             bar.close()
         order = {example.id: index for index, example in enumerate(examples)}
         attributions.sort(key=lambda attribution: order[attribution.example_id])
-        return ExplainOutcome(tuple(attributions), tuple(self.extra_metrics(deltas)))
+        metrics = [Metric(PER_EXAMPLE_METRICS[name], sum(abs(value) for value in values) / len(values), n=len(values))
+                   for name, values in extras.items() if values]
+        return ExplainOutcome(tuple(attributions), tuple(metrics))
 
 
 class GradientExplainer(_BatchedExplainer):
@@ -103,15 +133,57 @@ class GradientExplainer(_BatchedExplainer):
         """Attributions shaped like `inputs` (batch, tokens, dim), and convergence deltas or None."""
         raise NotImplementedError
 
-    def attribute_batch(self, classifier: Any, batch: EncodedBatch, targets: Any) -> tuple[Any, Optional[Any]]:
+    def attribute_batch(self, classifier: Any, batch: EncodedBatch, targets: Any) -> tuple[Any, dict[str, Any]]:
         from harness.model_forwards import LogitsFromEmbeddings
 
         embeddings = classifier.model.get_input_embeddings()
         inputs = embeddings(batch.input_ids).detach().float().requires_grad_()
         baselines = embeddings(batch.baseline_ids).detach().float()
-        attributions, deltas = self.attribute_embeddings(LogitsFromEmbeddings(classifier.model), inputs, baselines,
-                                                         batch.attention_mask, targets)
-        return attributions.float().sum(dim=-1), deltas
+        forward = LogitsFromEmbeddings(classifier.model)
+        attributions, deltas = self.attribute_embeddings(forward, inputs, baselines, batch.attention_mask, targets)
+        extras = {} if deltas is None else {"convergence_delta": deltas}
+        extras.update(self._captum_metrics(forward, inputs, baselines, batch.attention_mask, targets, attributions))
+        return attributions.float().sum(dim=-1), extras
+
+    def _captum_metrics(self, forward: Any, inputs: Any, baselines: Any, attention_mask: Any, targets: Any,
+                        attributions: Any) -> dict[str, Any]:
+        """Captum's infidelity and max-sensitivity of these attributions, per text. The noise also lands on padding,
+        where it changes neither the output (masked) nor the attribution sum (attributions are zero there)."""
+        import torch
+        from captum.metrics import infidelity
+
+        settings = self.config
+        scale = getattr(settings, "perturbation_scale", 0.01)
+        results: dict[str, Any] = {}
+        if getattr(settings, "infidelity_samples", 0):
+            def perturb(embeds, baselines_):
+                # Remove a random subset of tokens (their embeddings set to the baseline's). The attributions are
+                # already multiplied by (input - baseline), so the perturbation I is the 0/1 removal mask and
+                # I . attributions is the attribution mass removed, which should match the output drop.
+                removed = (torch.rand(embeds.shape[:2], device=embeds.device) < INFIDELITY_REMOVAL_RATE)
+                removed = removed.unsqueeze(-1).to(embeds.dtype).expand_as(embeds)
+                return removed, embeds - removed * (embeds - baselines_)
+
+            # normalize=True rescales the attributions by the best-fitting scalar, as Yeh et al. recommend.
+            results["infidelity"] = infidelity(
+                forward, perturb, inputs.detach(), attributions.detach().float(), baselines=baselines,
+                additional_forward_args=(attention_mask,), target=targets,
+                n_perturb_samples=settings.infidelity_samples, normalize=True)
+        if getattr(settings, "sensitivity_samples", 0):
+            # Max-sensitivity (Yeh et al. 2019) as captum.metrics.sensitivity_max defines it: the largest relative
+            # change of the explanation over inputs drawn uniformly from an L-infinity ball. Computed here because
+            # Captum 0.9 does not expand per-example baselines and targets to the perturbed copies.
+            reference = attributions.detach().float().flatten(start_dim=1)
+            reference_norm = reference.norm(dim=1).clamp_min(1e-12)
+            worst = torch.zeros(inputs.shape[0], device=inputs.device)
+            for _ in range(settings.sensitivity_samples):
+                perturbed = (inputs.detach() + torch.empty_like(inputs).uniform_(-scale, scale)).requires_grad_()
+                with torch.enable_grad():
+                    again, _ = self.attribute_embeddings(forward, perturbed, baselines, attention_mask, targets)
+                change = (again.detach().float().flatten(start_dim=1) - reference).norm(dim=1) / reference_norm
+                worst = torch.maximum(worst, change)
+            results["sensitivity_max"] = worst
+        return results
 
 
 class WordPerturbationExplainer(_BatchedExplainer):
@@ -134,11 +206,11 @@ class WordPerturbationExplainer(_BatchedExplainer):
             additional_forward_args=(batch.attention_mask[row:row + 1],), feature_mask=feature_mask[row:row + 1],
             **options) for row in range(batch.input_ids.shape[0])])
 
-    def attribute_batch(self, classifier: Any, batch: EncodedBatch, targets: Any) -> tuple[Any, Optional[Any]]:
+    def attribute_batch(self, classifier: Any, batch: EncodedBatch, targets: Any) -> tuple[Any, dict[str, Any]]:
         import torch
 
         from harness.model_forwards import LogitsFromIds
 
         with torch.inference_mode():
             scores = self.attribute_ids(LogitsFromIds(classifier.model), batch, word_feature_mask(batch), targets)
-        return scores, None
+        return scores, {}

@@ -60,7 +60,7 @@ class AttentionExplainer(WordPerturbationExplainer):
             pooled = last + (attention.shape[1] - width)
         else:
             pooled = torch.zeros(attention.shape[0], dtype=torch.long, device=attention.device)
-        return attention[torch.arange(attention.shape[0], device=attention.device), pooled], None
+        return attention[torch.arange(attention.shape[0], device=attention.device), pooled], {}
 
 
 @hookimpl

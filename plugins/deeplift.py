@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness import ExplainerSettings, GradientExplainer, hookimpl
+from harness import GradientExplainer, GradientExplainerSettings, hookimpl
 
 
 @dataclass(frozen=True)
-class DeepLiftConfig(ExplainerSettings):
+class DeepLiftConfig(GradientExplainerSettings):
     batch_size: int = 16
 
 

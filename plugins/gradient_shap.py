@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness import ExplainerSettings, GradientExplainer, hookimpl
+from harness import GradientExplainer, GradientExplainerSettings, hookimpl
 
 
 @dataclass(frozen=True)
-class GradientShapConfig(ExplainerSettings):
+class GradientShapConfig(GradientExplainerSettings):
     n_samples: int = 25
     stdevs: float = 0.0
     """Gaussian noise added to each sampled point (embedding units); 0 gives expected gradients."""

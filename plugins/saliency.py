@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness import ExplainerSettings, GradientExplainer, hookimpl
+from harness import GradientExplainer, GradientExplainerSettings, hookimpl
 
 
 @dataclass(frozen=True)
-class SaliencyConfig(ExplainerSettings):
+class SaliencyConfig(GradientExplainerSettings):
     batch_size: int = 32
 
 

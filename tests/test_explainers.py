@@ -251,3 +251,28 @@ def test_rationales_are_read_as_phrases_or_character_spans(tiny_model_dir, sst2_
     assert task._rationale_spans(text, "", "row 0") is None
     with pytest.raises(Exception, match="outside the text"):
         task._rationale_spans(text, [[30, 40]], "row 0")
+
+
+def test_captum_infidelity_and_sensitivity_for_gradient_explainers(classifier, registry):
+    from harness_plugins.integrated_gradients import IntegratedGradientsConfig, IntegratedGradientsExplainer
+
+    class RandomAttributions(IntegratedGradientsExplainer):
+        """A broken explainer: attributions that ignore the model."""
+
+        def attribute_embeddings(self, forward, inputs, baselines, attention_mask, targets):
+            import torch
+
+            generator = torch.Generator().manual_seed(0)
+            return torch.randn(inputs.shape, generator=generator), None
+
+    examples = read_sst2("test", 6)
+    settings = IntegratedGradientsConfig(n_steps=32, infidelity_samples=16, sensitivity_samples=2)
+    metrics = {m.name: m for m in IntegratedGradientsExplainer(settings).explain(classifier, examples,
+                                                                                 environment()).metrics}
+    broken = {m.name: m for m in RandomAttributions(settings).explain(classifier, examples, environment()).metrics}
+    assert metrics["mean_infidelity"].n == 6 and math.isfinite(metrics["mean_infidelity"].value)
+    assert metrics["mean_infidelity"].value < 0.5 * broken["mean_infidelity"].value
+    assert 0 < metrics["mean_sensitivity_max"].value < float("inf")
+    # Perturbation explainers have no embedding-level attributions: Captum's metrics do not apply.
+    outcome = build(registry, "feature-ablation").explain(classifier, examples, environment())
+    assert not {"mean_infidelity", "mean_sensitivity_max"} & {m.name for m in outcome.metrics}
