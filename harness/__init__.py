@@ -67,6 +67,8 @@ _LAZY = {
     "length_grouped_batches": "harness.attribution",
     "aggregate_to_words": "harness.attribution",
     "comparison_table": "harness.reporting",
+    "format_value": "harness.reporting",
+    "markdown_escape": "harness.reporting",
     "render_template": "harness.reporting",
     "stored_methods": "harness.reporting",
     "atomic_write_text": "harness.store",

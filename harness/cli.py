@@ -1,4 +1,4 @@
-"""The `harness` command: run, validate, plugins, doctor, report.
+"""The `harness` command: run, validate, plugins, doctor, report, compare.
 
 Exit codes: 0 success (all gates pass); 1 a gate failed; 2 a suite or usage error; 3 a stage crashed.
 """
@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir", type=Path)
     report.add_argument("--format", action="append", dest="formats", metavar="REPORTER",
                         help="reporter to use (repeatable; default: the ones the suite named)")
+
+    compare = commands.add_parser("compare", help="what changed between two runs, with paired significance tests")
+    compare.add_argument("run_a", type=Path, help="the reference run directory (A)")
+    compare.add_argument("run_b", type=Path, help="the run compared with it (B)")
+    compare.add_argument("--out", type=Path, help="where compare.html and compare.md go (default: RUN_B/compare)")
+    compare.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     return parser
 
 
@@ -76,6 +82,8 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
             return _doctor()
         if arguments.command == "report":
             return _report(arguments, registry)
+        if arguments.command == "compare":
+            return _compare(arguments)
         if arguments.command == "import-embeddings":
             from harness.embeddings import import_word_embeddings, textattack_embeddings_dir
 
@@ -173,6 +181,20 @@ def _doctor() -> int:
         print(f"{mark} {status.name}: {status.detail}")
         if not status.available:
             print(f"      without it: {status.without_it}")
+    return EXIT_OK
+
+
+def _compare(arguments: argparse.Namespace) -> int:
+    from harness.compare import write_comparison
+
+    for run_dir in (arguments.run_a, arguments.run_b):
+        if not (run_dir / "manifest.json").is_file():
+            raise HarnessError(f"{run_dir} is not a run directory (no manifest.json)")
+    if not 0 < arguments.alpha < 1:
+        raise HarnessError(f"--alpha must be between 0 and 1, got {arguments.alpha}")
+    for path in write_comparison(arguments.run_a, arguments.run_b, arguments.out or arguments.run_b / "compare",
+                                 arguments.alpha):
+        print(f"report: {path}")
     return EXIT_OK
 
 

@@ -18,6 +18,13 @@ HIGHER_IS_BETTER = {
     "mean_abs_convergence_delta": False,
     "perturbed_accuracy": True,
     "flip_rate": False,
+    "comprehensiveness_aopc": True,
+    "sufficiency_aopc": False,
+    "loo_correlation": True,
+    "token_f1": True,
+    "attribution_rank_correlation": True,
+    "randomization_rank_correlation": False,
+    "mean_infidelity": False,
     "trainable_parameters": False,
     "train_seconds": False,
     "peak_gpu_memory_mb": False,
@@ -71,7 +78,14 @@ COLUMN_PLAN = (  # (stage, metric, title, percent)
     ("attack", "mean_queries", "Queries / example", False),
     ("perturb", "perturbed_accuracy", "Accuracy perturbed", True),
     ("perturb", "flip_rate", "Flip rate", True),
-    ("explain", "mean_abs_convergence_delta", "IG completeness |delta|", False),
+    ("explain", "comprehensiveness_aopc", "Comprehensiveness", False),
+    ("explain", "sufficiency_aopc", "Sufficiency", False),
+    ("explain", "loo_correlation", "Agreement with leave-one-out", False),
+    ("explain", "token_f1", "Rationale token F1", False),
+    ("explain", "attribution_rank_correlation", "Stability under attack", False),
+    ("explain", "randomization_rank_correlation", "Randomised-model correlation", False),
+    ("explain", "mean_infidelity", "Infidelity", False),
+    ("explain", "mean_abs_convergence_delta", "Completeness |delta|", False),
     ("finetune", "trainable_parameters", "Trainable params", False),
     ("finetune", "trainable_percentage", "Trainable %", False),
     ("finetune", "train_seconds", "Train time (s)", False),
@@ -126,6 +140,22 @@ def comparison_table(rows: Sequence[ResultRow], methods: Sequence[str]) -> Compa
             len(group),
         )
     return table
+
+
+def format_value(value: Optional[float], percent: bool) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if percent:
+        return f"{100 * value:.1f}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def markdown_escape(text: object) -> str:
+    """Markdown/HTML-inert text for a table cell: pipes, angle brackets, backticks and newlines neutralised."""
+    return (str(text).replace("\\", "\\\\").replace("&", "&amp;").replace("|", "\\|").replace("<", "&lt;")
+            .replace(">", "&gt;").replace("`", "\\`").replace("\r", " ").replace("\n", " "))
 
 
 def render_template(name: str, **context: Any) -> str:

@@ -6,16 +6,21 @@ import difflib
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from harness import ReportRequest, hookimpl
 
 
 @dataclass(frozen=True)
 class HtmlReportConfig:
-    examples_per_attack: int = 5
-    """Adversarial examples shown per method and attack in the drill-down."""
-    examples_per_explainer: int = 5
+    examples_per_attack: int = 25
+    """Successful adversarial examples shown per method and attack in the drill-down."""
+    examples_per_explainer: int = 10
+    """Attribution heatmaps shown per method and explainer."""
+
+    def __post_init__(self):
+        if self.examples_per_attack < 0 or self.examples_per_explainer < 0:
+            raise ValueError("examples_per_attack and examples_per_explainer must be >= 0")
 
 
 def word_diff(original: str, perturbed: str) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
@@ -38,14 +43,46 @@ def heat(scores: tuple[float, ...]) -> list[float]:
     return [score / largest for score in scores]
 
 
-def format_value(value: Optional[float], percent: bool) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if percent:
-        return f"{100 * value:.1f}"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
+def cells(words: list[str], scores: list[float]) -> list[tuple[str, float, float]]:
+    """(word, heat in [-1, 1], raw score) for a heatmap."""
+    return list(zip(words, heat(tuple(scores)), scores))
+
+
+def scorecard_charts(run: Any, table: Any) -> list[Any]:
+    """Robustness vs clean accuracy, accuracy under each attack, training curves, cost vs robustness."""
+    from harness.charts import grouped_bars, line_chart, scatter
+
+    def value(method: str, key: tuple[str, str, str]) -> float:
+        cell = table.cells.get((method, key))
+        return cell.value if cell is not None else float("nan")
+
+    attacks = [column.key[1] for column in table.columns if column.key[2] == "accuracy_under_attack"]
+    clean = {method: value(method, ("evaluate", "", "accuracy")) for method in table.methods}
+    under_attack = {}
+    for method in table.methods:
+        values = [value(method, ("attack", attack, "accuracy_under_attack")) for attack in attacks]
+        values = [v for v in values if math.isfinite(v)]
+        under_attack[method] = sum(values) / len(values) if values else float("nan")
+    robustness = "accuracy under attack" + (" (mean over attacks)" if len(attacks) > 1 else "")
+    curves = []
+    for stage in run.stages:
+        if stage.kind == "finetune" and stage.status in ("computed", "cached"):
+            history = run.records(stage.stage_id, "history")
+            label = stage.method + (f" (seed {stage.seed})" if len(run.manifest.get("seeds") or []) > 1 else "")
+            if label not in {name for name, _ in curves}:
+                curves.append((label, [(record["epoch"], record["validation_accuracy"]) for record in history
+                                       if record.get("validation_accuracy") is not None]))
+    return [
+        scatter("Robustness vs clean accuracy", "clean accuracy", robustness,
+                [(m, clean[m], under_attack[m]) for m in table.methods], True, True),
+        grouped_bars("Accuracy under each attack", "accuracy under attack", attacks, table.methods,
+                     {(attack, m): value(m, ("attack", attack, "accuracy_under_attack"))
+                      for attack in attacks for m in table.methods}, True),
+        line_chart("Training curves", "epoch", "validation accuracy", curves, True),
+        scatter("Cost vs robustness", "train time (s)", robustness,
+                [(m, value(m, ("finetune", "", "train_seconds")), under_attack[m]) for m in table.methods],
+                False, True),
+    ]
 
 
 class HtmlReporter:
@@ -53,25 +90,40 @@ class HtmlReporter:
         self.config = config
 
     def render(self, request: ReportRequest) -> list[Path]:
-        from harness import atomic_write_text, comparison_table, render_template, stored_methods
+        from harness import atomic_write_text, comparison_table, format_value, render_template, stored_methods
 
         run = request.run
         methods = stored_methods(run)
         table = comparison_table(run.results, methods)
         label_names = self._label_names(run)
+        finished = [stage for stage in run.stages if stage.status in ("computed", "cached")]
+        # Attribution pairs (original, adversarial) the explain stages computed for their stability metrics.
+        stability: dict[tuple[str, int, str, str], list[dict[str, Any]]] = {}
+        for stage in finished:
+            if stage.kind == "explain":
+                for record in run.records(stage.stage_id, "stability"):
+                    key = (stage.method, stage.seed, record["attack"], record["example_id"])
+                    stability.setdefault(key, []).append({"explainer": stage.component, **record,
+                                                          "original_cells": cells(record["original_words"],
+                                                                                  record["original_scores"]),
+                                                          "adversarial_cells": cells(record["adversarial_words"],
+                                                                                     record["adversarial_scores"])})
         attack_examples = []
         explain_examples = []
-        for stage in run.stages:
-            if stage.kind == "attack" and stage.status in ("computed", "cached"):
+        for stage in finished:
+            if stage.kind == "attack":
                 records = run.records(stage.stage_id, "attack")
                 shown = [r for r in records if r["status"] == "successful"][: self.config.examples_per_attack]
                 for record in shown:
                     left, right = word_diff(record["original_text"], record["perturbed_text"])
-                    attack_examples.append({"stage": stage, "record": record, "left": left, "right": right})
-            if stage.kind == "explain" and stage.status in ("computed", "cached"):
+                    attack_examples.append({
+                        "stage": stage, "record": record, "left": left, "right": right,
+                        "attributions": stability.get((stage.method, stage.seed, stage.component,
+                                                       record["example_id"]), [])})
+            if stage.kind == "explain":
                 for record in run.records(stage.stage_id, "attributions")[: self.config.examples_per_explainer]:
                     explain_examples.append({"stage": stage, "record": record,
-                                             "cells": list(zip(record["words"], heat(tuple(record["scores"]))))})
+                                             "cells": cells(record["words"], record["scores"])})
         html = render_template(
             "scorecard.html",
             run=run,
@@ -83,6 +135,7 @@ class HtmlReporter:
             attack_examples=attack_examples,
             explain_examples=explain_examples,
             label_names=label_names,
+            charts=[chart for chart in scorecard_charts(run, table) if chart is not None],
         )
         path = request.output_dir / "scorecard.html"
         atomic_write_text(path, html)

@@ -1,0 +1,52 @@
+"""Reporter `junit`: junit.xml, one test case per gate (and one per crashed stage) for CI test-report views.
+
+A failed gate is a <failure> whose message says what was measured against which threshold, with its confidence
+interval; a crashed stage is an <error> with its traceback. CI systems (GitLab, Jenkins, GitHub test reporters)
+show these next to the unit tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.etree import ElementTree
+
+from harness import ReportRequest, hookimpl
+
+
+class JunitReporter:
+    def __init__(self, config=None):
+        self.config = config
+
+    def render(self, request: ReportRequest) -> list[Path]:
+        from harness import atomic_write_text
+
+        run = request.run
+        suite_name = str(run.manifest.get("suite", "harness"))
+        crashed = [stage for stage in run.stages if stage.status == "error"]
+        failures = sum(not gate.passed for gate in run.gates)
+        testsuite = ElementTree.Element("testsuite", name=f"harness gates: {suite_name}",
+                                        tests=str(len(run.gates) + len(crashed)), failures=str(failures),
+                                        errors=str(len(crashed)),
+                                        time=f"{float(run.manifest.get('duration_seconds') or 0):.3f}")
+        for gate in run.gates:
+            case = ElementTree.SubElement(testsuite, "testcase", classname=f"{suite_name}.gates",
+                                          name=gate.description)
+            message = gate.detail or f"{gate.metric} {gate.op} {gate.threshold:g}: measured {gate.measured}"
+            if not gate.passed:
+                ElementTree.SubElement(case, "failure", message=message, type="GateFailed").text = message
+            else:
+                ElementTree.SubElement(case, "system-out").text = message
+        for stage in crashed:
+            case = ElementTree.SubElement(testsuite, "testcase", classname=f"{suite_name}.stages", name=stage.stage_id)
+            ElementTree.SubElement(case, "error", message=f"plugin {stage.plugin}: {stage.error}",
+                                   type="StageCrashed").text = stage.traceback
+        ElementTree.indent(testsuite)
+        path = request.output_dir / "junit.xml"
+        atomic_write_text(path, '<?xml version="1.0" encoding="UTF-8"?>\n'
+                          + ElementTree.tostring(testsuite, encoding="unicode") + "\n")
+        return [path]
+
+
+@hookimpl
+def register_reporters(register):
+    register("junit", JunitReporter, description="junit.xml: one test case per gate (and per crashed stage)")
