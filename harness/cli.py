@@ -1,4 +1,4 @@
-"""The `harness` command: run, validate, plugins, doctor, report, compare.
+"""The `harness` command: run, validate, plugins, doctor, report, compare, gate.
 
 Exit codes: 0 success (all gates pass); 1 a gate failed; 2 a suite or usage error; 3 a stage crashed.
 """
@@ -16,7 +16,7 @@ from harness.config import config_field_summary
 from harness.errors import HarnessError, SuiteErrors
 from harness.plugins import make_plugin_manager
 from harness.registry import Registry
-from harness.runner import EXIT_OK, EXIT_STAGE_CRASHED, EXIT_USAGE_ERROR, RunOptions, Runner
+from harness.runner import EXIT_GATE_FAILED, EXIT_OK, EXIT_STAGE_CRASHED, EXIT_USAGE_ERROR, RunOptions, Runner
 from harness.suite import load_suite
 from harness.types import ComponentInfo, ReportRequest
 
@@ -35,6 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("--run-id", help="name of the run directory (default: UTC time + random suffix)")
+    run.add_argument("--baseline", type=Path, metavar="RUN_DIR|results.json",
+                     help="the run that baseline gates compare against")
+
+    gate = commands.add_parser("gate", help="evaluate gates on a stored run (nothing is recomputed)")
+    gate.add_argument("run_dir", type=Path)
+    gate.add_argument("--baseline", type=Path, metavar="RUN_DIR|results.json",
+                      help="the run that baseline gates compare against")
+    gate.add_argument("--suite", type=Path, help="take the gates from this suite file (default: the run's own)")
 
     validate = commands.add_parser("validate", help="check a suite without running anything")
     validate.add_argument("suite", type=Path)
@@ -84,6 +92,8 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
             return _report(arguments, registry)
         if arguments.command == "compare":
             return _compare(arguments)
+        if arguments.command == "gate":
+            return _gate(arguments, registry)
         if arguments.command == "import-embeddings":
             from harness.embeddings import import_word_embeddings, textattack_embeddings_dir
 
@@ -111,7 +121,7 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
 def _run(arguments: argparse.Namespace, registry: Registry, manager) -> int:
     suite = load_suite(arguments.suite, registry, output_override=arguments.out)
     options = RunOptions(output=arguments.out, cache_dir=arguments.cache_dir, device=arguments.device,
-                         progress=not arguments.no_progress, run_id=arguments.run_id)
+                         progress=not arguments.no_progress, run_id=arguments.run_id, baseline=arguments.baseline)
     try:
         summary = Runner(suite, registry, manager, options).run()
     except RuntimeError as error:  # e.g. --device cuda without a GPU
@@ -124,14 +134,51 @@ def _run(arguments: argparse.Namespace, registry: Registry, manager) -> int:
     print(f"stages: {computed} computed, {cached} from cache, {len(failed)} failed")
     for stage in failed:
         print(f"  failed: {stage.stage_id} (plugin {stage.plugin!r}): {stage.error}")
-    for gate in summary.gates:
-        print(f"gate {'PASS' if gate.passed else 'FAIL'}: {gate.description}: {gate.detail}")
+    print_gates(summary.gates)
     for path in summary.report_paths:
         print(f"report: {path}")
     scorecard = next((path for path in summary.report_paths if path.suffix == ".html"), None)
     if scorecard is not None:
         print(f"scorecard: {scorecard}")
     return summary.exit_code
+
+
+def print_gates(gates) -> None:
+    for gate in gates:
+        verdict = "SKIP" if gate.skipped else "PASS" if gate.passed else "FAIL"
+        print(f"gate {verdict}: {gate.description}: {gate.detail}")
+
+
+def _gate(arguments: argparse.Namespace, registry: Registry) -> int:
+    """Gates on a stored run: the run's own gates (or --suite's), against --baseline; reports re-rendered."""
+    import yaml
+
+    from harness.gates import evaluate_gates, load_baseline
+    from harness.store import atomic_write_json, read_run
+    from harness.suite import parse_gates
+
+    if not (arguments.run_dir / "manifest.json").is_file():
+        raise HarnessError(f"{arguments.run_dir} is not a run directory (no manifest.json)")
+    run = read_run(arguments.run_dir)
+    if arguments.suite is not None:
+        if not arguments.suite.is_file():
+            raise HarnessError(f"suite file not found: {arguments.suite}")
+        text, file = arguments.suite.read_text(encoding="utf-8"), str(arguments.suite)
+    else:
+        stored = run.manifest.get("suite_document", {}).get("gates") or []
+        text, file = yaml.safe_dump({"gates": stored}, sort_keys=False), f"{arguments.run_dir}/manifest.json (gates)"
+    methods = set(run.manifest.get("methods") or {row.method for row in run.results if row.method})
+    components = {row.component for row in run.results if row.stage in ("attack", "perturb", "explain")}
+    gates = parse_gates(text, file, methods, components)
+    baseline = load_baseline(arguments.baseline) if arguments.baseline is not None else None
+    outcomes = evaluate_gates(gates, run.results, run=run, baseline=baseline)
+    atomic_write_json(arguments.run_dir / "gates.json", [dataclasses.asdict(outcome) for outcome in outcomes])
+    print_gates(outcomes)
+    arguments.formats = None
+    _report(arguments, registry)  # the gate sections of the scorecard, JUnit and Markdown follow the new verdict
+    if any(stage.status == "error" for stage in run.stages):
+        return EXIT_STAGE_CRASHED
+    return EXIT_GATE_FAILED if any(not outcome.passed for outcome in outcomes) else EXIT_OK
 
 
 def component_infos(registry: Registry) -> list[ComponentInfo]:

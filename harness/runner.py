@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional, Sequence
 from harness.components import Classifier
 from harness.errors import HarnessError, PluginError
 from harness.explanation_quality import AdversarialPair, quality_settings, round_robin, score_explanations
-from harness.gates import evaluate_gates
+from harness.gates import evaluate_gates, load_baseline
 from harness.plugins import HarnessPluginManager
 from harness.registry import Registry
 from harness.robustness import attack_metrics
@@ -89,6 +89,8 @@ class RunOptions:
     device: str = "auto"
     progress: bool = True
     run_id: Optional[str] = None
+    baseline: Optional[Path] = None
+    """A run directory or results.json that baseline gates compare against."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,8 @@ class Runner:
         from harness.resources import prepare_offline_resources
 
         started = time.time()
+        # Loaded first: a wrong baseline path should fail before hours of training, not after.
+        baseline = load_baseline(self.options.baseline) if self.options.baseline is not None else None
         self.device = resolve_device(self.options.device)
         prepare_offline_resources(needs_hub=not Path(self.suite.model.source.location).is_dir())
         run_id = self.options.run_id or (
@@ -190,7 +194,7 @@ class Runner:
                         finally:
                             cell.classifier = None  # free the model before the next cell loads its own
 
-        gates = evaluate_gates(self.suite.gates, self.store.rows)
+        gates = evaluate_gates(self.suite.gates, self.store.rows, run=read_run(self.store.run_dir), baseline=baseline)
         self.store.write_gates(gates)
         self.store.update_manifest(finished_at=_now(), duration_seconds=round(time.time() - started, 2))
         report_paths = self._reports()
@@ -226,6 +230,7 @@ class Runner:
             "libraries": self.libraries,
             "git_sha": _git_sha(self.suite.path.parent),
             "cache_dir": str(self.cache.root),
+            "baseline": str(self.options.baseline) if self.options.baseline is not None else None,
             "command": sys.argv,
         }
 

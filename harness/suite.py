@@ -38,7 +38,11 @@ TOP_LEVEL_KEYS = (
 )
 REQUIRED_KEYS = ("task", "model", "methods")
 MODEL_KEYS = ("source", "max_length", "batch_size", "revision")
-GATE_KEYS = ("metric", "op", "threshold", "method", "stage", "component", "name")
+GATE_KEYS = ("metric", "op", "threshold", "baseline", "method", "stage", "component", "attack", "perturbation",
+             "explainer", "name")
+GATE_SCOPE_ALIASES = {"attack": "attack", "perturbation": "perturb", "explainer": "explain"}
+"""`attack: NAME` is short for `stage: attack, component: NAME` (and so on)."""
+BASELINE_KEYS = ("max_increase", "max_decrease", "significant", "alpha")
 GATE_OPERATORS = (">=", ">", "<=", "<", "==")
 GATE_STAGES = ("finetune", "evaluate", "attack", "perturb", "explain")
 LIST_SECTIONS = {  # suite key -> component kind
@@ -107,15 +111,29 @@ class AdversarialSpec:
 
 
 @dataclass(frozen=True)
+class BaselineRule:
+    """How far a metric may move against the baseline run: it may rise at most `max_increase` or fall at most
+    `max_decrease` (in the metric's own units: 0.02 is 2 points of a rate). With `significant`, a larger move
+    fails the gate only if a paired test on per-example outcomes says it is real at `alpha`."""
+
+    max_increase: Optional[float] = None
+    max_decrease: Optional[float] = None
+    significant: bool = False
+    alpha: float = 0.05
+
+
+@dataclass(frozen=True)
 class GateSpec:
     metric: str
-    op: str
-    threshold: float
+    op: Optional[str]
+    threshold: Optional[float]
     method: Optional[str]
     stage: Optional[str]
     component: Optional[str]
     name: str
     location: SourceLocation
+    baseline: Optional[BaselineRule] = None
+    """Set for a gate against a baseline run instead of an absolute threshold."""
 
 
 @dataclass(frozen=True)
@@ -510,23 +528,34 @@ def _check_gates(checker: _Checker, value: Any, location: SourceLocation, method
             if key not in GATE_KEYS:
                 checker.error(_unknown_key_message("gate", key, GATE_KEYS), locations[key])
                 ok = False
-        for key in ("metric", "op", "threshold"):
+        required = ("metric",) if "baseline" in gate else ("metric", "op", "threshold")
+        for key in required:
             if key not in gate:
-                checker.error(f"gate needs `{key}:`", gate_location)
+                checker.error(f"gate needs `{key}:` (or `baseline:` for a gate against a baseline run)"
+                              if key != "metric" else "gate needs `metric:`", gate_location)
                 ok = False
+        if "baseline" in gate and ("op" in gate or "threshold" in gate):
+            checker.error("a gate compares with a threshold (`op`, `threshold`) or with a baseline run "
+                          "(`baseline`), not both; write two gates", gate_location)
+            ok = False
         if not ok:
             continue
         if not isinstance(gate["metric"], str):
             checker.error(f"gate `metric` must be a string, got {_kind_of(gate['metric'])}", locations["metric"])
             ok = False
-        if gate["op"] not in GATE_OPERATORS:
-            checker.error(f"gate `op` must be one of {', '.join(GATE_OPERATORS)}, got {gate['op']!r}", locations["op"])
-            ok = False
-        try:
-            threshold = coerce(gate["threshold"], float)
-        except TypeError as error:
-            checker.error(f"gate `threshold`: {error}", locations["threshold"])
-            ok = False
+        op, threshold, baseline = gate.get("op"), None, None
+        if "baseline" in gate:
+            baseline = _check_baseline_rule(checker, gate["baseline"], locations["baseline"])
+            ok = ok and baseline is not None
+        else:
+            if op not in GATE_OPERATORS:
+                checker.error(f"gate `op` must be one of {', '.join(GATE_OPERATORS)}, got {op!r}", locations["op"])
+                ok = False
+            try:
+                threshold = coerce(gate["threshold"], float)
+            except TypeError as error:
+                checker.error(f"gate `threshold`: {error}", locations["threshold"])
+                ok = False
         method = gate.get("method")
         if method is not None and method not in method_labels:
             close = difflib.get_close_matches(str(method), sorted(method_labels), n=1)
@@ -534,22 +563,81 @@ def _check_gates(checker: _Checker, value: Any, location: SourceLocation, method
             checker.error(f"gate `method` {method!r} is not a method of this suite{hint}", locations["method"])
             ok = False
         stage = gate.get("stage")
+        component = gate.get("component")
+        aliases = [key for key in GATE_SCOPE_ALIASES if key in gate]
+        if len(aliases) > 1 or (aliases and ("stage" in gate or "component" in gate)):
+            checker.error("gate scope: use one of `attack`, `perturbation`, `explainer`, or `stage` + `component`",
+                          locations[aliases[-1]])
+            ok = False
+        elif aliases:
+            stage, component = GATE_SCOPE_ALIASES[aliases[0]], gate[aliases[0]]
         if stage is not None and stage not in GATE_STAGES:
             checker.error(f"gate `stage` must be one of {', '.join(GATE_STAGES)}, got {stage!r}", locations["stage"])
             ok = False
-        component = gate.get("component")
         if component is not None and component not in component_labels:
-            checker.error(f"gate `component` {component!r} is not an attack or explainer of this suite", locations["component"])
+            where = locations[aliases[0]] if aliases else locations["component"]
+            checker.error(f"gate scope {component!r} is not an attack, perturbation or explainer of this suite", where)
             ok = False
         if not ok:
             continue
         name = gate.get("name") or _gate_name(gate)
-        gates.append(GateSpec(gate["metric"], gate["op"], threshold, method, stage, component, str(name), gate_location))
+        gates.append(GateSpec(gate["metric"], op, threshold, method, stage, component, str(name), gate_location,
+                              baseline))
     return tuple(gates)
 
 
+def parse_gates(text: str, file: str, method_labels: set[str], component_labels: set[str]) -> tuple[GateSpec, ...]:
+    """The `gates:` section of a suite's text alone (for `harness gate` on a stored run)."""
+    document = load_yaml_with_locations(text, file)
+    start = SourceLocation(file, 1, 1)
+    if not isinstance(document, dict):
+        raise SuiteErrors([SuiteError(f"expected a mapping with `gates:`, got {_kind_of(document)}", start)])
+    checker = _Checker(file, None)
+    gates = _check_gates(checker, document.get("gates"), document.value_locations.get("gates", start),
+                         method_labels, component_labels)
+    if checker.errors:
+        raise SuiteErrors(checker.errors)
+    return gates
+
+
+def _check_baseline_rule(checker: _Checker, value: Any, location: SourceLocation) -> Optional[BaselineRule]:
+    if not isinstance(value, dict):
+        checker.error("gate `baseline` must be a mapping such as {max_increase: 0.02, significant: true}", location)
+        return None
+    locations = value.value_locations
+    ok = True
+    for key in value:
+        if key not in BASELINE_KEYS:
+            checker.error(_unknown_key_message("gate baseline", key, BASELINE_KEYS), locations[key])
+            ok = False
+    limits = [key for key in ("max_increase", "max_decrease") if key in value]
+    if len(limits) != 1:
+        checker.error("gate `baseline` needs exactly one of `max_increase` and `max_decrease`", location)
+        return None
+    limit = value[limits[0]]
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit < 0:
+        checker.error(f"`{limits[0]}` must be a non-negative number, got {_kind_of(limit)}", locations[limits[0]])
+        ok = False
+    significant = value.get("significant", False)
+    if not isinstance(significant, bool):
+        checker.error(f"`significant` must be true or false, got {_kind_of(significant)}", locations["significant"])
+        ok = False
+    alpha = value.get("alpha", 0.05)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        checker.error(f"`alpha` must be a number in (0, 1), got {_kind_of(alpha)}", locations.get("alpha", location))
+        ok = False
+    if not ok:
+        return None
+    return BaselineRule(**{limits[0]: float(limit)}, significant=significant, alpha=float(alpha))
+
+
 def _gate_name(gate: Mapping[str, Any]) -> str:
-    scope = "/".join(str(gate[key]) for key in ("method", "stage", "component") if gate.get(key))
+    scope = "/".join(str(gate[key]) for key in ("method", "stage", "component", *GATE_SCOPE_ALIASES) if gate.get(key))
+    if "baseline" in gate and isinstance(gate["baseline"], dict):
+        rule = gate["baseline"]
+        limit = (f"rises at most {rule['max_increase']}" if "max_increase" in rule
+                 else f"falls at most {rule.get('max_decrease')}")
+        return f"{scope + ' ' if scope else ''}{gate['metric']} {limit} vs baseline"
     return f"{scope + ' ' if scope else ''}{gate['metric']} {gate['op']} {gate['threshold']}"
 
 

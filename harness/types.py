@@ -281,11 +281,19 @@ class GateOutcome:
 
     description: str
     metric: str
-    op: str
-    threshold: float
+    op: Optional[str]
+    """The comparison, or "max_increase" / "max_decrease" for a gate against a baseline run."""
+    threshold: Optional[float]
+    """The threshold, or the allowed change against the baseline."""
     passed: bool
     measured: Optional[float]
+    """The value judged: the metric, or its change against the baseline."""
     detail: str = ""
+    skipped: bool = False
+    """A baseline gate in a run given no baseline: not evaluated (counts as passed)."""
+    baseline_value: Optional[float] = None
+    p_value: Optional[float] = None
+    """Of the paired significance test, when the gate asks for one."""
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,15 @@ class JunitReporter:
         failures = sum(not gate.passed for gate in run.gates)
         testsuite = ElementTree.Element("testsuite", name=f"harness gates: {suite_name}",
                                         tests=str(len(run.gates) + len(crashed)), failures=str(failures),
-                                        errors=str(len(crashed)),
+                                        errors=str(len(crashed)), skipped=str(sum(gate.skipped for gate in run.gates)),
                                         time=f"{float(run.manifest.get('duration_seconds') or 0):.3f}")
         for gate in run.gates:
             case = ElementTree.SubElement(testsuite, "testcase", classname=f"{suite_name}.gates",
                                           name=gate.description)
-            message = gate.detail or f"{gate.metric} {gate.op} {gate.threshold:g}: measured {gate.measured}"
-            if not gate.passed:
+            message = gate.detail or f"{gate.metric} {gate.op} {gate.threshold}: measured {gate.measured}"
+            if gate.skipped:
+                ElementTree.SubElement(case, "skipped", message=message)
+            elif not gate.passed:
                 ElementTree.SubElement(case, "failure", message=message, type="GateFailed").text = message
             else:
                 ElementTree.SubElement(case, "system-out").text = message

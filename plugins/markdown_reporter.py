@@ -36,7 +36,8 @@ class MarkdownReporter:
             failed = sum(not gate.passed for gate in run.gates)
             lines += [f"### Gates: {'all passed' if not failed else f'{failed} of {len(run.gates)} failed'}", "",
                       "| gate | result | measured | detail |", "|---|---|---|---|"]
-            lines += [f"| {escape(gate.description)} | {'✅ pass' if gate.passed else '❌ FAIL'} | "
+            lines += [f"| {escape(gate.description)} | "
+                      f"{'⏭ skipped' if gate.skipped else '✅ pass' if gate.passed else '❌ FAIL'} | "
                       f"{format_value(gate.measured, False)} | {escape(gate.detail)} |" for gate in run.gates]
             lines.append("")
         table = comparison_table(run.results, stored_methods(run))
