@@ -37,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--run-id", help="name of the run directory (default: UTC time + random suffix)")
     run.add_argument("--baseline", type=Path, metavar="RUN_DIR|results.json",
                      help="the run that baseline gates compare against")
+    run.add_argument("--executor", choices=("local", "ray"), default="local",
+                     help="where cells run: this process (default) or Ray tasks")
+    run.add_argument("--address", help="Ray cluster to join (e.g. auto); default: start a local Ray instance")
+    run.add_argument("--num-cpus", type=float, help="Ray: CPUs each cell reserves (default 1)")
+    run.add_argument("--num-gpus", type=float, help="Ray: GPUs each cell reserves (default 0)")
+    run.add_argument("--max-retries", type=int, help="Ray: reruns of a cell whose worker died (default 2)")
 
     gate = commands.add_parser("gate", help="evaluate gates on a stored run (nothing is recomputed)")
     gate.add_argument("run_dir", type=Path)
@@ -120,8 +126,14 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
 
 def _run(arguments: argparse.Namespace, registry: Registry, manager) -> int:
     suite = load_suite(arguments.suite, registry, output_override=arguments.out)
+    ray_options = {key: value for key, value in (("address", arguments.address), ("num_cpus", arguments.num_cpus),
+                                                 ("num_gpus", arguments.num_gpus),
+                                                 ("max_retries", arguments.max_retries)) if value is not None}
+    if ray_options and arguments.executor != "ray":
+        raise HarnessError(f"--{next(iter(ray_options)).replace('_', '-')} is a Ray option; add --executor ray")
     options = RunOptions(output=arguments.out, cache_dir=arguments.cache_dir, device=arguments.device,
-                         progress=not arguments.no_progress, run_id=arguments.run_id, baseline=arguments.baseline)
+                         progress=not arguments.no_progress, run_id=arguments.run_id, baseline=arguments.baseline,
+                         executor=arguments.executor, executor_options=ray_options)
     try:
         summary = Runner(suite, registry, manager, options).run()
     except RuntimeError as error:  # e.g. --device cuda without a GPU

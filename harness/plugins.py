@@ -49,6 +49,10 @@ class HarnessPluginManager(pluggy.PluginManager):
         self.broken: dict[str, BrokenPlugin] = {}
         self.blocked_names: frozenset[str] = frozenset()
         self.origins: dict[str, PluginOrigin] = {}
+        self.plugin_modules: tuple[str, ...] = ()
+        """Modules loaded by name (`--plugin`): what another process needs to rebuild this manager."""
+        self.in_process_plugins = 0
+        """Plugin objects registered directly (tests, embedding applications): another process cannot rebuild them."""
 
     def register_plugin(self, plugin: object, name: str, distribution: str = "", version: str = "") -> None:
         self.register(plugin, name=name)
@@ -87,7 +91,9 @@ def make_plugin_manager(
         if module_name in manager.blocked_names:
             continue
         _load_one(manager, module_name, module_name, lambda m=module_name: importlib.import_module(m), "", "")
+    manager.plugin_modules = tuple(plugin_modules)
     for plugin in extra_plugins:
+        manager.in_process_plugins += 1
         name = getattr(plugin, "name", None) or getattr(plugin, "__name__", None) or type(plugin).__name__
         if name in manager.blocked_names:
             continue

@@ -23,12 +23,12 @@ import subprocess
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from harness.components import Classifier
-from harness.errors import HarnessError, PluginError
+from harness.errors import HarnessError, PluginError, StageError
 from harness.explanation_quality import AdversarialPair, quality_settings, round_robin, score_explanations
 from harness.gates import evaluate_gates, load_baseline
 from harness.plugins import HarnessPluginManager
@@ -89,8 +89,26 @@ class RunOptions:
     device: str = "auto"
     progress: bool = True
     run_id: Optional[str] = None
+    executor: str = "local"
+    """"local" (this process) or "ray" (cells as Ray tasks; see harness.executors)."""
+    executor_options: Mapping[str, Any] = field(default_factory=dict)
+    """Executor settings, e.g. {"address": "auto", "num_cpus": 1, "num_gpus": 0, "max_retries": 2} for Ray."""
     baseline: Optional[Path] = None
     """A run directory or results.json that baseline gates compare against."""
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    """A finished stage as a worker hands it to the driver, which alone writes the run's store."""
+
+    record: StageRecord
+    rows: tuple[ResultRow, ...] = ()
+    records_dir: Optional[Path] = None
+    """Per-example records (in the stage cache) to copy into the run directory."""
+    error: str = ""
+    """For a failed stage: the message the driver prints."""
+    exception: Optional[BaseException] = field(default=None, compare=False)
+    """The exception itself, when the stage ran in this process (a remote one arrives as its message)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +150,15 @@ def examples_fingerprint(examples: Sequence[Example]) -> str:
                                      for example in examples]})
 
 
+@dataclass(frozen=True)
+class CellSpec:
+    """Which cell: indices into the suite's methods and train sizes, and the seed (small, picklable)."""
+
+    method_index: int
+    seed: int
+    train_size_index: int
+
+
 class _Cell:
     """One model x method x seed x train size, and its loaded classifier while its stages run."""
 
@@ -161,9 +188,15 @@ class Runner:
         self.cache = StageCache(Path(options.cache_dir or os.environ.get("HARNESS_CACHE_DIR") or self.output / CACHE_DIR_NAME))
         self.progress = make_progress(options.progress)
         self.libraries = library_versions()
+        from harness.executors import make_executor
+
+        self.executor = make_executor(options.executor, options.executor_options)
+        self.executor.check(manager)
         self.device = "cpu"
         self.store: Optional[RunStore] = None
         self.task_data: Optional[TaskData] = None
+        self.record_stage: Callable[[StageOutcome], None] = self.record_locally
+        """Where finished stages go: the store (driver), or a list a remote worker returns to the driver."""
 
     # ------------------------------------------------------------------------------------------ run
 
@@ -184,15 +217,7 @@ class Runner:
 
         self.task_data = self._task_stage()
         if self.task_data is not None:
-            in_sweep = self.suite.train_sizes != (None,)
-            for train in self._train_subsets():
-                for seed in self.suite.seeds:
-                    for method in self.suite.methods:
-                        cell = _Cell(method, seed, train, in_sweep)
-                        try:
-                            self._run_cell(cell)
-                        finally:
-                            cell.classifier = None  # free the model before the next cell loads its own
+            self.executor.run(self, self.cell_specs())
 
         gates = evaluate_gates(self.suite.gates, self.store.rows, run=read_run(self.store.run_dir), baseline=baseline)
         self.store.write_gates(gates)
@@ -256,7 +281,7 @@ class Runner:
         if upstream_failed:
             record = StageRecord(stage_id, kind, ref.label, component.plugin, key, "skipped", 0.0, method_label, seed,
                                  error="skipped: a stage it depends on failed")
-            self.store.add_stage(record, [])
+            self.record_stage(StageOutcome(record))
             return None
         started = time.perf_counter()
         payload = self.cache.lookup(kind, key)
@@ -276,9 +301,7 @@ class Runner:
                 record = StageRecord(stage_id, kind, ref.label, component.plugin, key, "error",
                                      round(time.perf_counter() - started, 3), method_label, seed,
                                      error=f"{type(error).__name__}: {error}", traceback=traceback.format_exc())
-                self.store.add_stage(record, [])
-                print(f"error: stage {stage_id} (plugin {component.plugin!r}) failed: {record.error}", file=sys.stderr)
-                self.manager.hook.on_stage_error(stage=record, error=error)
+                self.record_stage(StageOutcome(record, error=record.error, exception=error))
                 return None
             except BaseException:
                 self.cache.abandon(building)
@@ -292,10 +315,21 @@ class Runner:
         ]
         record = StageRecord(stage_id, kind, ref.label, component.plugin, key, status,
                              round(time.perf_counter() - started, 3), method_label, seed)
-        self.store.copy_records(stage_id, self.cache.path(kind, key))
-        self.store.add_stage(record, rows)
-        self.manager.hook.after_stage(stage=record, results=tuple(rows))
+        self.record_stage(StageOutcome(record, tuple(rows), self.cache.path(kind, key)))
         return payload
+
+    def record_locally(self, outcome: StageOutcome) -> None:
+        """Write a finished stage into the run's store and fire the lifecycle hooks (the driver's job)."""
+        if outcome.records_dir is not None:
+            self.store.copy_records(outcome.record.stage_id, outcome.records_dir)
+        self.store.add_stage(outcome.record, list(outcome.rows))
+        if outcome.record.status == "error":
+            print(f"error: stage {outcome.record.stage_id} (plugin {outcome.record.plugin!r}) failed: "
+                  f"{outcome.error}", file=sys.stderr)
+            self.manager.hook.on_stage_error(stage=outcome.record, error=outcome.exception or StageError(
+                outcome.record.stage_id, outcome.record.plugin, outcome.error))
+        elif outcome.record.status != "skipped":
+            self.manager.hook.after_stage(stage=outcome.record, results=outcome.rows)
 
     def _task_stage(self) -> Optional[TaskData]:
         """Load the task. Not cached: it is cheap, and its content (hashed) keys every downstream stage."""
@@ -368,6 +402,21 @@ class Runner:
     def _build(self, ref: ComponentRef) -> Any:
         component = self.registry.get(ref.kind, ref.name)
         return component.factory(ref.config) if component.config_class is not None else component.factory(None)
+
+    def cell_specs(self) -> list[CellSpec]:
+        """Every cell of the suite, in the order their stages are recorded."""
+        sizes = range(len(self.suite.train_sizes))
+        return [CellSpec(method_index, seed, size_index)
+                for size_index in sizes for seed in self.suite.seeds for method_index in range(len(self.suite.methods))]
+
+    def run_cell(self, spec: CellSpec) -> None:
+        """Run one cell's stages through the stage cache; each finished stage goes to `record_stage`."""
+        train = self._train_subsets()[spec.train_size_index]
+        cell = _Cell(self.suite.methods[spec.method_index], spec.seed, train, self.suite.train_sizes != (None,))
+        try:
+            self._run_cell(cell)
+        finally:
+            cell.classifier = None  # free the model before the next cell loads its own
 
     def _run_cell(self, cell: _Cell) -> None:
         data = self.task_data
