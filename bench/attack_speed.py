@@ -1,13 +1,14 @@
 """Attack speed: plain TextAttack (stock HuggingFaceModelWrapper) vs the harness, same model, same examples.
 
-Run:  .venv/bin/python bench/attack_speed.py [--examples 12] [--recipes deepwordbug,pwws]
+Run:  .venv/bin/python bench/attack_speed.py [--examples 12] [--recipes deepwordbug,pwws] [--workers N]
 
 Fine-tunes all-MiniLM-L6-v2 (packaged, offline) on 400 SST-2 sentences, then attacks the same SST-2 test sentences
 with each recipe twice in one process: once exactly as TextAttack's docs show (HuggingFaceModelWrapper, which pads
 every query to the tokenizer's 512 tokens), once through the harness (its predictor as the model wrapper: dynamic
 padding, length-sorted batches, a text->logits cache, the first queries of all examples in shared batches). Random
 state is reset before each so the searches can be compared. Prints both times, the ratio, and whether every
-adversarial text, query count and status matches.
+adversarial text, query count and status matches. With --workers N, also the harness's attack plugin in one
+process vs N worker processes (each attacking a slice of the examples), and the speed-up of the N workers.
 """
 
 from __future__ import annotations
@@ -52,12 +53,19 @@ def fine_tuned_classifier(device: str):
 def attack_plain(recipe, classifier, examples):
     from textattack.models.wrappers import HuggingFaceModelWrapper
 
+    from harness.perturbation import text_seed
+    from harness.textattack_bridge import seed_everything
     from harness.training import set_seed
 
     set_seed(0)
     attack = recipe.build(HuggingFaceModelWrapper(classifier.model, classifier.tokenizer))
     started = time.perf_counter()
-    results = [attack.attack(example.text, example.label) for example in examples]
+    results = []
+    for example in examples:
+        # The harness seeds each example's search (reproducible per example); the same here, so the two searches
+        # can be compared text for text.
+        seed_everything(text_seed(0, "attack", example.id))
+        results.append(attack.attack(example.text, example.label))
     return time.perf_counter() - started, [summary(result) for result in results]
 
 
@@ -88,6 +96,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--examples", type=int, default=12)
     parser.add_argument("--recipes", default="deepwordbug,pwws")
+    parser.add_argument("--workers", type=int, default=0, help="also time the plugin with this many worker processes")
     args = parser.parse_args()
 
     from harness.models import resolve_device
@@ -117,7 +126,30 @@ def main() -> int:
         for index, (a, b) in enumerate(zip(plain, ours)):
             if a != b:
                 print(f"  mismatch on example {index}: TextAttack {a} vs harness {b}")
+    if args.workers > 1:
+        print(f"\n{'plugin':<13}{'1 process s':>13}{f'{args.workers} workers s':>14}{'speed-up':>10}{'identical':>11}")
+        for name in args.recipes.split(","):
+            one_seconds, one = attack_with_workers(name, classifier, examples, 1)
+            many_seconds, many = attack_with_workers(name, classifier, examples, args.workers)
+            print(f"{name:<13}{one_seconds:>13.2f}{many_seconds:>14.2f}{one_seconds / many_seconds:>9.2f}x"
+                  f"{f'{sum(a == b for a, b in zip(one, many))}/{len(one)}':>11}", flush=True)
     return 0
+
+
+def attack_with_workers(name, classifier, examples, workers):
+    """The harness's attack plugin (per-example seeding, its predictor), in one process or several."""
+    from harness.plugins import make_plugin_manager
+    from harness.registry import Registry
+    from harness.runner import make_progress
+    from harness.types import StageEnvironment
+
+    component = Registry(make_plugin_manager()).get("attack", name)
+    attack = component.factory(component.config_class(workers=workers))
+    classifier.predictor.clear_cache()
+    started = time.perf_counter()
+    outcome = attack.attack(classifier, examples, StageEnvironment(classifier.device, 0, Path("."),
+                                                                   make_progress(False)))
+    return time.perf_counter() - started, [(r.perturbed_text, r.num_queries, r.status) for r in outcome.records]
 
 
 if __name__ == "__main__":

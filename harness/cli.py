@@ -1,4 +1,4 @@
-"""The `harness` command: run, validate, plugins, doctor, report, compare, gate.
+"""The `harness` command: run, validate, plugins, doctor, report, compare, gate, new-plugin.
 
 Exit codes: 0 success (all gates pass); 1 a gate failed; 2 a suite or usage error; 3 a stage crashed.
 """
@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", action="append", dest="formats", metavar="REPORTER",
                         help="reporter to use (repeatable; default: the ones the suite named)")
 
+    new_plugin = commands.add_parser("new-plugin", help="write an installable package for a new plugin component")
+    new_plugin.add_argument("kind", choices=("task", "finetuner", "attack", "augmenter", "explainer", "reporter"))
+    new_plugin.add_argument("name", help="the component's name in suites (lowercase letters, digits, dashes)")
+    new_plugin.add_argument("--dir", type=Path, help="where to write it (default: ./harness-NAME)")
+
     compare = commands.add_parser("compare", help="what changed between two runs, with paired significance tests")
     compare.add_argument("run_a", type=Path, help="the reference run directory (A)")
     compare.add_argument("run_b", type=Path, help="the run compared with it (B)")
@@ -100,6 +105,17 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
             return _compare(arguments)
         if arguments.command == "gate":
             return _gate(arguments, registry)
+        if arguments.command == "new-plugin":
+            from harness.plugin_template import next_steps, write_plugin_package
+
+            try:
+                directory = write_plugin_package(arguments.kind, arguments.name,
+                                                 arguments.dir or Path(f"harness-{arguments.name}"))
+            except ValueError as error:
+                raise HarnessError(str(error)) from error
+            print(f"wrote {directory}")
+            print(next_steps(directory))
+            return EXIT_OK
         if arguments.command == "import-embeddings":
             from harness.embeddings import import_word_embeddings, textattack_embeddings_dir
 

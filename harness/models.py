@@ -132,6 +132,8 @@ class LoadedClassifier:
     label_names: tuple[str, ...]
     device: str
     max_length: int
+    trained: Optional[TrainedModel] = None
+    """The stored model this was loaded from (attack workers reload it); None for a model still in memory only."""
 
 
 def load_trained_classifier(trained: TrainedModel, label_names: tuple[str, ...], device: str,
@@ -160,7 +162,7 @@ def load_trained_classifier(trained: TrainedModel, label_names: tuple[str, ...],
     model.to(device)
     model.eval()
     predictor = Predictor(model, tokenizer, device, max_length=max_length, batch_size=batch_size)
-    return LoadedClassifier(model, tokenizer, predictor, label_names, device, max_length)
+    return LoadedClassifier(model, tokenizer, predictor, label_names, device, max_length, trained)
 
 
 def _can_merge(model: Any) -> bool:

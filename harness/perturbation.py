@@ -14,6 +14,11 @@ def text_rng(seed: int, name: str, text: str) -> random.Random:
     return random.Random(int.from_bytes(digest, "big"))
 
 
+def text_seed(seed: int, name: str, text: str) -> int:
+    """An integer seed that depends only on (seed, name, text), for libraries seeded through global state."""
+    return text_rng(seed, name, text).getrandbits(32)
+
+
 def changes_for(rate: float, candidates: int) -> int:
     """How many of `candidates` places to change: round(rate x candidates), halves up, at least one when the
     rate is positive and there is a candidate (so every text that can be perturbed is)."""

@@ -454,6 +454,7 @@ class Runner:
         for attack in self.suite.attacks:
             payload = self._stage("attack", f"{cell.prefix}/attack/{attack.label}", attack, {
                 "model": cell.finetune_key, "examples": examples_fingerprint(attack_examples), "seed": cell.seed,
+                "seeding": "per-example",
             }, lambda building, env, attack=attack: self._attack(cell, attack, attack_examples, building, env), cell,
                 upstream_failed=failed)
             if payload is not None:
@@ -665,7 +666,8 @@ class Runner:
         component = self.registry.get(ref.kind, ref.name)
         example_cache = self.cache.root / "attack-examples" / content_key({
             "model": cell.finetune_key, "attack": ref.name, "plugin_version": component.version, "config": ref.config,
-            "seed": cell.seed, "libraries": self.libraries, "schema_version": SCHEMA_VERSION})
+            "seed": cell.seed, "libraries": self.libraries, "schema_version": SCHEMA_VERSION,
+            "seeding": "per-example"})  # results made independent of the other examples; older ones are not
         paths = {example.id: example_cache / f"{content_key(dataclasses.asdict(example))}.json" for example in examples}
         reused = {example.id: AttackRecord(**json.loads(paths[example.id].read_text(encoding="utf-8")))
                   for example in examples if paths[example.id].exists()}

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from harness.perturbation import text_rng
+from harness.perturbation import text_seed
 from harness.textattack_recipes import missing_resources
 
 
@@ -56,10 +56,6 @@ def check_augmenter(name: str, config: AugmenterConfig) -> None:
     missing = missing_resources(spec.needs)
     if missing:
         raise ValueError(f"{name} needs resources that are not available: {'; '.join(missing)}")
-
-
-def text_seed(seed: int, name: str, text: str) -> int:
-    return text_rng(seed, name, text).getrandbits(32)
 
 
 class TextAttackAugmenter:

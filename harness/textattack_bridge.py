@@ -31,6 +31,7 @@ class _DropModelClassWarning(logging.Filter):
 if not any(isinstance(existing, _DropModelClassWarning) for existing in _textattack_logger.filters):
     _textattack_logger.addFilter(_DropModelClassWarning())
 
+from harness.perturbation import text_seed  # noqa: E402
 from harness.types import AttackOutcome, AttackRecord, Example, StageEnvironment
 
 
@@ -74,6 +75,16 @@ class PredictorModelWrapper(ModelWrapper):
         return self
 
 
+def seed_everything(seed: int) -> None:
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
 def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Example], env: StageEnvironment) -> AttackOutcome:
     """Attack each example with a built textattack.Attack; one AttackRecord per example.
 
@@ -91,6 +102,9 @@ def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Examp
     forwards_before = classifier.predictor.forwards
     prewarm_first_queries(attack, classifier.predictor, examples)
     for example in env.progress(examples, desc="attack", unit="example"):
+        # Seeded per example: a randomised search (DeepWordBug's character choices) then gives the same result
+        # whichever examples ran before it, so reused per-example results and worker slices stay exact.
+        seed_everything(text_seed(env.seed, "attack", example.id))
         started = time.perf_counter()
         result = attack.attack(example.text, example.label)
         seconds = time.perf_counter() - started

@@ -224,8 +224,13 @@ class RecipeConfig:
     min_similarity: Optional[float] = None
     """Threshold of the recipe's sentence-similarity constraint (USE / SBERT); None: the published value. Only
     for recipes that have one."""
+    workers: int = 1
+    """Processes attacking slices of the examples at once (each loads the stored model; on a GPU they share it).
+    Adversarial-training rounds attack the model while it trains, in this process."""
 
     def __post_init__(self):
+        if self.workers < 1:
+            raise ValueError("workers must be a positive integer")
         if self.query_budget is not None and self.query_budget < 1:
             raise ValueError("query_budget must be positive")
         if self.max_candidates is not None and self.max_candidates < 1:
@@ -253,8 +258,12 @@ class TextAttackRecipe:
         return getattr(recipes, RECIPES[self.recipe].recipe_class).build(model_wrapper)
 
     def attack(self, classifier: Any, examples: Sequence[Any], env: Any) -> Any:
+        from harness.attack_workers import attack_in_workers, can_use_workers
         from harness.resources import without_needless_nltk_downloads
 
+        if self.config.workers > 1 and len(examples) > 1 and can_use_workers(classifier):
+            return attack_in_workers(type(self), self.config, classifier, examples, env,
+                                     min(self.config.workers, len(examples)))
         wrapper = classifier.predictor.textattack_wrapper()  # first: prepares what textattack's import needs
         from harness.textattack_bridge import make_candidate_order_deterministic, run_textattack_attack
 

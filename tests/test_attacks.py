@@ -174,3 +174,20 @@ def test_constraint_parameters_apply_to_the_built_attack(tiny_model_dir):
     variant = TextFoolerWordNetSbertAttack(variant_config).build(wrapper)
     apply_common_parameters(variant, variant_config)
     assert [c.threshold for c in variant.constraints if hasattr(c, "threshold")] == [0.95]
+
+
+def test_attack_workers_give_the_same_records_in_order(registry, minilm_sst2):
+    """Two worker processes attack halves of the examples; the merged records equal one process's, in order."""
+    classifier, short, environment = minilm_sst2
+    examples = list(short[:10])
+    component = registry.get("attack", "deepwordbug")
+    one = component.factory(component.config_class()).attack(classifier, examples, environment)
+    two = component.factory(component.config_class(workers=2)).attack(classifier, examples, environment)
+    assert [r.example_id for r in two.records] == [e.id for e in examples]
+    assert [(r.perturbed_text, r.num_queries, r.status) for r in two.records] == \
+        [(r.perturbed_text, r.num_queries, r.status) for r in one.records]
+    # The searches did edit texts (DeepWordBug's edits are random: per-example seeding makes them reproducible).
+    assert sum(r.perturbed_text != r.original_text for r in two.records) >= 2
+    assert two.model_forwards > 0
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        component.config_class(workers=0)
