@@ -29,6 +29,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from harness.components import Classifier
 from harness.errors import HarnessError, PluginError, StageError
+from harness.executors import make_executor
 from harness.explanation_quality import AdversarialPair, quality_settings, round_robin, score_explanations
 from harness.gates import evaluate_gates, load_baseline
 from harness.plugins import HarnessPluginManager
@@ -188,8 +189,6 @@ class Runner:
         self.cache = StageCache(Path(options.cache_dir or os.environ.get("HARNESS_CACHE_DIR") or self.output / CACHE_DIR_NAME))
         self.progress = make_progress(options.progress)
         self.libraries = library_versions()
-        from harness.executors import make_executor
-
         self.executor = make_executor(options.executor, options.executor_options)
         self.executor.check(manager)
         self.device = "cpu"
