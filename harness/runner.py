@@ -212,7 +212,7 @@ class Runner:
             datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3))
         self.store = RunStore(self.output / self.suite.name / run_id)
         self.store.write_manifest(self._manifest(run_id, started))
-        self.manager.hook.before_suite(suite=self.suite, run_dir=self.store.run_dir)
+        self._fire("before_suite", suite=self.suite, run_dir=self.store.run_dir)
 
         self.task_data = self._task_stage()
         if self.task_data is not None:
@@ -222,7 +222,7 @@ class Runner:
         self.store.write_gates(gates)
         self.store.update_manifest(finished_at=_now(), duration_seconds=round(time.time() - started, 2))
         report_paths = self._reports()
-        self.manager.hook.after_suite(run=read_run(self.store.run_dir))
+        self._fire("after_suite", run=read_run(self.store.run_dir))
         crashed = any(stage.status == "error" for stage in self.store.stages)
         exit_code = EXIT_STAGE_CRASHED if crashed else EXIT_GATE_FAILED if any(not g.passed for g in gates) else EXIT_OK
         return RunSummary(self.store.run_dir, exit_code, tuple(self.store.stages), gates, tuple(report_paths))
@@ -317,6 +317,22 @@ class Runner:
         self.record_stage(StageOutcome(record, tuple(rows), self.cache.path(kind, key)))
         return payload
 
+    def _fire(self, hook_name: str, **arguments: Any) -> None:
+        """Call a lifecycle hook plugin by plugin: one that raises (an MLflow logger whose server is down) is
+        recorded as a failed `hook/...` stage, so the run exits 3, and neither the other plugins' hooks nor the
+        run's remaining stages are lost."""
+        for implementation in reversed(getattr(self.manager.hook, hook_name).get_hookimpls()):
+            try:
+                implementation.function(**{name: arguments[name] for name in implementation.argnames})
+            except Exception as error:
+                record = StageRecord(f"hook/{implementation.plugin_name}/{hook_name}", "hook", hook_name,
+                                     implementation.plugin_name, "", "error", 0.0,
+                                     error=f"{type(error).__name__}: {error}", traceback=traceback.format_exc())
+                print(f"error: the {hook_name} hook of plugin {implementation.plugin_name!r} failed: {record.error}",
+                      file=sys.stderr)
+                if self.store is not None:
+                    self.store.add_stage(record, [])
+
     def record_locally(self, outcome: StageOutcome) -> None:
         """Write a finished stage into the run's store and fire the lifecycle hooks (the driver's job)."""
         if outcome.records_dir is not None:
@@ -325,10 +341,10 @@ class Runner:
         if outcome.record.status == "error":
             print(f"error: stage {outcome.record.stage_id} (plugin {outcome.record.plugin!r}) failed: "
                   f"{outcome.error}", file=sys.stderr)
-            self.manager.hook.on_stage_error(stage=outcome.record, error=outcome.exception or StageError(
+            self._fire("on_stage_error", stage=outcome.record, error=outcome.exception or StageError(
                 outcome.record.stage_id, outcome.record.plugin, outcome.error))
         elif outcome.record.status != "skipped":
-            self.manager.hook.after_stage(stage=outcome.record, results=outcome.rows)
+            self._fire("after_stage", stage=outcome.record, results=outcome.rows)
 
     def _task_stage(self) -> Optional[TaskData]:
         """Load the task. Not cached: it is cheap, and its content (hashed) keys every downstream stage."""
@@ -346,7 +362,7 @@ class Runner:
                                  error=f"{type(error).__name__}: {error}", traceback=traceback.format_exc())
             self.store.add_stage(record, [])
             print(f"error: task {ref.label!r} (plugin {ref.plugin!r}) failed: {record.error}", file=sys.stderr)
-            self.manager.hook.on_stage_error(stage=record, error=error)
+            self._fire("on_stage_error", stage=record, error=error)
             return None
         key = content_key({split: examples_fingerprint(getattr(data, split)) for split in ("train", "validation", "test")})
         rows = [ResultRow(task=ref.label, model=self.suite.model.source.name, method="", seed=0, stage="task",
@@ -357,7 +373,7 @@ class Runner:
         self.store.update_manifest(label_names=list(data.label_names), task_description=data.description,
                                    split_sizes={split: len(getattr(data, split)) for split in ("train", "validation", "test")})
         self.store.add_stage(record, rows)
-        self.manager.hook.after_stage(stage=record, results=tuple(rows))
+        self._fire("after_stage", stage=record, results=tuple(rows))
         return data
 
     def _apply_budgets(self, data: TaskData) -> TaskData:
@@ -779,7 +795,7 @@ class Runner:
                 self.store.add_stage(record, [])
                 print(f"error: reporter {ref.label!r} (plugin {component.plugin!r}) failed: {record.error}",
                       file=sys.stderr)
-                self.manager.hook.on_stage_error(stage=record, error=error)
+                self._fire("on_stage_error", stage=record, error=error)
         return paths
 
 

@@ -286,3 +286,36 @@ def test_augment_is_validated_at_its_line(tmp_path, capsys, tiny_model_dir, sst2
     error = capsys.readouterr().err
     line = next(number for number, text in enumerate(path.read_text().splitlines(), 1) if "pct:" in text)
     assert f"{path}:{line}:" in error and "augment `pct` must be a fraction" in error
+
+
+class BrokenLogger:
+    """A lifecycle plugin whose after_stage raises, like a logger whose tracking server is down."""
+
+    @hookimpl
+    def after_stage(self, stage, results):
+        raise ConnectionError("tracking server unreachable")
+
+
+class CountingLogger:
+    def __init__(self):
+        self.stages = []
+
+    @hookimpl
+    def after_stage(self, stage, results):
+        self.stages.append(stage.stage_id)
+
+
+def test_a_failing_lifecycle_hook_fails_the_run_without_losing_anything(tmp_path, output, tiny_model_dir, sst2_files,
+                                                                         capsys):
+    suite = tiny_suite(tiny_model_dir, sst2_files, output, methods=[{"use": "full", "epochs": 1}], attacks=[],
+                       explainers=[])
+    path = dump_suite(suite, tmp_path / "suite.yaml")
+    counting = CountingLogger()
+    assert run_suite(path, plugins=[BrokenLogger(), counting]) == 3
+    assert "the after_stage hook of plugin 'BrokenLogger' failed: ConnectionError" in capsys.readouterr().err
+    stages = read_jsonl(latest_run(output) / "stages.jsonl")
+    computed = [stage["stage_id"] for stage in stages if stage["status"] == "computed"]
+    assert "full/seed0/evaluate" in computed and (latest_run(output) / "scorecard.html").exists()
+    # The other plugin saw every stage (reporters are not stages of a cell and fire no after_stage).
+    assert counting.stages == [stage for stage in computed if not stage.startswith("report/")]
+    assert any(stage["stage_id"] == "hook/BrokenLogger/after_stage" and stage["status"] == "error" for stage in stages)
