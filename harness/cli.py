@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import json
 import sys
+import traceback
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
@@ -26,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      epilog="Exit codes: 0 ok, 1 gate failed, 2 suite/usage error, 3 stage crashed.")
     parser.add_argument("--plugin", "-p", action="append", default=[], metavar="MODULE",
                         help="also load this importable module as a plugin (repeatable)")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error instead of its one-line message")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run a suite: fine-tune, evaluate, attack, explain, report")
@@ -126,16 +129,26 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
             print(f"installed {count} word vectors as TextAttack's counter-fitted embeddings in {destination}")
             return EXIT_OK
     except SuiteErrors as errors:
+        if arguments.debug:
+            traceback.print_exc()
         for error in errors.errors:
             print(str(error), file=sys.stderr)
         return EXIT_USAGE_ERROR
     except HarnessError as error:
+        if arguments.debug:
+            traceback.print_exc()
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE_ERROR
     except KeyboardInterrupt:
         print("interrupted: finished stages are kept in the stage cache; rerun the suite to resume",
               file=sys.stderr)
         return 130
+    except Exception as error:  # a bug or an environment problem: one readable line, the traceback on request
+        if arguments.debug:
+            raise
+        print(f"error: {type(error).__name__}: {error}\n(an unexpected error; rerun with --debug for the traceback, "
+              f"and please report it if the message does not say what to fix)", file=sys.stderr)
+        return EXIT_USAGE_ERROR
     parser.error(f"unknown command {arguments.command}")
     return EXIT_USAGE_ERROR
 
