@@ -5,7 +5,7 @@ the errors, and the helpers a finetuner, attack or explainer needs (loaded lazil
 never imports torch).
 """
 
-from harness.components import Attack, Augmenter, Classifier, Explainer, Finetuner, Reporter, Task
+from harness.components import Attack, Augmenter, Classifier, Executor, Explainer, Finetuner, Reporter, Task
 from harness.errors import HarnessError, PluginError, SourceLocation, StageError, SuiteError, SuiteErrors
 from harness.hookspecs import hookimpl
 from harness.types import (
@@ -15,9 +15,12 @@ from harness.types import (
     AttackOutcome,
     AttackRecord,
     Budgets,
+    CellJob,
+    CellResult,
     ComponentInfo,
     EpochRecord,
     Example,
+    ExecutionPlan,
     ExplainOutcome,
     GateOutcome,
     Metric,
@@ -86,8 +89,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "SCHEMA_VERSION", "AdversarialRound", "AdversarialTraining", "Attack", "AttackOutcome", "AttackRecord", "Augmenter", "Budgets", "Classifier",
-    "ComponentInfo", "EpochRecord", "Example", "ExplainOutcome", "Explainer", "Finetuner", "GateOutcome",
+    "SCHEMA_VERSION", "AdversarialRound", "AdversarialTraining", "Attack", "AttackOutcome", "AttackRecord", "Augmenter", "Budgets", "CellJob", "CellResult", "Classifier",
+    "ComponentInfo", "EpochRecord", "Example", "ExecutionPlan", "Executor", "ExplainOutcome", "Explainer", "Finetuner", "GateOutcome",
     "HarnessError", "Metric", "ModelSource", "PluginError", "ReportRequest", "Reporter", "ResultRow",
     "SourceLocation", "StageEnvironment", "StageError", "StageRecord", "StoredRun", "SuiteError", "SuiteErrors",
     "Task", "TaskData", "TrainRequest", "TrainedModel", "WordAttribution", "hookimpl", *_LAZY,

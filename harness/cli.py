@@ -13,8 +13,10 @@ import traceback
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
+from harness.components import COMPONENT_KINDS
 from harness.config import config_field_summary
 from harness.errors import HarnessError, SuiteErrors
+from harness.executors import DEFAULT_EXECUTOR, executor_option_pairs
 from harness.plugins import make_plugin_manager
 from harness.registry import Registry
 from harness.runner import EXIT_GATE_FAILED, EXIT_OK, EXIT_STAGE_CRASHED, EXIT_USAGE_ERROR, RunOptions, Runner
@@ -35,13 +37,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("suite", type=Path)
     run.add_argument("--out", type=Path, help="output directory (default: the suite's `output:`, else reports/)")
     run.add_argument("--cache-dir", type=Path, help="stage cache (default: <out>/.stage-cache)")
+    run.add_argument("--artifacts", metavar="URL",
+                     help="mirror the stage cache to this fsspec URL (s3://bucket/prefix, file:///shared/dir) so "
+                          "machines without a shared filesystem share finished stages")
     run.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("--run-id", help="name of the run directory (default: UTC time + random suffix)")
     run.add_argument("--baseline", type=Path, metavar="RUN_DIR|results.json",
                      help="the run that baseline gates compare against")
-    run.add_argument("--executor", choices=("local", "ray"), default="local",
-                     help="where cells run: this process (default) or Ray tasks")
+    run.add_argument("--executor", default=DEFAULT_EXECUTOR, metavar="NAME",
+                     help="executor plugin that runs the cells: local (this process, default), ray (Ray tasks), or "
+                          "an installed third-party one (`harness plugins` lists them)")
+    run.add_argument("--executor-option", action="append", default=[], metavar="KEY=VALUE",
+                     help="a parameter of the executor's config (repeatable), e.g. --executor-option local_cpus=2")
     run.add_argument("--address", help="Ray cluster to join (e.g. auto); default: start a local Ray instance")
     run.add_argument("--num-cpus", type=float, help="Ray: CPUs each cell reserves (default 1)")
     run.add_argument("--num-gpus", type=float, help="Ray: GPUs each cell reserves (default 0)")
@@ -155,14 +163,17 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
 
 def _run(arguments: argparse.Namespace, registry: Registry, manager) -> int:
     suite = load_suite(arguments.suite, registry, output_override=arguments.out)
-    ray_options = {key: value for key, value in (("address", arguments.address), ("num_cpus", arguments.num_cpus),
-                                                 ("num_gpus", arguments.num_gpus),
-                                                 ("max_retries", arguments.max_retries)) if value is not None}
-    if ray_options and arguments.executor != "ray":
-        raise HarnessError(f"--{next(iter(ray_options)).replace('_', '-')} is a Ray option; add --executor ray")
+    # The Ray flags are shortcuts for executor options of the same names (any executor may declare them).
+    executor_options = {key: value for key, value in (("address", arguments.address), ("num_cpus", arguments.num_cpus),
+                                                      ("num_gpus", arguments.num_gpus),
+                                                      ("max_retries", arguments.max_retries)) if value is not None}
+    if executor_options and arguments.executor == DEFAULT_EXECUTOR:
+        raise HarnessError(f"--{next(iter(executor_options)).replace('_', '-')} is a Ray option; add --executor ray")
+    executor_options.update(executor_option_pairs(arguments.executor_option))
     options = RunOptions(output=arguments.out, cache_dir=arguments.cache_dir, device=arguments.device,
                          progress=not arguments.no_progress, run_id=arguments.run_id, baseline=arguments.baseline,
-                         executor=arguments.executor, executor_options=ray_options)
+                         executor=arguments.executor, executor_options=executor_options,
+                         artifacts=arguments.artifacts)
     try:
         summary = Runner(suite, registry, manager, options).run()
     except RuntimeError as error:  # e.g. --device cuda without a GPU
@@ -240,7 +251,7 @@ def _plugins(registry: Registry, as_json: bool) -> int:
             "blocked": sorted(registry.manager.blocked_names),
         }, indent=2))
         return EXIT_OK
-    for kind in ("task", "finetuner", "attack", "augmenter", "explainer", "reporter"):
+    for kind in COMPONENT_KINDS:
         of_kind = sorted((info for info in infos if info.kind == kind), key=lambda info: info.name)
         print(f"{kind}s:")
         if not of_kind:

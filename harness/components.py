@@ -13,6 +13,7 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 from harness.types import (
     AttackOutcome,
     Example,
+    ExecutionPlan,
     ExplainOutcome,
     ReportRequest,
     StageEnvironment,
@@ -21,7 +22,9 @@ from harness.types import (
     TrainRequest,
 )
 
-COMPONENT_KINDS = ("task", "finetuner", "attack", "augmenter", "explainer", "reporter")
+COMPONENT_KINDS = ("task", "finetuner", "attack", "augmenter", "explainer", "reporter", "executor")
+AUTHORING_KINDS = COMPONENT_KINDS[:-1]
+"""Kinds `harness new-plugin` writes a package for and harness.testing checks (executors: see docs/plugins.md)."""
 
 
 @runtime_checkable
@@ -62,3 +65,15 @@ class Explainer(Protocol):
 
 class Reporter(Protocol):
     def render(self, request: ReportRequest) -> list[Path]: ...
+
+
+class Executor(Protocol):
+    ships_cells: bool
+    """Optional (default False): True when cells run in other processes through `plan.compute_cell`, so the
+    runner refuses plugins that cannot be rebuilt there before anything runs."""
+
+    def run(self, plan: ExecutionPlan) -> None:
+        """Compute every cell of `plan`; each must end in `plan.record` or `plan.record_failure`.
+
+        Raise HarnessError before computing anything when the executor cannot run this plan (e.g. a cluster
+        it cannot reach, or `plan.not_shippable` for an executor that ships cells to other processes)."""

@@ -1,153 +1,164 @@
-"""Where a suite's cells run: this process (`local`, the default) or a Ray cluster (`ray`).
+"""The core side of executors: the plan a runner hands to an executor plugin, and building the executor.
 
-The driver (the `harness run` process) loads the task, hands cells to the executor and alone writes the run's
-store, in cell order, so a run's results table is the same whichever executor computed it. Workers compute
+Executors are plugins (hook `register_executors`): the built-in `local` (cells one after another in this
+process, the default) and `ray` (each cell a Ray task) register exactly like a third-party one would.
+
+The driver (the `harness run` process) loads the task, hands the cells to the executor and alone writes the
+run's store, in cell order, so a run's results table is the same whichever executor computed it. Workers compute
 stages into the stage cache, which must be on a filesystem the driver and the workers share (one machine, NFS,
-a cluster volume); the cache is content-addressed and written by atomic rename, so a retried or duplicated task
-cannot corrupt it, and a restarted driver finds every finished stage there.
+a cluster volume) or be mirrored to object storage (`--artifacts URL`); the cache is content-addressed and
+written by atomic rename, so a retried or duplicated task cannot corrupt it, and a restarted driver finds every
+finished stage there.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import sys
-from typing import Any, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from harness.config import build_config
 from harness.errors import HarnessError
-from harness.types import StageRecord
+from harness.types import CellJob, CellResult, ExecutionPlan, StageRecord
 
-EXECUTORS = ("local", "ray")
+if TYPE_CHECKING:
+    from harness.registry import Registry
+    from harness.runner import Runner, RunOptions
 
-
-class Executor(Protocol):
-    def check(self, manager: Any) -> None:
-        """Raise HarnessError before anything runs if this executor cannot run with these plugins."""
-
-    def run(self, runner: Any, cells: Sequence[Any]) -> None:
-        """Run every cell; every finished stage must reach `runner.record_locally`, in cell order."""
+DEFAULT_EXECUTOR = "local"
+NOT_SHIPPABLE = ("plugin objects registered in this process cannot be rebuilt in another process; install the plugin "
+                 "(entry point) or load it by module name with --plugin MODULE")
 
 
-class LocalExecutor:
-    """Cells one after another in this process (the GPU if there is one)."""
+def build_executor(registry: "Registry", name: str, options: Mapping[str, Any]) -> Any:
+    """The executor plugin `name` configured with `options` (from the CLI), with errors naming the plugin."""
+    component = registry.get("executor", name)
+    if component is None:
+        raise HarnessError(f"--executor: {registry.unknown_name_message('executor', name)}")
+    config, errors = build_config(component.config_class, options, {}, None, "executor", name, component.plugin)
+    if errors:
+        raise HarnessError("; ".join(error.message for error in errors))
+    try:
+        return component.factory(config) if component.config_class is not None else component.factory()
+    except HarnessError:
+        raise
+    except Exception as error:
+        raise HarnessError(f"executor {name!r} (plugin {component.plugin!r}) failed to start: "
+                           f"{type(error).__name__}: {error}") from error
 
-    @staticmethod
-    def check(manager: Any) -> None:
-        pass
 
-    def run(self, runner: Any, cells: Sequence[Any]) -> None:
-        for cell in cells:
-            runner.run_cell(cell)
+class CellRecorder:
+    """Takes cell results in any order and writes them to the store in cell order, as soon as every earlier
+    cell is in: what is written never depends on which worker finished first."""
+
+    def __init__(self, runner: "Runner", cells: Sequence[CellJob]):
+        self.runner = runner
+        self.cells = tuple(cells)
+        self.waiting: dict[int, list] = {}
+        self.next_index = 0
+        self.seen: set[int] = set()
+
+    def record(self, result: CellResult) -> None:
+        self._accept(result.cell, list(result.stages))
+
+    def record_failure(self, cell: CellJob, message: str) -> None:
+        self._accept(cell, [failed_cell_outcome(self.runner, cell, message)])
+
+    def _accept(self, cell: CellJob, outcomes: list) -> None:
+        if cell.index in self.seen:
+            raise HarnessError(f"the executor recorded cell {cell.label} twice")
+        self.seen.add(cell.index)
+        self.waiting[cell.index] = outcomes
+        while self.next_index < len(self.cells) and self.next_index in self.waiting:
+            for outcome in self.waiting.pop(self.next_index):
+                self.runner.record_locally(outcome)
+            self.next_index += 1
+
+    def finish(self, executor_name: str) -> None:
+        """Record cells the executor never reported as failed, so nothing is silently missing."""
+        for cell in self.cells:
+            if cell.index not in self.seen:
+                self.record_failure(cell, f"executor {executor_name!r} returned without computing this cell")
+
+
+class LocalCellRunner:
+    """`ExecutionPlan.run_in_process`: computes a cell here, each stage recorded as it finishes."""
+
+    def __init__(self, runner: "Runner", recorder: CellRecorder):
+        self.runner = runner
+        self.recorder = recorder
+
+    def __call__(self, cell: CellJob) -> None:
+        finished: list = []
+        self.runner.record_stage = finished.append
+        try:
+            self.runner.run_cell(cell)
+        finally:
+            self.runner.record_stage = self.runner.record_locally
+        # Earlier cells are all in (this is the only path that records), so these are written at once.
+        self.recorder.record(CellResult(cell, tuple(finished)))
 
 
 @dataclasses.dataclass(frozen=True)
-class RaySettings:
-    address: str | None = None
-    """A cluster to join ("auto", "ray://host:10001"); None starts a local Ray instance."""
-    num_cpus: float = 1.0
-    """CPUs each cell's task reserves."""
-    num_gpus: float = 0.0
-    """GPUs each cell's task reserves (fractions share a GPU)."""
-    max_retries: int = 2
-    """Times Ray reruns a cell whose worker process died (killed, out of memory); finished stages are reused."""
-    local_cpus: int | None = None
-    """CPUs of the local Ray instance started when no address is given (default: all)."""
+class RemoteCell:
+    """`ExecutionPlan.compute_cell`: everything a fresh process needs to compute a cell (picklable)."""
+
+    suite: Any
+    task_data: Any
+    options: "RunOptions"
+    plugin_modules: tuple[str, ...]
+
+    def __call__(self, cell: CellJob) -> CellResult:
+        from harness.models import resolve_device
+        from harness.plugins import make_plugin_manager
+        from harness.registry import Registry
+        from harness.resources import prepare_offline_resources
+        from harness.runner import Runner
+
+        manager = make_plugin_manager(plugin_modules=self.plugin_modules)
+        runner = Runner(self.suite, Registry(manager), manager, self.options)
+        runner.device = resolve_device(self.options.device)
+        prepare_offline_resources(needs_hub=False)
+        runner.task_data = self.task_data
+        finished: list = []
+        runner.record_stage = finished.append
+        runner.run_cell(cell)
+        # Exceptions may not pickle; the driver gets their message and traceback in the stage record.
+        return CellResult(cell, tuple(dataclasses.replace(outcome, exception=None) for outcome in finished))
 
 
-class RayExecutor:
-    """Each cell is a Ray task; results come back to the driver, which writes the store."""
-
-    def __init__(self, settings: RaySettings):
-        self.settings = settings
-
-    @staticmethod
-    def check(manager: Any) -> None:
-        """Refuse, before anything runs, what the workers could not rebuild."""
-        if manager.in_process_plugins:
-            raise HarnessError("--executor ray cannot ship plugin objects registered in this process to its workers; "
-                               "install the plugin (entry point) or load it by module name with --plugin MODULE")
-
-    def run(self, runner: Any, cells: Sequence[Any]) -> None:
-        try:
-            import ray
-        except ImportError as error:
-            raise HarnessError("--executor ray needs Ray: pip install 'ray>=2.9'") from error
-        self.check(runner.manager)
-        started_here = not ray.is_initialized()
-        if started_here:
-            options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True,
-                                       "ignore_reinit_error": True}
-            if self.settings.address:
-                options["address"] = self.settings.address
-            else:
-                if self.settings.local_cpus is not None:
-                    options["num_cpus"] = self.settings.local_cpus
-                # Local workers import the plugins the driver loaded by module name, from the same paths.
-                options["runtime_env"] = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}}
-            ray.init(**options)
-        try:
-            remote_cell = ray.remote(num_cpus=self.settings.num_cpus, num_gpus=self.settings.num_gpus,
-                                     max_retries=self.settings.max_retries)(run_cell_in_worker)
-            suite, task_data = ray.put(runner.suite), ray.put(runner.task_data)
-            worker_options = dataclasses.replace(runner.options, progress=False, executor="local",
-                                                 executor_options={}, baseline=None,
-                                                 cache_dir=runner.cache.root)
-            futures = [remote_cell.remote(suite, task_data, cell, worker_options, runner.manager.plugin_modules)
-                       for cell in cells]
-            for cell, future in zip(cells, futures):  # in cell order: the store reads as a local run's
-                try:
-                    outcomes = ray.get(future)
-                except Exception as error:  # the task's worker died more than max_retries times
-                    runner.record_locally(_failed_cell(runner, cell, error))
-                    continue
-                for outcome in outcomes:
-                    runner.record_locally(outcome)
-        finally:
-            if started_here:
-                ray.shutdown()
+def make_plan(runner: "Runner", cells: Sequence[CellJob], recorder: CellRecorder) -> ExecutionPlan:
+    manager = runner.manager
+    worker_options = dataclasses.replace(runner.options, progress=False, executor=DEFAULT_EXECUTOR,
+                                         executor_options={}, baseline=None, cache_dir=runner.cache.root)
+    not_shippable = NOT_SHIPPABLE if manager.in_process_plugins else ""
+    return ExecutionPlan(
+        cells=tuple(cells),
+        run_in_process=LocalCellRunner(runner, recorder),
+        compute_cell=RemoteCell(runner.suite, runner.task_data, worker_options, tuple(manager.plugin_modules)),
+        record=recorder.record,
+        record_failure=recorder.record_failure,
+        cache_dir=str(runner.cache.root),
+        not_shippable=not_shippable,
+    )
 
 
-def run_cell_in_worker(suite: Any, task_data: Any, cell: Any, options: Any, plugin_modules: Sequence[str]) -> list:
-    """A Ray task: rebuild the plugin manager, run one cell's stages into the shared stage cache, and return
-    the finished stages for the driver to record."""
-    from harness.models import resolve_device
-    from harness.plugins import make_plugin_manager
-    from harness.registry import Registry
-    from harness.resources import prepare_offline_resources
-    from harness.runner import Runner
-
-    manager = make_plugin_manager(plugin_modules=plugin_modules)
-    runner = Runner(suite, Registry(manager), manager, options)
-    runner.device = resolve_device(options.device)
-    prepare_offline_resources(needs_hub=False)
-    runner.task_data = task_data
-    finished: list = []
-    runner.record_stage = finished.append
-    runner.run_cell(cell)
-    # Exceptions may not pickle; the driver gets their message and traceback in the stage record.
-    return [dataclasses.replace(outcome, exception=None) for outcome in finished]
-
-
-def _failed_cell(runner: Any, cell: Any, error: BaseException) -> Any:
+def failed_cell_outcome(runner: "Runner", cell: CellJob, message: str) -> Any:
     from harness.runner import StageOutcome
 
     method = runner.suite.methods[cell.method_index]
-    message = f"{type(error).__name__}: the cell's task failed after {runner.executor.settings.max_retries} " \
-              f"retries: {error}"
-    record = StageRecord(f"{method.label}/seed{cell.seed}/cell", "cell", method.label, method.plugin, "", "error",
-                         0.0, method.label, cell.seed, error=message, traceback=str(error))
+    record = StageRecord(f"{cell.label}/cell", "cell", method.label, method.plugin, "", "error", 0.0, method.label,
+                         cell.seed, error=message, traceback=message)
     return StageOutcome(record, error=message)
 
 
-def make_executor(name: str, options: Mapping[str, Any]) -> Executor:
-    if name == "local":
-        if options:
-            raise HarnessError(f"the local executor takes no options, got {', '.join(options)}")
-        return LocalExecutor()
-    if name == "ray":
-        fields = {field.name for field in dataclasses.fields(RaySettings)}
-        unknown = sorted(set(options) - fields)
-        if unknown:
-            raise HarnessError(f"unknown Ray executor option(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}")
-        return RayExecutor(RaySettings(**options))
-    raise HarnessError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
+def executor_option_pairs(pairs: Sequence[str]) -> dict[str, Any]:
+    """`--executor-option KEY=VALUE` values as a mapping; VALUE is parsed as YAML (numbers, booleans)."""
+    import yaml
+
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator or not key.strip():
+            raise HarnessError(f"--executor-option takes KEY=VALUE, got {pair!r}")
+        options[key.strip().replace("-", "_")] = yaml.safe_load(value) if value.strip() else None
+    return options

@@ -68,6 +68,15 @@ def register_reporters(register):
 
 
 @hookspec
+def register_executors(register):
+    """Contribute executors: factories of objects with `run(ExecutionPlan) -> None` that decide where a suite's
+    cells run (this process, a Ray cluster, a batch scheduler). `harness run --executor NAME` picks one.
+
+    :param register: `register(name, factory, config=None, description="")`.
+    """
+
+
+@hookspec
 def before_suite(suite, run_dir):
     """Called once before the first stage runs.
 

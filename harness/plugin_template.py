@@ -26,7 +26,7 @@ import re
 import string
 from pathlib import Path
 
-from harness.components import COMPONENT_KINDS
+from harness.components import AUTHORING_KINDS
 from harness.plugins import ENTRY_POINT_GROUP
 
 PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -64,8 +64,8 @@ def write_plugin_package(kind: str, name: str, directory: Path) -> Path:
     :param directory: where the package goes; created if missing, refused if it exists and is not empty.
     :returns: the package directory. `next_steps(directory)` is the line to print after it.
     """
-    if kind not in COMPONENT_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(COMPONENT_KINDS)}; got {kind!r}")
+    if kind not in AUTHORING_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(AUTHORING_KINDS)}; got {kind!r}")
     validate_plugin_name(name)
     directory = Path(directory)
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):

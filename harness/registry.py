@@ -23,6 +23,7 @@ HOOK_FOR_KIND = {
     "augmenter": "register_augmenters",
     "explainer": "register_explainers",
     "reporter": "register_reporters",
+    "executor": "register_executors",
 }
 
 

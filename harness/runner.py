@@ -29,7 +29,8 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from harness.components import Classifier
 from harness.errors import HarnessError, PluginError, StageError
-from harness.executors import make_executor
+from harness.artifacts import ArtifactMirror
+from harness.executors import NOT_SHIPPABLE, CellRecorder, build_executor, make_plan
 from harness.explanation_quality import AdversarialPair, quality_settings, round_robin, score_explanations
 from harness.gates import evaluate_gates, load_baseline
 from harness.plugins import HarnessPluginManager
@@ -54,6 +55,7 @@ from harness.types import (
     AdversarialTraining,
     AttackOutcome,
     AttackRecord,
+    CellJob,
     EpochRecord,
     Example,
     ExplainOutcome,
@@ -91,11 +93,14 @@ class RunOptions:
     progress: bool = True
     run_id: Optional[str] = None
     executor: str = "local"
-    """"local" (this process) or "ray" (cells as Ray tasks; see harness.executors)."""
+    """The executor plugin that runs the cells: "local" (this process), "ray" (Ray tasks), or a third party's."""
     executor_options: Mapping[str, Any] = field(default_factory=dict)
-    """Executor settings, e.g. {"address": "auto", "num_cpus": 1, "num_gpus": 0, "max_retries": 2} for Ray."""
+    """The executor's config, e.g. {"address": "auto", "num_cpus": 1, "num_gpus": 0, "max_retries": 2} for Ray."""
     baseline: Optional[Path] = None
     """A run directory or results.json that baseline gates compare against."""
+    artifacts: Optional[str] = None
+    """fsspec URL of a mirror of the stage cache (s3://bucket/prefix, file:///shared): machines that share no
+    filesystem share finished stages through it (see harness.artifacts)."""
 
 
 @dataclass(frozen=True)
@@ -151,15 +156,6 @@ def examples_fingerprint(examples: Sequence[Example]) -> str:
                                      for example in examples]})
 
 
-@dataclass(frozen=True)
-class CellSpec:
-    """Which cell: indices into the suite's methods and train sizes, and the seed (small, picklable)."""
-
-    method_index: int
-    seed: int
-    train_size_index: int
-
-
 class _Cell:
     """One model x method x seed x train size, and its loaded classifier while its stages run."""
 
@@ -186,11 +182,14 @@ class Runner:
         self.manager = manager
         self.options = options
         self.output = Path(options.output or suite.output)
-        self.cache = StageCache(Path(options.cache_dir or os.environ.get("HARNESS_CACHE_DIR") or self.output / CACHE_DIR_NAME))
+        mirror = ArtifactMirror(options.artifacts) if options.artifacts else None
+        self.cache = StageCache(Path(options.cache_dir or os.environ.get("HARNESS_CACHE_DIR") or self.output / CACHE_DIR_NAME),
+                                mirror)
         self.progress = make_progress(options.progress)
         self.libraries = library_versions()
-        self.executor = make_executor(options.executor, options.executor_options)
-        self.executor.check(manager)
+        self.executor = build_executor(registry, options.executor, options.executor_options)
+        if getattr(self.executor, "ships_cells", False) and manager.in_process_plugins:
+            raise HarnessError(f"--executor {options.executor}: {NOT_SHIPPABLE}")
         self.device = "cpu"
         self.store: Optional[RunStore] = None
         self.task_data: Optional[TaskData] = None
@@ -216,7 +215,7 @@ class Runner:
 
         self.task_data = self._task_stage()
         if self.task_data is not None:
-            self.executor.run(self, self.cell_specs())
+            self._execute_cells()
 
         gates = evaluate_gates(self.suite.gates, self.store.rows, run=read_run(self.store.run_dir), baseline=baseline)
         self.store.write_gates(gates)
@@ -254,6 +253,7 @@ class Runner:
             "libraries": self.libraries,
             "git_sha": _git_sha(self.suite.path.parent),
             "cache_dir": str(self.cache.root),
+            "artifacts": self.options.artifacts,
             "baseline": str(self.options.baseline) if self.options.baseline is not None else None,
             "command": sys.argv,
         }
@@ -336,6 +336,7 @@ class Runner:
     def record_locally(self, outcome: StageOutcome) -> None:
         """Write a finished stage into the run's store and fire the lifecycle hooks (the driver's job)."""
         if outcome.records_dir is not None:
+            self.cache.ensure_local(outcome.records_dir)  # computed on a worker that shares only the mirror
             self.store.copy_records(outcome.record.stage_id, outcome.records_dir)
         self.store.add_stage(outcome.record, list(outcome.rows))
         if outcome.record.status == "error":
@@ -418,16 +419,38 @@ class Runner:
         component = self.registry.get(ref.kind, ref.name)
         return component.factory(ref.config) if component.config_class is not None else component.factory(None)
 
-    def cell_specs(self) -> list[CellSpec]:
+    def cell_jobs(self) -> list[CellJob]:
         """Every cell of the suite, in the order their stages are recorded."""
-        sizes = range(len(self.suite.train_sizes))
-        return [CellSpec(method_index, seed, size_index)
-                for size_index in sizes for seed in self.suite.seeds for method_index in range(len(self.suite.methods))]
+        subsets = self._train_subsets()
+        in_sweep = self.suite.train_sizes != (None,)
+        jobs = []
+        for size_index, train in enumerate(subsets):
+            for seed in self.suite.seeds:
+                for method_index, method in enumerate(self.suite.methods):
+                    label = _Cell(method, seed, train, in_sweep).prefix
+                    jobs.append(CellJob(len(jobs), label, method.label, seed, method_index, size_index))
+        return jobs
 
-    def run_cell(self, spec: CellSpec) -> None:
+    def _execute_cells(self) -> None:
+        """Hand every cell to the executor plugin; what it computed reaches the store in cell order."""
+        jobs = self.cell_jobs()
+        recorder = CellRecorder(self, jobs)
+        try:
+            self.executor.run(make_plan(self, jobs, recorder))
+        except HarnessError:
+            raise
+        except Exception as error:  # a crashed executor plugin: the cells it did not finish are recorded as failed
+            message = f"executor {self.options.executor!r} crashed: {type(error).__name__}: {error}"
+            print(f"error: {message}", file=sys.stderr)
+            for job in jobs:
+                if job.index not in recorder.seen:
+                    recorder.record_failure(job, message)
+        recorder.finish(self.options.executor)
+
+    def run_cell(self, job: CellJob) -> None:
         """Run one cell's stages through the stage cache; each finished stage goes to `record_stage`."""
-        train = self._train_subsets()[spec.train_size_index]
-        cell = _Cell(self.suite.methods[spec.method_index], spec.seed, train, self.suite.train_sizes != (None,))
+        train = self._train_subsets()[job.train_size_index]
+        cell = _Cell(self.suite.methods[job.method_index], job.seed, train, self.suite.train_sizes != (None,))
         try:
             self._run_cell(cell)
         finally:

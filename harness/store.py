@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
@@ -81,22 +82,39 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 class StageCache:
-    """Finished stages by content key. A directory exists only once its stage completed."""
+    """Finished stages by content key. A directory exists only once its stage completed.
 
-    def __init__(self, root: Path):
+    With a mirror (harness.artifacts.ArtifactMirror), committed stages are also uploaded to object storage and
+    a stage missing here is downloaded from there before anyone recomputes it.
+    """
+
+    def __init__(self, root: Path, mirror: Any = None):
         self.root = Path(root)
+        self.mirror = mirror
 
     def path(self, kind: str, key: str) -> Path:
         return self.root / kind / key
 
     def lookup(self, kind: str, key: str) -> Optional[dict[str, Any]]:
         stage_file = self.path(kind, key) / "stage.json"
-        if not stage_file.exists():
+        if not stage_file.exists() and not self._fetch(kind, key):
             return None
         try:
             return json.loads(stage_file.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             return None  # a damaged entry is recomputed, not trusted
+
+    def ensure_local(self, directory: Path) -> None:
+        """Make a stage directory of this cache present here (a worker on another machine may have built it)."""
+        if not directory.exists() and directory.parent.parent == self.root:
+            self._fetch(directory.parent.name, directory.name)
+
+    def _fetch(self, kind: str, key: str) -> bool:
+        if self.mirror is None:
+            return False
+        from harness.artifacts import fetch_into
+
+        return fetch_into(self.root, self.mirror, kind, key)
 
     def begin(self, kind: str, key: str) -> Path:
         """A fresh temporary directory to build the stage in."""
@@ -107,11 +125,16 @@ class StageCache:
     def commit(self, building: Path, kind: str, key: str, stage: Mapping[str, Any]) -> Path:
         atomic_write_json(building / "stage.json", stage)
         final = self.path(kind, key)
+        if final.exists() and self.lookup(kind, key) is None:
+            # A damaged entry (its stage.json unreadable) would block the rename forever: set it aside.
+            os.rename(final, final.with_name(f".{key}.damaged-{os.getpid()}-{time.time_ns()}"))
         try:
             os.rename(building, final)
         except OSError:
             # Someone (another process) committed the same key first; theirs is as good as ours.
             shutil.rmtree(building, ignore_errors=True)
+        if self.mirror is not None:
+            self.mirror.upload(kind, key, final)
         return final
 
     def abandon(self, building: Path) -> None:

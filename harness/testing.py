@@ -39,7 +39,7 @@ import typing
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Sequence, Union
 
-from harness.components import COMPONENT_KINDS
+from harness.components import AUTHORING_KINDS
 from harness.config import build_config, coerce
 from harness.errors import SourceLocation
 from harness.plugins import make_plugin_manager
@@ -232,8 +232,8 @@ def component_from(source: PluginSource, kind: str, name: str) -> Component:
     A plugin module is registered on its own (installed plugins are not loaded), exactly as the harness would
     register it from its entry point, so registration errors show up here.
     """
-    if kind not in COMPONENT_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(COMPONENT_KINDS)}; got {kind!r}")
+    if kind not in AUTHORING_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(AUTHORING_KINDS)}; got {kind!r}")
     if isinstance(source, Component):
         if (source.kind, source.name) != (kind, name):
             raise AssertionError(f"the component given is the {source.kind} {source.name!r}, not the {kind} {name!r}")

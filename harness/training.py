@@ -3,6 +3,10 @@
 Dynamic padding, length-grouped batches (shuffled megabatches sorted by length), bf16 autocast on CUDA,
 fused AdamW where available, linear warm-up and decay, gradient clipping, seeded data order, evaluation
 on the validation split each epoch, early stopping, and the best epoch's weights restored at the end.
+
+With `data_parallel_processes` above one the same loop runs in several processes under Hugging Face
+Accelerate (harness.data_parallel): each global batch is split across them, so the weights follow the
+single-process run up to floating-point rounding.
 """
 
 from __future__ import annotations
@@ -35,12 +39,21 @@ class TrainingSettings:
     """Recompute activations in the backward pass: less memory, about 30% slower."""
     group_by_length: bool = True
     """Batch texts of similar length together (less padding); False shuffles plainly."""
+    data_parallel_processes: Optional[int] = None
+    """Processes that train one model together (data parallelism with Hugging Face Accelerate): each takes an
+    equal slice of every batch and gradients are averaged, so `batch_size` stays the global batch and results
+    match one process up to rounding. None: one process per visible CUDA GPU when more than one is visible
+    (one process where that is unsupported: per-step callbacks such as AdaLoRA's, adversarial training,
+    quantized models), else 1. N >= 2: N processes, one per GPU over NCCL on CUDA (at most the visible GPUs;
+    restrict them with CUDA_VISIBLE_DEVICES), or on CPU over gloo."""
 
     def __post_init__(self):
         if self.epochs <= 0 or self.learning_rate <= 0 or self.batch_size < 1:
             raise ValueError("epochs, learning_rate and batch_size must be positive")
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError("warmup_ratio must be in [0, 1)")
+        if self.data_parallel_processes is not None and self.data_parallel_processes < 1:
+            raise ValueError("data_parallel_processes must be at least 1 (or None to use every visible GPU)")
 
 
 TRAIN_ACCURACY_EXAMPLES = 512
@@ -131,10 +144,81 @@ def fit(
         cleared (AdaLoRA reallocates its ranks there).
     :param adversarial: adversarial training rounds (see harness.types.AdversarialTraining).
     """
-    import torch
-
     if not train:
         raise ValueError("the training split is empty")
+    from harness.data_parallel import fit_in_processes, resolve_processes
+
+    processes = resolve_processes(settings, device, model, after_optimizer_step, adversarial)
+    if processes > 1:
+        return fit_in_processes(model, tokenizer, train, validation, settings, budgets, device, seed, max_length,
+                                progress, processes)
+    bar = progress(total=planned_steps(len(train), settings, budgets, adversarial), desc="train", unit="step")
+    return run_training(model, tokenizer, train, validation, settings, budgets, device, seed, max_length, bar,
+                        ONE_PROCESS, after_optimizer_step, adversarial)
+
+
+class OneProcess:
+    """How `run_training` shards, back-propagates and reduces in a single process: it does not.
+
+    harness.data_parallel.AcceleratedReplica is the same protocol for one of several processes.
+    """
+
+    processes = 1
+    is_main = True
+
+    @staticmethod
+    def prepare(model: Any, optimizer: Any) -> tuple[Any, Any]:
+        return model, optimizer
+
+    @staticmethod
+    def shard(batch_indices: list[int]) -> tuple[list[int], int]:
+        """(indices this process runs forward, how many of them count); here the whole batch."""
+        return batch_indices, len(batch_indices)
+
+    @staticmethod
+    def backward(loss: Any, counted: int, batch_size: int) -> None:
+        loss.backward()
+
+    @staticmethod
+    def clip_grad_norm_(parameters: list[Any], max_norm: float) -> None:
+        import torch
+
+        torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+
+    @staticmethod
+    def batch_totals(loss_sum: float, correct: int) -> tuple[float, int]:
+        """The batch's summed loss and correct predictions over every process."""
+        return loss_sum, correct
+
+    @staticmethod
+    def agree(values: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The main process's values, on every process."""
+        return values
+
+
+ONE_PROCESS = OneProcess()
+
+
+def run_training(
+    model: Any,
+    tokenizer: Any,
+    train: Sequence[Example],
+    validation: Sequence[Example],
+    settings: TrainingSettings,
+    budgets: Budgets,
+    device: str,
+    seed: int,
+    max_length: int,
+    bar: Any,
+    replica: Any = ONE_PROCESS,
+    after_optimizer_step: Optional[Callable[[int], None]] = None,
+    adversarial: Optional[AdversarialTraining] = None,
+) -> FitResult:
+    """The loop behind `fit`, in this process. `replica` (OneProcess, or one of several processes'
+    harness.data_parallel.AcceleratedReplica) says which slice of each batch this process runs and how
+    gradients and batch statistics are combined; `bar` is a tqdm-like progress bar, closed at the end."""
+    import torch
+
     from harness.models import is_quantized
 
     set_seed(seed)
@@ -169,6 +253,9 @@ def fit(
         optimizer = torch.optim.AdamW(parameter_groups, lr=settings.learning_rate, fused=True)
     except (RuntimeError, TypeError):  # older torch, or parameters on a device without the kernel
         optimizer = torch.optim.AdamW(parameter_groups, lr=settings.learning_rate)
+    # With several processes `train_model` is the DistributedDataParallel wrapper that averages gradients;
+    # evaluation and checkpoints use `model` itself (the same parameters) so they need no communication.
+    train_model, optimizer = replica.prepare(model, optimizer)
     warmup_steps = int(settings.warmup_ratio * total_steps)
 
     def learning_rate_factor(step: int) -> float:
@@ -177,7 +264,7 @@ def fit(
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, learning_rate_factor)
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # the same seed in every process: every process sees the same global batches
     history: list[EpochRecord] = []
     best_index: Optional[int] = None
     best_state: Optional[dict[str, Any]] = None
@@ -185,7 +272,6 @@ def fit(
     step = 0
     samples_seen = 0
     started = time.perf_counter()
-    bar = progress(total=total_steps, desc="train", unit="step")
     epoch = 0
     try:
         while step < total_steps and epoch < max_epochs:
@@ -199,7 +285,7 @@ def fit(
                 encoded = {name: clean_encoded[name] + added.get(name, []) for name in clean_encoded}
                 labels = [example.label for example in train] + [example.label for example in adversarial_examples]
                 lengths = [len(ids) for ids in encoded["input_ids"]]
-            model.train()
+            train_model.train()
             running_loss, running_count, running_correct = 0.0, 0, 0
             batches = length_grouped_batches(lengths, settings.batch_size, rng, settings.group_by_length)
             batches_done = 0
@@ -207,20 +293,29 @@ def fit(
                 if step >= total_steps:
                     break
                 batches_done += 1
-                batch = pad_batch(encoded, batch_indices, tokenizer, device)
-                batch_labels = torch.tensor([labels[index] for index in batch_indices], device=device)
+                shard, counted = replica.shard(batch_indices)
+                batch = pad_batch(encoded, shard, tokenizer, device)
+                batch_labels = torch.tensor([labels[index] for index in shard], device=device)
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_cuda):
                     # The model computes the loss so that methods which add a regulariser to it (AdaLoRA's
                     # orthogonality penalty) train as their authors intended.
-                    outputs = model(**batch, labels=batch_labels)
+                    outputs = train_model(**batch, labels=batch_labels)
                     loss = outputs.loss.float()
                     if adversarial_count and adversarial.alpha != 1.0:
-                        loss = _weight_adversarial_loss(loss, outputs.logits, batch_labels, batch_indices,
+                        loss = _weight_adversarial_loss(loss, outputs.logits, batch_labels, shard,
                                                         len(train), adversarial.alpha)
-                loss.backward()
-                running_correct += (outputs.logits.detach().argmax(dim=-1) == batch_labels).sum().item()
+                replica.backward(loss, counted, len(batch_indices))
+                correct = (outputs.logits.detach().argmax(dim=-1) == batch_labels).sum().item() if counted else 0
+                loss_sum, correct = replica.batch_totals(loss.item() * counted, correct)
+                if not math.isfinite(loss_sum):
+                    # Every process sees the same total, so all stop here together (none waits in a collective).
+                    raise FloatingPointError(
+                        f"training loss became {loss_sum / len(batch_indices)} at epoch {epoch}, step {step + 1} "
+                        f"(learning rate {scheduler.get_last_lr()[0]:.3g}): lower learning_rate, raise warmup_ratio, "
+                        f"keep gradient clipping on (max_grad_norm > 0), or check the training data")
+                running_correct += correct
                 if settings.max_grad_norm > 0:
-                    torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
+                    replica.clip_grad_norm_(trainable, settings.max_grad_norm)
                 optimizer.step()
                 scheduler.step()
                 step += 1
@@ -228,12 +323,14 @@ def fit(
                     after_optimizer_step(step)
                 optimizer.zero_grad(set_to_none=True)
                 samples_seen += len(batch_indices)
-                running_loss += loss.item() * len(batch_indices)
+                running_loss += loss_sum
                 running_count += len(batch_indices)
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.3f}", epoch=epoch, refresh=False)
-            validation_accuracy, validation_loss = evaluate_split(
-                model, tokenizer, validation, device, max_length, settings.batch_size * 2)
+                bar.set_postfix(loss=f"{loss_sum / len(batch_indices):.3f}", epoch=epoch, refresh=False)
+            # Every process evaluates the whole validation split with the same weights; agreeing on the main
+            # process's numbers keeps early stopping identical everywhere even if the hardware rounds differently.
+            validation_accuracy, validation_loss = replica.agree(evaluate_split(
+                model, tokenizer, validation, device, max_length, settings.batch_size * 2))
             history.append(EpochRecord(
                 # Fractional when a step budget ends training inside an epoch.
                 epoch=round(epoch - 1 + batches_done / len(batches), 4),
@@ -269,7 +366,10 @@ def fit(
     model.eval()
     seconds = time.perf_counter() - started
     # The gap is measured on the kept weights, not the running accuracy of an epoch in which they changed.
-    kept_train_accuracy, _ = evaluate_split(model, tokenizer, train_probe, device, max_length, settings.batch_size * 2)
+    kept_train_accuracy = None
+    if replica.is_main:  # only the main process's result is returned
+        kept_train_accuracy, _ = evaluate_split(model, tokenizer, train_probe, device, max_length,
+                                                settings.batch_size * 2)
     return FitResult(tuple(history), best_index, seconds, step, samples_seen, kept_train_accuracy)
 
 

@@ -314,3 +314,54 @@ class ComponentInfo:
     config_fields: tuple[tuple[str, str, str], ...] = field(default=())
     """(field name, type, default) for each config field."""
     description: str = ""
+
+
+@dataclass(frozen=True)
+class CellJob:
+    """One cell of a suite (a method trained with one seed on one training size): what an executor schedules.
+
+    Small and picklable; `label` is how progress lines and failure records name it.
+    """
+
+    index: int
+    """Position in the suite's cell order (the order the run's store records cells in)."""
+    label: str
+    """E.g. "lora/seed0" (or "lora/seed0/n500" in a data-efficiency sweep)."""
+    method: str
+    seed: int
+    method_index: int
+    train_size_index: int = 0
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """A computed cell's finished stages as the driver records them. Executors pass it on without looking
+    inside; it pickles, so it can travel back from another process or node."""
+
+    cell: CellJob
+    stages: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class ExecutionPlan:
+    """What the runner hands an executor: the cells and the three ways to deal with one.
+
+    An executor either runs a cell here (`run_in_process`) or ships `compute_cell` (a picklable callable) and
+    the cell to a worker, and gives the `CellResult` it returns to `record`. A worker that died or raised goes to
+    `record_failure`. Results may be recorded in any order and from one thread; the driver writes them into
+    the store in cell order, so the results table does not depend on the executor.
+    """
+
+    cells: tuple[CellJob, ...]
+    run_in_process: Callable[[CellJob], None]
+    """Computes a cell in this process, recording each stage as it finishes (live progress bars and hooks)."""
+    compute_cell: Callable[[CellJob], CellResult]
+    """Picklable: computes a cell in any process that has the harness and the suite's plugins installed (it
+    rebuilds the plugins by module name) and writes artifacts to the shared stage cache."""
+    record: Callable[[CellResult], None]
+    record_failure: Callable[[CellJob, str], None]
+    """Records the cell as failed with this message (exit code 3); other cells go on."""
+    cache_dir: str
+    """The stage cache every worker must reach (a shared filesystem path)."""
+    not_shippable: str = ""
+    """Why `compute_cell` cannot run in another process (plugins registered as live objects in this one), or ""."""

@@ -26,7 +26,7 @@ import pytest
 
 from conftest import SHARED_DATA, dump_suite, tiny_suite
 from harness import AttackOutcome, AttackRecord, ExplainOutcome, WordAttribution, hookimpl, hookspecs
-from harness.components import COMPONENT_KINDS
+from harness.components import AUTHORING_KINDS
 from harness.plugin_template import module_name, next_steps, write_plugin_package
 from harness.plugins import make_plugin_manager
 from harness.registry import Registry
@@ -50,7 +50,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_PACKAGE = REPO / "examples" / "harness-example-plugins"
 EXAMPLE_DISTRIBUTION = "harness-example-plugins"
 EXAMPLE_MODULES = ("harness_example_plugins.vowel_drop", "harness_example_plugins.leave_one_out")
-TEMPLATE_NAMES = {kind: f"authoring-{kind}" for kind in COMPONENT_KINDS}
+TEMPLATE_NAMES = {kind: f"authoring-{kind}" for kind in AUTHORING_KINDS}
 """One generated package per kind; the names are not built-in names."""
 DISTRIBUTIONS = [f"harness-{name}" for name in TEMPLATE_NAMES.values()] + [EXAMPLE_DISTRIBUTION]
 
@@ -140,7 +140,7 @@ def test_template_refuses_bad_names_kinds_and_directories(tmp_path):
 
 def test_template_layout_and_imports(tmp_path):
     allowed = set(sys.stdlib_module_names) | {"harness", "__future__"}
-    for kind in COMPONENT_KINDS:
+    for kind in AUTHORING_KINDS:
         name = f"my-{kind}-2"
         directory = write_plugin_package(kind, name, tmp_path / kind)
         module = module_name(name)
@@ -355,7 +355,7 @@ def test_guide_documents_every_hook_and_argument():
         assert f"{spec.__name__}({', '.join(arguments)})" in guide, f"{spec.__name__} is not documented"
         for argument in arguments:
             assert f"`{argument}`" in guide, f"argument {argument!r} of {spec.__name__} is not documented"
-    for kind in COMPONENT_KINDS:
+    for kind in AUTHORING_KINDS:
         assert f"### {kind}" in guide.lower(), f"the {kind} protocol is not documented"
 
 
@@ -395,7 +395,7 @@ def test_guide_examples_pass_the_contract_kit(tmp_path, monkeypatch):
         else:
             check_reporter(built, sample_run_dir(tmp_path / "runs"))
         checked.add(component.kind)
-    assert checked == set(COMPONENT_KINDS)
+    assert checked == set(AUTHORING_KINDS)
 
 
 def test_new_plugin_command(tmp_path, capsys):

@@ -42,14 +42,14 @@ def plugins_json(capsys, argv=(), extra_plugins=()):
 
 def test_builtin_plugins_come_from_entry_points(capsys):
     listing = plugins_json(capsys)
-    by_name = {component["name"]: component for component in listing["components"]}
+    # Names are unique within a kind: `local` is both a task and an executor.
+    by_kind_and_name = {(component["kind"], component["name"]): component for component in listing["components"]}
     for name, kind in (("bbc-news", "task"), ("local", "task"), ("full", "finetuner"), ("lora", "finetuner"),
                        ("deepwordbug", "attack"), ("integrated-gradients", "explainer"), ("json", "reporter"),
-                       ("html", "reporter")):
-        assert by_name[name]["kind"] == kind
-        assert by_name[name]["distribution"] == "nlp-robustness-harness"
-        assert by_name[name]["version"]
-    lora_fields = {field[0] for field in by_name["lora"]["config_fields"]}
+                       ("html", "reporter"), ("local", "executor"), ("ray", "executor")):
+        assert by_kind_and_name[kind, name]["distribution"] == "nlp-robustness-harness"
+        assert by_kind_and_name[kind, name]["version"]
+    lora_fields = {field[0] for field in by_kind_and_name["finetuner", "lora"]["config_fields"]}
     assert {"r", "alpha", "dropout", "target_modules", "learning_rate"} <= lora_fields
     assert listing["broken"] == []
 
@@ -141,10 +141,12 @@ def test_every_plugin_module_is_declared_as_an_entry_point():
 
 
 def test_entry_point_names_match_component_names():
-    # One plugin = one module = one entry point, named as users see it in suites.
+    # One plugin = one module = one entry point, named as users see it in suites. Executor plugins carry a
+    # suffix: the executor `local` would otherwise share its plugin name with the task `local`.
     registry = Registry(make_plugin_manager())
     for component in registry.all_components():
-        assert component.plugin == component.name
+        expected = f"{component.name}-executor" if component.kind == "executor" else component.name
+        assert component.plugin == expected
 
 
 def test_every_hook_and_argument_is_documented():
@@ -152,7 +154,7 @@ def test_every_hook_and_argument_is_documented():
              if hasattr(obj, "harness_spec")]
     assert {spec.__name__ for spec in specs} >= {
         "register_tasks", "register_finetuners", "register_attacks", "register_augmenters", "register_explainers",
-        "register_reporters", "before_suite", "after_stage", "on_stage_error", "after_suite"}
+        "register_reporters", "register_executors", "before_suite", "after_stage", "on_stage_error", "after_suite"}
     for spec in specs:
         doc = inspect.getdoc(spec) or ""
         assert doc, f"{spec.__name__} has no docstring"
