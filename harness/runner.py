@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import errno
 import importlib.metadata
 import json
 import math
@@ -126,6 +127,23 @@ class RunSummary:
     report_paths: tuple[Path, ...]
 
 
+def describe_stage_error(error: BaseException) -> str:
+    """A stage's failure as one readable line; resource exhaustion says what to change."""
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        where = f" while writing {error.filename}" if error.filename else ""
+        return (f"disk full{where}: no space left on the device. The stage's partial files were removed and every "
+                f"finished stage is kept; free space (or point --out / --cache-dir at a larger disk) and rerun "
+                f"to resume. ({text})")
+    if type(error).__name__ == "OutOfMemoryError":  # torch.cuda.OutOfMemoryError, without importing torch here
+        return (f"GPU out of memory: lower the method's batch_size, the model's max_length, or enable "
+                f"gradient_checkpointing; finished stages are kept. ({text})")
+    if isinstance(error, MemoryError):
+        return (f"out of memory: lower the method's batch_size or the model's max_length, or the budgets; "
+                f"finished stages are kept. ({text})")
+    return text
+
+
 def library_versions() -> dict[str, str]:
     versions = {}
     for name in LIBRARIES:
@@ -209,19 +227,27 @@ class Runner:
         prepare_offline_resources(needs_hub=not Path(self.suite.model.source.location).is_dir())
         run_id = self.options.run_id or (
             datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3))
-        self.store = RunStore(self.output / self.suite.name / run_id)
-        self.store.write_manifest(self._manifest(run_id, started))
-        self._fire("before_suite", suite=self.suite, run_dir=self.store.run_dir)
+        self.store = RunStore(self.output / self.suite.name / run_id, lock=True)
+        try:
+            abandoned = self.cache.remove_abandoned()
+            if abandoned:
+                print(f"removed {abandoned} half-built stage(s) of an interrupted run from the stage cache",
+                      file=sys.stderr)
+            self.store.write_manifest(self._manifest(run_id, started))
+            self._fire("before_suite", suite=self.suite, run_dir=self.store.run_dir)
 
-        self.task_data = self._task_stage()
-        if self.task_data is not None:
-            self._execute_cells()
+            self.task_data = self._task_stage()
+            if self.task_data is not None:
+                self._execute_cells()
 
-        gates = evaluate_gates(self.suite.gates, self.store.rows, run=read_run(self.store.run_dir), baseline=baseline)
-        self.store.write_gates(gates)
-        self.store.update_manifest(finished_at=_now(), duration_seconds=round(time.time() - started, 2))
-        report_paths = self._reports()
-        self._fire("after_suite", run=read_run(self.store.run_dir))
+            gates = evaluate_gates(self.suite.gates, self.store.rows, run=read_run(self.store.run_dir),
+                                   baseline=baseline)
+            self.store.write_gates(gates)
+            self.store.update_manifest(finished_at=_now(), duration_seconds=round(time.time() - started, 2))
+            report_paths = self._reports()
+            self._fire("after_suite", run=read_run(self.store.run_dir))
+        finally:
+            self.store.close()
         crashed = any(stage.status == "error" for stage in self.store.stages)
         exit_code = EXIT_STAGE_CRASHED if crashed else EXIT_GATE_FAILED if any(not g.passed for g in gates) else EXIT_OK
         return RunSummary(self.store.run_dir, exit_code, tuple(self.store.stages), gates, tuple(report_paths))
@@ -299,7 +325,7 @@ class Runner:
                 self.cache.abandon(building)
                 record = StageRecord(stage_id, kind, ref.label, component.plugin, key, "error",
                                      round(time.perf_counter() - started, 3), method_label, seed,
-                                     error=f"{type(error).__name__}: {error}", traceback=traceback.format_exc())
+                                     error=describe_stage_error(error), traceback=traceback.format_exc())
                 self.record_stage(StageOutcome(record, error=record.error, exception=error))
                 return None
             except BaseException:

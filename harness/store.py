@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -117,10 +118,29 @@ class StageCache:
         return fetch_into(self.root, self.mirror, kind, key)
 
     def begin(self, kind: str, key: str) -> Path:
-        """A fresh temporary directory to build the stage in."""
+        """A fresh temporary directory to build the stage in, named after this host and process so that a later
+        run can tell a killed run's leftovers from a live run's work (see remove_abandoned)."""
         parent = self.root / kind
         parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(dir=parent, prefix=f".{key}.", suffix=".partial"))
+        return Path(tempfile.mkdtemp(dir=parent, prefix=f".{key}.{_HOST}.{os.getpid()}.", suffix=".partial"))
+
+    def remove_abandoned(self) -> int:
+        """Delete half-built stages of processes of this host that are gone (killed mid-stage); return how many.
+
+        Partial directories of live processes (another run sharing the cache) and of other hosts (a shared
+        filesystem) are left alone: their owners may still be building them."""
+        removed = 0
+        if not self.root.is_dir():
+            return removed
+        for partial in self.root.glob("*/.*.partial"):
+            parts = partial.name.split(".")
+            # .{key}.{host}.{pid}.{random}.partial -> ["", key, host..., pid, random, "partial"]
+            if len(parts) < 6 or not parts[-3].isdigit() or ".".join(parts[2:-3]) != _HOST:
+                continue
+            if not _process_alive(int(parts[-3])):
+                shutil.rmtree(partial, ignore_errors=True)
+                removed += 1
+        return removed
 
     def commit(self, building: Path, kind: str, key: str, stage: Mapping[str, Any]) -> Path:
         atomic_write_json(building / "stage.json", stage)
@@ -141,6 +161,58 @@ class StageCache:
         shutil.rmtree(building, ignore_errors=True)
 
 
+_HOST = re.sub(r"[^A-Za-z0-9_-]+", "-", socket.gethostname()) or "host"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+class RunLock:
+    """An exclusive lock on a run directory for the life of the run: two `harness run` processes writing the same
+    run directory (the same --run-id) would interleave their stage lists. The operating system releases the lock
+    when the process ends however it ends, so a killed run never leaves a stale lock."""
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / ".lock"
+        self.handle = None
+
+    def acquire(self) -> None:
+        from harness.errors import HarnessError
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+", encoding="utf-8")
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; run ids are unique unless --run-id repeats one
+            self.handle = handle
+            return
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise HarnessError(f"run directory {self.path.parent} is being written by {holder}; wait for it to "
+                               f"finish or choose another --run-id") from error
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"harness run (pid {os.getpid()} on {socket.gethostname()})\n")
+        handle.flush()
+        self.handle = handle
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.close()  # closing the file releases the lock
+            self.handle = None
+
+
 def safe_file_name(stage_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", stage_id)
 
@@ -148,9 +220,12 @@ def safe_file_name(stage_id: str) -> str:
 class RunStore:
     """Writes one run's directory; every file is replaced atomically so a kill never leaves half a file."""
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, lock: bool = False):
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.lock = RunLock(self.run_dir) if lock else None
+        if self.lock is not None:
+            self.lock.acquire()
         self.rows: list[ResultRow] = []
         self.stages: list[StageRecord] = []
 
@@ -183,6 +258,10 @@ class RunStore:
 
     def write_gates(self, gates: Iterable[GateOutcome]) -> None:
         atomic_write_json(self.run_dir / "gates.json", list(gates))
+
+    def close(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
 
 def results_csv(rows: Iterable[ResultRow]) -> str:
