@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -29,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      epilog="Exit codes: 0 ok, 1 gate failed, 2 suite/usage error, 3 stage crashed.")
     parser.add_argument("--plugin", "-p", action="append", default=[], metavar="MODULE",
                         help="also load this importable module as a plugin (repeatable)")
+    parser.add_argument("--offline", action="store_true",
+                        help="never touch the network (sets HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE, HF_DATASETS_OFFLINE)")
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an error instead of its one-line message")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] = ()) -> int:
     parser = build_parser()
     arguments = parser.parse_args(argv)
+    if arguments.offline:
+        from harness.resources import OFFLINE_FLAGS
+
+        os.environ.update({flag: "1" for flag in OFFLINE_FLAGS})
     try:
         manager = make_plugin_manager(extra_plugins=extra_plugins, plugin_modules=arguments.plugin)
         registry = Registry(manager)

@@ -73,7 +73,14 @@ def textattack_cache_dir() -> Path:
     return Path(os.environ.get("TA_CACHE_DIR") or Path.home() / ".cache" / "textattack")
 
 
+def offline_mode() -> bool:
+    """True when the user set Hugging Face's offline flags (or `harness --offline` did): nothing may touch the network."""
+    return any(os.environ.get(flag, "").strip().lower() in ("1", "true", "yes", "on") for flag in OFFLINE_FLAGS)
+
+
 def hub_reachable(timeout: float = 1.5) -> bool:
+    if offline_mode():
+        return False  # do not even probe: offline means no connection attempt at all
     try:
         with socket.create_connection(("huggingface.co", 443), timeout=timeout):
             return True

@@ -31,6 +31,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 from harness.components import Classifier
 from harness.errors import HarnessError, PluginError, StageError
 from harness.artifacts import ArtifactMirror
+from harness.sampling import resolve_count, sample, stratified_order
 from harness.executors import NOT_SHIPPABLE, CellRecorder, build_executor, make_plan
 from harness.explanation_quality import AdversarialPair, quality_settings, round_robin, score_explanations
 from harness.gates import evaluate_gates, load_baseline
@@ -169,8 +170,10 @@ def make_progress(enabled: bool) -> Callable[..., Any]:
 
 def examples_fingerprint(examples: Sequence[Example]) -> str:
     # A rationale counts only where there is one, so examples without rationales keep their old keys.
+    # So does a second segment: single-text examples keep the keys they had before pairs existed.
     return content_key({"examples": [(example.id, example.text, example.label)
                                      + ((example.rationale,) if example.rationale else ())
+                                     + (("pair", example.text_pair) if example.text_pair is not None else ())
                                      for example in examples]})
 
 
@@ -379,10 +382,10 @@ class Runner:
         started = time.perf_counter()
         env = StageEnvironment(device=self.device, seed=0, work_dir=self.store.run_dir, progress=self.progress)
         try:
-            data = self._build(ref).load(env)
-            if not isinstance(data, TaskData):
-                raise PluginError(ref.plugin, f"task {ref.name!r} returned {type(data).__name__}, expected TaskData")
-            data = self._apply_budgets(data)
+            loaded = self._build(ref).load(env)
+            if not isinstance(loaded, TaskData):
+                raise PluginError(ref.plugin, f"task {ref.name!r} returned {type(loaded).__name__}, expected TaskData")
+            data = self._apply_budgets(loaded)
         except Exception as error:
             record = StageRecord("task", "task", ref.label, ref.plugin, "", "error",
                                  round(time.perf_counter() - started, 3),
@@ -399,46 +402,75 @@ class Runner:
         record = StageRecord("task", "task", ref.label, ref.plugin, key, "computed", round(time.perf_counter() - started, 3))
         self.store.update_manifest(label_names=list(data.label_names), task_description=data.description,
                                    split_sizes={split: len(getattr(data, split)) for split in ("train", "validation", "test")})
+        self.task_data = data
+        self._store_samples(loaded, data)
         self.store.add_stage(record, rows)
         self._fire("after_stage", stage=record, results=tuple(rows))
         return data
 
     def _apply_budgets(self, data: TaskData) -> TaskData:
+        """Hold out validation when the task has none, and cut each split to its budget with a seeded, stratified
+        sample (harness.sampling)."""
         for split in ("train", "test"):
             if not getattr(data, split):
                 raise HarnessError(f"task {data.name!r} has an empty {split} split; nothing to train or evaluate")
         budgets = self.suite.budgets
         train, validation = list(data.train), list(data.validation)
         if not validation:
-            shuffled = train[:]
-            random.Random(0).shuffle(shuffled)
-            held_out = max(1, int(len(shuffled) * VALIDATION_FRACTION))
-            validation, train = shuffled[:held_out], shuffled[held_out:]
-        if budgets.max_train_examples is not None and len(train) > budgets.max_train_examples:
-            # A seeded sample (not the first N) so a budget never drops whole classes of a sorted file.
-            train = random.Random(0).sample(train, budgets.max_train_examples)
+            ordered = stratified_order(train, budgets.sample_seed, budgets.stratify)
+            held_out = max(1, int(len(ordered) * VALIDATION_FRACTION))
+            held_out_ids = {example.id for example in ordered[:held_out]}
+            validation = ordered[:held_out]
+            train = [example for example in train if example.id not in held_out_ids]
         test = list(data.test)
+        if budgets.max_train_examples is not None:
+            train = sample(train, budgets.max_train_examples, budgets.sample_seed, budgets.stratify)
         if budgets.max_eval_examples is not None:
-            validation = _balanced_prefix(validation, budgets.max_eval_examples)
-            test = _balanced_prefix(test, budgets.max_eval_examples)
+            validation = sample(validation, budgets.max_eval_examples, budgets.sample_seed, budgets.stratify)
+            test = sample(test, budgets.max_eval_examples, budgets.sample_seed, budgets.stratify)
         return dataclasses.replace(data, train=tuple(train), validation=tuple(validation), test=tuple(test))
+
+    def _attack_examples(self) -> tuple[Example, ...]:
+        budgets = self.suite.budgets
+        return tuple(sample(self.task_data.test, budgets.max_attack_examples, budgets.sample_seed, budgets.stratify))
+
+    def _explain_examples(self) -> tuple[Example, ...]:
+        budgets = self.suite.budgets
+        return tuple(sample(self.task_data.test, budgets.max_explain_examples, budgets.sample_seed, budgets.stratify))
+
+    def _store_samples(self, loaded: TaskData, data: TaskData) -> None:
+        """The ids of every example the run uses, and fingerprints of the data before and after the budgets:
+        two runs compare the same examples exactly when these match."""
+        splits = ("train", "validation", "test")
+        self.store.write_samples({
+            "seed": self.suite.budgets.sample_seed,
+            "stratified": self.suite.budgets.stratify,
+            **{split: [example.id for example in getattr(data, split)] for split in splits},
+            "attack": [example.id for example in self._attack_examples()],
+            "explain": [example.id for example in self._explain_examples()],
+        })
+        self.store.update_manifest(dataset_fingerprints={
+            "loaded": {split: examples_fingerprint(getattr(loaded, split)) for split in splits},
+            "used": {split: examples_fingerprint(getattr(data, split)) for split in splits},
+            "attack": examples_fingerprint(self._attack_examples()),
+            "explain": examples_fingerprint(self._explain_examples()),
+        })
 
     def _train_subsets(self) -> list[tuple[Example, ...]]:
         """One training set per `train_sizes` entry; smaller sets are prefixes of larger ones (nested), so
         a sweep measures the effect of more data, not of different data."""
         train = self.task_data.train
-        shuffled = list(train)
-        random.Random(0).shuffle(shuffled)  # a file sorted by label must not give one-class prefixes
+        budgets = self.suite.budgets
+        ordered = stratified_order(train, budgets.sample_seed, budgets.stratify)
         subsets = []
         for size in self.suite.train_sizes:
             if size is None:
                 subsets.append(train)
                 continue
-            count = size if isinstance(size, int) else max(1, round(size * len(train)))
-            if count > len(train):
+            if isinstance(size, int) and size > len(train):
                 print(f"warning: train size {size} exceeds the {len(train)} training examples; using all of them",
                       file=sys.stderr)
-            subsets.append(tuple(shuffled[:count]))
+            subsets.append(tuple(ordered[:resolve_count(size, len(train))]))
         return subsets
 
     def _build(self, ref: ComponentRef) -> Any:
@@ -513,7 +545,7 @@ class Runner:
         self._stage("evaluate", f"{cell.prefix}/evaluate", evaluation_ref, {
             "model": cell.finetune_key, "test": examples_fingerprint(data.test), "stage_version": 1,
         }, lambda building, env: self._evaluate(cell, building), cell, upstream_failed=failed)
-        attack_examples = data.test[: self.suite.budgets.max_attack_examples]
+        attack_examples = self._attack_examples()
         attack_stages: list[tuple[str, str]] = []  # (attack label, stage key) of the attacks that ran
         for attack in self.suite.attacks:
             payload = self._stage("attack", f"{cell.prefix}/attack/{attack.label}", attack, {
@@ -528,7 +560,7 @@ class Runner:
                 "model": cell.finetune_key, "test": examples_fingerprint(data.test), "seed": cell.seed,
             }, lambda building, env, perturbation=perturbation: self._perturb(cell, perturbation, building, env), cell,
                 upstream_failed=failed)
-        explain_examples = data.test[: self.suite.budgets.max_explain_examples]
+        explain_examples = self._explain_examples()
         for explainer in self.suite.explainers:
             stability_from = attack_stages if quality_settings(explainer.config).stability else []
             self._stage("explain", f"{cell.prefix}/explain/{explainer.label}", explainer, {
@@ -813,7 +845,7 @@ class Runner:
             [AdversarialPair(label, example, record["perturbed_text"])
              for record in read_jsonl(self.cache.path("attack", key) / "records" / "attack.jsonl")
              if record["status"] == "successful" and (example := test_by_id.get(record["example_id"])) is not None]
-            for label, key in attack_stages], self.suite.budgets.max_explain_examples)
+            for label, key in attack_stages], len(examples))
         quality = score_explanations(explain, classifier, examples, outcome, adversarial,
                                      quality_settings(ref.config), env)
         if quality.stability_records:
@@ -859,15 +891,6 @@ def _trained_from_payload(payload: dict[str, Any], stage_dir: Path) -> TrainedMo
         train_examples=trained["train_examples"],
         history=tuple(EpochRecord(**record) for record in trained["history"]),
     )
-
-
-def _balanced_prefix(examples: list[Example], limit: int) -> list[Example]:
-    """The first `limit` examples after a seeded shuffle: stable, and not one class if the file is sorted."""
-    if len(examples) <= limit:
-        return examples
-    shuffled = examples[:]
-    random.Random(0).shuffle(shuffled)
-    return shuffled[:limit]
 
 
 def _float(value: Any) -> float:

@@ -256,6 +256,9 @@ class RunStore:
             shutil.copyfile(path, destination.with_suffix(".tmp"))
             os.replace(destination.with_suffix(".tmp"), destination)
 
+    def write_samples(self, samples: Mapping[str, Any]) -> None:
+        atomic_write_json(self.run_dir / "samples.json", samples)
+
     def write_gates(self, gates: Iterable[GateOutcome]) -> None:
         atomic_write_json(self.run_dir / "gates.json", list(gates))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Union
 
 # Bumped whenever a dataclass below or the on-disk layout of a run changes incompatibly; stored in every
 # manifest and stage record, and part of every stage's cache key.
@@ -26,6 +26,9 @@ class Example:
     rationale: Optional[tuple[tuple[int, int], ...]] = None
     """Human rationale, if the task has one: (start, end) character spans of the words that justify the label.
     Explanations are scored against it (plausibility)."""
+    text_pair: Optional[str] = None
+    """The second segment of a sentence-pair task (the hypothesis of NLI, the second question of QQP, the
+    sentence of QNLI); None for single-text tasks. Models read `text` and `text_pair` as one pair input."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class TaskData:
     validation: tuple[Example, ...]
     test: tuple[Example, ...]
     description: str = ""
+    text_fields: tuple[str, ...] = ("text",)
+    """What the segments are called, e.g. ("premise", "hypothesis"); two names for a sentence-pair task."""
 
 
 @dataclass(frozen=True)
@@ -55,14 +60,37 @@ class ModelSource:
 
 @dataclass(frozen=True)
 class Budgets:
-    """Caps that keep a suite inside a time budget. None means no cap."""
+    """Caps that keep a suite inside a time budget. None means no cap.
 
-    max_train_examples: Optional[int] = None
-    max_eval_examples: Optional[int] = None
-    max_attack_examples: Optional[int] = 50
-    max_explain_examples: Optional[int] = 20
+    Example budgets are a count (500) or a fraction of the split (0.1). The kept examples are a seeded sample,
+    stratified by label unless `stratify: false`; their ids are stored in the run's samples.json so that two runs
+    can be checked to compare the same examples (see harness.sampling)."""
+
+    max_train_examples: Optional[Union[int, float]] = None
+    max_eval_examples: Optional[Union[int, float]] = None
+    """Caps the validation and the test split."""
+    max_attack_examples: Optional[Union[int, float]] = 50
+    """Test examples each attack runs on."""
+    max_explain_examples: Optional[Union[int, float]] = 20
+    """Test examples each explainer explains."""
     max_epochs: Optional[float] = None
     max_steps: Optional[int] = None
+    sample_seed: int = 0
+    """Seed of every example sample (the same in every cell, whatever the cell's training seed)."""
+    stratify: bool = True
+    """Keep each label's share in every sample."""
+
+    def __post_init__(self):
+        for name in ("max_train_examples", "max_eval_examples", "max_attack_examples", "max_explain_examples"):
+            value = getattr(self, name)
+            if isinstance(value, float) and not 0 < value <= 1:
+                raise ValueError(f"{name} must be a count (an integer) or a fraction in (0, 1], got {value}")
+            if isinstance(value, int) and value < (0 if name in ("max_attack_examples", "max_explain_examples") else 1):
+                raise ValueError(f"{name} must be positive, got {value}")
+        if self.max_epochs is not None and self.max_epochs <= 0:
+            raise ValueError(f"max_epochs must be positive, got {self.max_epochs}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"max_steps must be positive, got {self.max_steps}")
 
 
 @dataclass(frozen=True)
