@@ -21,7 +21,7 @@ from harness.executors import DEFAULT_EXECUTOR, executor_option_pairs
 from harness.plugins import make_plugin_manager
 from harness.registry import Registry
 from harness.runner import EXIT_GATE_FAILED, EXIT_OK, EXIT_STAGE_CRASHED, EXIT_USAGE_ERROR, RunOptions, Runner
-from harness.suite import load_suite
+from harness.suite import load_suite, read_suite_text
 from harness.types import ComponentInfo, ReportRequest
 
 
@@ -222,7 +222,7 @@ def _gate(arguments: argparse.Namespace, registry: Registry) -> int:
     if arguments.suite is not None:
         if not arguments.suite.is_file():
             raise HarnessError(f"suite file not found: {arguments.suite}")
-        text, file = arguments.suite.read_text(encoding="utf-8"), str(arguments.suite)
+        text, file = read_suite_text(arguments.suite), str(arguments.suite)
     else:
         stored = run.manifest.get("suite_document", {}).get("gates") or []
         text, file = yaml.safe_dump({"gates": stored}, sort_keys=False), f"{arguments.run_dir}/manifest.json (gates)"

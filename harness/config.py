@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 import types
 import typing
@@ -81,11 +82,19 @@ def coerce(value: Any, annotation: Any) -> Any:
             return value
         raise TypeError(f"expected an integer, got {_describe_value(value)}")
     if annotation is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str) and _FLOAT_LITERAL.match(value.strip()):
-            return float(value)
-        raise TypeError(f"expected a number, got {_describe_value(value)}")
+            try:
+                number = float(value)
+            except OverflowError:  # a 400-digit integer
+                number = math.inf
+        elif isinstance(value, str) and _FLOAT_LITERAL.match(value.strip()):
+            number = float(value)
+        if number is None:
+            raise TypeError(f"expected a number, got {_describe_value(value)}")
+        if not math.isfinite(number):  # .nan, .inf and 1e400 are never a meaningful setting
+            raise TypeError(f"expected a finite number, got {_describe_value(value)}")
+        return number
     if annotation is str:
         if isinstance(value, str):
             return value

@@ -387,9 +387,11 @@ class Runner:
                 raise PluginError(ref.plugin, f"task {ref.name!r} returned {type(loaded).__name__}, expected TaskData")
             data = self._apply_budgets(loaded)
         except Exception as error:
+            # A HarnessError is the plugin telling the user what to fix: its message alone says it best.
+            message = str(error) if isinstance(error, HarnessError) else f"{type(error).__name__}: {error}"
             record = StageRecord("task", "task", ref.label, ref.plugin, "", "error",
                                  round(time.perf_counter() - started, 3),
-                                 error=f"{type(error).__name__}: {error}", traceback=traceback.format_exc())
+                                 error=message, traceback=traceback.format_exc())
             self.store.add_stage(record, [])
             print(f"error: task {ref.label!r} (plugin {ref.plugin!r}) failed: {record.error}", file=sys.stderr)
             self._fire("on_stage_error", stage=record, error=error)

@@ -6,7 +6,9 @@ so that every value keeps its position. All problems found in one pass are repor
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ TOP_LEVEL_KEYS = (
     "output",
 )
 REQUIRED_KEYS = ("task", "model", "methods")
+MAX_SEED = 2**32 - 1
 MODEL_KEYS = ("source", "max_length", "batch_size", "revision")
 GATE_KEYS = ("metric", "op", "threshold", "baseline", "method", "stage", "component", "attack", "perturbation",
              "explainer", "name")
@@ -186,32 +189,108 @@ def _location(file: str, node: yaml.Node) -> SourceLocation:
     return SourceLocation(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+MAX_YAML_VALUES = 100_000
+"""More values than any suite needs: YAML aliases can expand a small file exponentially ("billion laughs")."""
+MAX_YAML_DEPTH = 100
+MAX_INTEGER = 2**63 - 1
+"""Larger integers are never meaningful in a suite and overflow where they become floats or seeds."""
+
+
+def _offset_location(text: str, file: str, offset: int) -> SourceLocation:
+    line_start = text.rfind("\n", 0, offset) + 1
+    return SourceLocation(file, text.count("\n", 0, offset) + 1, offset - line_start + 1)
+
+
 def load_yaml_with_locations(text: str, file: str) -> Any:
     """Parse YAML strictly: safe tags only, string keys only, no duplicate keys; keep every position."""
-    loader = yaml.SafeLoader(text)
     try:
+        loader = yaml.SafeLoader(text)  # checks every character first
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         location = SourceLocation(file, mark.line + 1, mark.column + 1) if mark else SourceLocation(file, 1, 1)
         raise SuiteErrors([SuiteError(f"invalid YAML: {error.problem or error}", location)]) from error
+    except yaml.reader.ReaderError as error:  # a control character
+        raise SuiteErrors([SuiteError(f"invalid YAML: character {chr(error.character)!r} (#x{error.character:04x}) is "
+                                      f"not allowed in YAML", _offset_location(text, file, error.position))]) from error
     except yaml.YAMLError as error:
         raise SuiteErrors([SuiteError(f"invalid YAML: {error}", SourceLocation(file, 1, 1))]) from error
+    except RecursionError as error:
+        raise SuiteErrors([SuiteError("invalid YAML: the suite nests too deeply",
+                                      SourceLocation(file, 1, 1))]) from error
     if root is None:
         raise SuiteErrors([SuiteError("the suite is empty", SourceLocation(file, 1, 1))])
     errors: list[SuiteError] = []
-    value = _convert(root, loader, file, errors)
-    loader.dispose()
+    try:
+        value = _convert(root, loader, file, errors, _Walk())
+    except _TooLarge as error:
+        raise SuiteErrors([SuiteError(str(error), _location(file, error.node))]) from None
+    finally:
+        loader.dispose()
     if errors:
         raise SuiteErrors(errors)
     return value
 
 
-def _convert(node: yaml.Node, loader: yaml.SafeLoader, file: str, errors: list[SuiteError]) -> Any:
-    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_COLLECTION_TAGS:
-        # Tags such as !!python/object/apply build objects or run code: never in a suite.
-        errors.append(SuiteError(f"unsupported YAML value: tag {node.tag!r} is not allowed", _location(file, node)))
+class _TooLarge(Exception):
+    def __init__(self, message: str, node: yaml.Node):
+        super().__init__(message)
+        self.node = node
+
+
+class _Walk:
+    """What _convert tracks across the tree: values made so far, and the collections being converted."""
+
+    def __init__(self):
+        self.values = 0
+        self.open: set[int] = set()
+
+
+
+def _convert(node: yaml.Node, loader: yaml.SafeLoader, file: str, errors: list[SuiteError], walk: _Walk) -> Any:
+    walk.values += 1
+    if walk.values > MAX_YAML_VALUES:
+        raise _TooLarge(f"the suite expands to more than {MAX_YAML_VALUES} values (YAML aliases?)", node)
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        if node.tag not in _PLAIN_COLLECTION_TAGS:
+            # Tags such as !!python/object/apply build objects or run code: never in a suite.
+            errors.append(SuiteError(f"unsupported YAML value: tag {node.tag!r} is not allowed", _location(file, node)))
+            return None
+        if id(node) in walk.open:
+            errors.append(SuiteError("a YAML alias refers to a collection that contains it", _location(file, node)))
+            return None
+        if len(walk.open) >= MAX_YAML_DEPTH:
+            raise _TooLarge(f"the suite nests more than {MAX_YAML_DEPTH} levels deep", node)
+        walk.open.add(id(node))
+        try:
+            return _convert_collection(node, loader, file, errors, walk)
+        finally:
+            walk.open.discard(id(node))
+    try:
+        value = loader.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as error:
+        errors.append(SuiteError(f"unsupported YAML value: {error.problem}", _location(file, node)))
         return None
+    except Exception as error:  # e.g. `!!int abc`, a 5000-digit number: the scalar's fault, not the harness's
+        if isinstance(error, ValueError) and "digits" in str(error):  # beyond Python's int-from-string limit
+            errors.append(SuiteError(_too_large(node.value), _location(file, node)))
+        else:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            errors.append(SuiteError(f"invalid {tag} value {node.value[:40]!r}: {error}", _location(file, node)))
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
+        errors.append(SuiteError(_too_large(node.value), _location(file, node)))
+        return None
+    return value
+
+
+def _too_large(literal: str) -> str:
+    shown = literal if len(literal) <= 24 else f"{literal[:20]}... ({len(literal)} characters)"
+    return f"the number {shown} is too large (at most {MAX_INTEGER})"
+
+
+def _convert_collection(node: yaml.Node, loader: yaml.SafeLoader, file: str, errors: list[SuiteError],
+                        walk: _Walk) -> Any:
     if isinstance(node, yaml.MappingNode):
         result = _LocatedDict()
         result.location = _location(file, node)
@@ -220,7 +299,7 @@ def _convert(node: yaml.Node, loader: yaml.SafeLoader, file: str, errors: list[S
             if key_node.tag == "tag:yaml.org,2002:merge":
                 errors.append(SuiteError("YAML merge keys (<<) are not supported in suites", _location(file, key_node)))
                 continue
-            key = _convert(key_node, loader, file, errors)
+            key = _convert(key_node, loader, file, errors, walk)
             if not isinstance(key, str):
                 errors.append(SuiteError(f"keys must be strings, got {key!r}", _location(file, key_node)))
                 continue
@@ -230,19 +309,15 @@ def _convert(node: yaml.Node, loader: yaml.SafeLoader, file: str, errors: list[S
                     SuiteError(f"duplicate key {key!r} (first defined at line {first.line})", _location(file, key_node))
                 )
                 continue
-            result[key] = _convert(value_node, loader, file, errors)
+            result[key] = _convert(value_node, loader, file, errors, walk)
             result.value_locations[key] = _location(file, value_node)
         return result
     if isinstance(node, yaml.SequenceNode):
-        result_list = _LocatedList(_convert(item, loader, file, errors) for item in node.value)
+        result_list = _LocatedList(_convert(item, loader, file, errors, walk) for item in node.value)
         result_list.location = _location(file, node)
         result_list.item_locations = [_location(file, item) for item in node.value]
         return result_list
-    try:
-        return loader.construct_object(node, deep=True)
-    except yaml.constructor.ConstructorError as error:
-        errors.append(SuiteError(f"unsupported YAML value: {error.problem}", _location(file, node)))
-        return None
+    raise TypeError(f"not a collection node: {node!r}")  # unreachable: _convert passes collections only
 
 
 def _plain(value: Any) -> Any:
@@ -295,9 +370,25 @@ class _Checker:
             where = locations.get("use", location)
             self.error(self.registry.unknown_name_message(kind, name), where, name)
             return None
-        config, config_errors = build_config(
-            component.config_class, params, locations, location, kind, name, component.plugin
-        )
+        config_errors = _non_finite_numbers(params, locations, location, f"{kind} {name!r} (plugin "
+                                            f"{component.plugin!r}) parameter", component.plugin)
+        config = None
+        if not config_errors:
+            try:
+                config, config_errors = build_config(
+                    component.config_class, params, locations, location, kind, name, component.plugin
+                )
+            except Exception as error:  # a plugin's own check that raised something other than ValueError
+                config_errors = [SuiteError(f"{kind} {name!r} (plugin {component.plugin!r}): its parameters could "
+                                            f"not be checked: {type(error).__name__}: {error}", location,
+                                            component.plugin)]
+            if config is not None and dataclasses.is_dataclass(config):
+                # A string such as "1.0e400" becomes a float only in build_config.
+                config_errors = _non_finite_numbers({key: getattr(config, key) for key in params
+                                                     if hasattr(config, key)}, locations, location,
+                                                    f"{kind} {name!r} (plugin {component.plugin!r}) parameter",
+                                                    component.plugin)
+                config = None if config_errors else config
         self.errors.extend(config_errors)
         augment = None
         if isinstance(value, dict) and "augment" in value:
@@ -337,7 +428,7 @@ class _Checker:
                              or (isinstance(v, float) and 0 < v <= 1),
                              "a positive count of adversarial examples, a fraction in (0, 1] of the training "
                              "split, or -1 (attack the whole split)"),
-                "alpha": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0,
+                "alpha": (lambda v: _finite_number(v) and v >= 0,
                           "a non-negative number (the weight of the adversarial loss)"),
             }
             for key, (valid, expected) in checks.items():
@@ -412,6 +503,22 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _non_finite_numbers(params: Mapping[str, Any], locations: Mapping[str, SourceLocation], where: SourceLocation,
+                        subject: str, plugin: Optional[str]) -> list[SuiteError]:
+    """NaN and infinity are never a meaningful setting (and NaN passes every `x <= 0` check)."""
+    errors = []
+    for key, value in params.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(item, float) and not math.isfinite(item) for item in values):
+            errors.append(SuiteError(f"{subject} {key!r} must be a finite number, got {value!r}",
+                                     locations.get(key, where), plugin))
+    return errors
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _kind_of(value: Any) -> str:
     if value is None:
         return "null"
@@ -477,8 +584,20 @@ def _check_model(checker: _Checker, value: Any, location: SourceLocation) -> Opt
         )
         ok = False
     elif resolved is None and (source.startswith((".", "/", "~")) or os.sep in source and source.count("/") > 1):
-        checker.error(f"model directory {source!r} does not exist", locations["source"])
+        is_file = _is_file(os.path.expanduser(source))
+        checker.error(f"model directory {source!r} {'is a file, not a directory' if is_file else 'does not exist'}",
+                      locations["source"])
         ok = False
+    elif resolved is not None:
+        problem = _model_directory_problem(Path(resolved), max_length if ok else None)
+        if problem is not None:
+            where = locations["source"]
+            if problem.startswith("model.max_length"):
+                where = locations.get("max_length", where)
+                if "max_length" not in value_dict:
+                    problem = problem.replace(f"{max_length} ", f"{max_length} (the default) ", 1) + "; set it lower"
+            checker.error(f"model directory {source!r}: {problem}", where)
+            ok = False
     if not ok:
         return None
     return ModelSpec(
@@ -486,6 +605,56 @@ def _check_model(checker: _Checker, value: Any, location: SourceLocation) -> Opt
         batch_size=batch_size,
         location=location,
     )
+
+
+MODEL_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".h5", ".msgpack", ".safetensors.index.json", ".bin.index.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "spiece.model",
+                   "sentencepiece.bpe.model", "tokenizer.model")
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return os.path.isfile(path)
+    except (OSError, ValueError):
+        return False
+
+
+def _model_directory_problem(directory: Path, max_length: Optional[int]) -> Optional[str]:
+    """What keeps `from_pretrained(directory)` from loading a classifier, found before anything runs."""
+    try:
+        names = {entry.name for entry in directory.iterdir()}
+    except OSError as error:
+        return f"cannot be read: {error.strerror or error}"
+    if "adapter_config.json" in names and "config.json" not in names:
+        return None  # a PEFT adapter: transformers loads its base model
+    if "config.json" not in names:
+        return ("is not a Hugging Face model directory: it has no config.json (save models with "
+                "save_pretrained, or give a hub id)")
+    try:
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        return f"cannot read its config.json: {error}"
+    except ValueError as error:
+        line = f" (line {error.lineno})" if isinstance(error, json.JSONDecodeError) else ""
+        return f"its config.json is not valid JSON{line}: {getattr(error, 'msg', error)}"
+    if not isinstance(config, dict):
+        return "its config.json is not a JSON object"
+    if not any(name.endswith(MODEL_WEIGHT_SUFFIXES) for name in names):
+        return f"has no weights (none of *{', *'.join(MODEL_WEIGHT_SUFFIXES)})"
+    if not names & set(TOKENIZER_FILES):
+        return f"has no tokenizer (none of {', '.join(TOKENIZER_FILES)})"
+    positions = config.get("max_position_embeddings")
+    if (not _is_int(positions) or config.get("relative_attention")
+            or config.get("position_embedding_type", "absolute") != "absolute"):
+        return None  # relative positions: longer inputs work
+    model_type = str(config.get("model_type", ""))
+    if "roberta" in model_type or model_type in ("camembert", "mpnet", "data2vec-text", "longformer"):
+        pad = config.get("pad_token_id", 1)
+        positions -= (pad if _is_int(pad) else 1) + 1  # position ids start after the padding index
+    if max_length is not None and max_length > positions:
+        return (f"model.max_length {max_length} is longer than the {positions} positions the model was trained on "
+                f"(max_position_embeddings)")
+    return None
 
 
 def _check_adversarial_epochs(checker: _Checker, method: ComponentRef, budgets: Budgets) -> None:
@@ -553,11 +722,13 @@ def _check_gates(checker: _Checker, value: Any, location: SourceLocation, method
                 ok = False
             try:
                 threshold = coerce(gate["threshold"], float)
-            except TypeError as error:
+                if not math.isfinite(threshold):
+                    raise TypeError(f"expected a finite number, got {gate['threshold']!r}")
+            except (TypeError, ValueError, OverflowError) as error:
                 checker.error(f"gate `threshold`: {error}", locations["threshold"])
                 ok = False
         method = gate.get("method")
-        if method is not None and method not in method_labels:
+        if method is not None and (not isinstance(method, str) or method not in method_labels):
             close = difflib.get_close_matches(str(method), sorted(method_labels), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             checker.error(f"gate `method` {method!r} is not a method of this suite{hint}", locations["method"])
@@ -571,12 +742,15 @@ def _check_gates(checker: _Checker, value: Any, location: SourceLocation, method
             ok = False
         elif aliases:
             stage, component = GATE_SCOPE_ALIASES[aliases[0]], gate[aliases[0]]
-        if stage is not None and stage not in GATE_STAGES:
+        if stage is not None and (not isinstance(stage, str) or stage not in GATE_STAGES):
             checker.error(f"gate `stage` must be one of {', '.join(GATE_STAGES)}, got {stage!r}", locations["stage"])
             ok = False
-        if component is not None and component not in component_labels:
+        if component is not None and (not isinstance(component, str) or component not in component_labels):
             where = locations[aliases[0]] if aliases else locations["component"]
             checker.error(f"gate scope {component!r} is not an attack, perturbation or explainer of this suite", where)
+            ok = False
+        if "name" in gate and (not isinstance(gate["name"], str) or not gate["name"].strip()):
+            checker.error(f"gate `name` must be a non-empty string, got {_kind_of(gate['name'])}", locations["name"])
             ok = False
         if not ok:
             continue
@@ -615,7 +789,7 @@ def _check_baseline_rule(checker: _Checker, value: Any, location: SourceLocation
         checker.error("gate `baseline` needs exactly one of `max_increase` and `max_decrease`", location)
         return None
     limit = value[limits[0]]
-    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit < 0:
+    if not _finite_number(limit) or limit < 0:
         checker.error(f"`{limits[0]}` must be a non-negative number, got {_kind_of(limit)}", locations[limits[0]])
         ok = False
     significant = value.get("significant", False)
@@ -623,7 +797,7 @@ def _check_baseline_rule(checker: _Checker, value: Any, location: SourceLocation
         checker.error(f"`significant` must be true or false, got {_kind_of(significant)}", locations["significant"])
         ok = False
     alpha = value.get("alpha", 0.05)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+    if not _finite_number(alpha) or not 0 < alpha < 1:
         checker.error(f"`alpha` must be a number in (0, 1), got {_kind_of(alpha)}", locations.get("alpha", location))
         ok = False
     if not ok:
@@ -655,9 +829,11 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
         if key not in document:
             checker.error(f"the suite needs `{key}:`", start)
     name = document.get("name", Path(file).stem)
-    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
-        checker.error(f"`name` must be a simple string (used as a directory name), got {name!r}",
-                      document.value_locations.get("name", start))
+    if (not isinstance(name, str) or not name.strip() or len(name) > 128 or name.startswith(".")
+            or any(character in name for character in "/\\\0")):
+        shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:60] + "..."
+        checker.error(f"`name` must be a simple string of at most 128 characters, without / or \\ (it names the "
+                      f"run's directory), got {shown}", document.value_locations.get("name", start))
     description = document.get("description", "")
     if not isinstance(description, str):
         checker.error("`description` must be a string", document.value_locations["description"])
@@ -683,12 +859,17 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
     if "seeds" in document:
         seeds_value, seeds_location = document["seeds"], document.value_locations["seeds"]
         if isinstance(seeds_value, int) and not isinstance(seeds_value, bool):
-            seeds = (seeds_value,)
-        elif (isinstance(seeds_value, list) and seeds_value
-              and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds_value)):
+            seeds_value = [seeds_value]
+        if (isinstance(seeds_value, list) and seeds_value
+                and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds_value)):
             if len(set(seeds_value)) != len(seeds_value):
                 checker.error("`seeds` lists a seed twice", seeds_location)
-            seeds = tuple(seeds_value)
+            elif not all(0 <= s <= MAX_SEED for s in seeds_value):
+                # numpy and torch take seeds in 0..2**32-1; outside it every stage would fail at its start
+                checker.error(f"`seeds` must be integers from 0 to {MAX_SEED}, got "
+                              f"{next(s for s in seeds_value if not 0 <= s <= MAX_SEED)}", seeds_location)
+            else:
+                seeds = tuple(seeds_value)
         else:
             checker.error(f"`seeds` must be a non-empty list of integers, got {_kind_of(seeds_value)}", seeds_location)
 
@@ -715,6 +896,12 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
             built, errors = build_config(Budgets, budgets_value, budgets_value.value_locations, budgets_location,
                                          "section", "budgets", "harness")
             checker.errors.extend(SuiteError(e.message.replace(" (plugin 'harness')", ""), e.location) for e in errors)
+            for key, value in (dataclasses.asdict(built).items() if built is not None else ()):
+                if key in budgets_value and value is not None and not (_finite_number(value) and value > 0):
+                    kind = "number" if isinstance(value, float) else "integer"
+                    checker.error(f"budget `{key}` must be a positive {kind} (or null for no cap), got {value!r}",
+                                  budgets_value.value_locations[key])
+                    built = None
             budgets = built or budgets
 
     for method in lists["methods"]:
@@ -724,9 +911,11 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
     gates = _check_gates(checker, document.get("gates"), document.value_locations.get("gates", start),
                          method_labels, component_labels)
 
-    output = Path(document.get("output", "reports")) if isinstance(document.get("output", "reports"), str) else None
+    output_value = document.get("output", "reports")
+    output = Path(output_value) if isinstance(output_value, str) and output_value and "\0" not in output_value else None
     if output is None:
-        checker.error("`output` must be a directory path string", document.value_locations["output"])
+        checker.error(f"`output` must be a directory path, got {_kind_of(output_value)}",
+                      document.value_locations["output"])
     if output_override is not None:
         output = output_override
 
@@ -753,13 +942,24 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
 
 
 def load_suite(path: Path | str, registry: Registry, output_override: Optional[Path] = None) -> Suite:
+    return parse_suite(read_suite_text(path), str(Path(path)), registry, output_override)
+
+
+def read_suite_text(path: Path | str) -> str:
+    """A suite file's text. A missing, unreadable or non-UTF-8 file is a SuiteErrors naming it (and the line)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError as error:
         raise SuiteErrors([SuiteError(f"suite file not found: {path}")]) from error
-    except UnicodeDecodeError as error:
-        raise SuiteErrors([SuiteError(f"suite is not UTF-8 text: {error}", SourceLocation(str(path), 1, 1))]) from error
     except OSError as error:
-        raise SuiteErrors([SuiteError(f"cannot read suite {path}: {error.strerror}")]) from error
-    return parse_suite(text, str(path), registry, output_override)
+        raise SuiteErrors([SuiteError(f"cannot read suite {path}: {error.strerror or error}")]) from error
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        location = SourceLocation(str(path), data.count(b"\n", 0, error.start) + 1, error.start - line_start + 1)
+        raise SuiteErrors([SuiteError(f"the suite is not UTF-8 text: byte 0x{data[error.start]:02x} (byte offset "
+                                      f"{error.start}) cannot be decoded; save the file as UTF-8",
+                                      location)]) from error
+    return text.removeprefix("\ufeff")

@@ -249,14 +249,15 @@ def test_report_rerenders_from_the_store(tmp_path, output, tiny_model_dir, sst2_
     assert main(["report", str(tmp_path / "nowhere")]) == 2
 
 
-def test_empty_dataset_is_a_clear_task_error(tmp_path, output, tiny_model_dir, sst2_files, capsys):
+def test_empty_dataset_is_a_clear_error_before_anything_runs(tmp_path, output, tiny_model_dir, sst2_files, capsys):
     empty = tmp_path / "empty.tsv"
     empty.write_text("sentence\tlabel\n", encoding="utf-8")
     suite = tiny_suite(tiny_model_dir, {"train": empty, "test": sst2_files["test"]}, output, attacks=[], explainers=[])
     path = dump_suite(suite, tmp_path / "suite.yaml")
-    assert run_suite(path) == 3
+    assert run_suite(path) == 2  # the data files are checked with the suite, before a run directory exists
     err = capsys.readouterr().err
-    assert "task 'local'" in err and "no rows" in err
+    assert "task 'local'" in err and "no rows" in err and str(empty) in err
+    assert not output.exists() or not list(output.rglob("manifest.json"))
 
 
 def test_augmentation_as_a_training_strategy(tmp_path, output, tiny_model_dir, sst2_files, capsys):
