@@ -75,6 +75,22 @@ _LAZY = {
     "render_template": "harness.reporting",
     "stored_methods": "harness.reporting",
     "atomic_write_text": "harness.store",
+    "TaskSource": "harness.task_sources",
+    "TaskSourceConfig": "harness.task_sources",
+    "LocalLayout": "harness.task_sources",
+    "RawSplit": "harness.task_sources",
+    "load_task": "harness.task_sources",
+    "load_splits": "harness.task_sources",
+    "hold_out": "harness.task_sources",
+    "seeded_order": "harness.task_sources",
+    "glue_source": "harness.task_sources",
+    "read_table": "harness.task_sources",
+    "read_text": "harness.task_sources",
+    "read_generic": "harness.task_sources",
+    "concat_splits": "harness.task_sources",
+    "check_path": "harness.task_sources",
+    "expand_path": "harness.task_sources",
+    "evidence_spans": "harness.task_sources",
 }
 
 

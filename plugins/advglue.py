@@ -26,10 +26,18 @@ as many labels as the task; `label_map` translates when its order differs.
 
 Data: `path` names a local copy of AdvGLUE's dev.json ({task: [{idx, text fields..., label}]}), read offline;
 without it the items come from the Hugging Face hub dataset "adv_glue" (needs network and `datasets`).
+
+Task `advglue` (the same plugin also registers AdvGLUE as a task): for models fine-tuned in the suite on the
+clean GLUE task and tested on its adversarial version. `subset` picks the AdvGLUE task. The test split is
+AdvGLUE's items (ids "advglue-{subset}-{idx}", as in the attack's records; pair tasks as text + text_pair);
+train and validation come from the matching clean GLUE task's train split (mnli for mnli-mm), loaded like the
+GLUE task plugins load it (`glue_path:` a local GLUE folder, else the hub), with `validation_fraction` held out
+(seeded). AdvGLUE's items are adversarial versions of GLUE dev examples, so they never overlap GLUE train.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -37,7 +45,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional, Sequence
 
-from harness import AttackOutcome, AttackRecord, Classifier, Example, HarnessError, StageEnvironment, hookimpl
+from harness import (
+    AttackOutcome,
+    AttackRecord,
+    Classifier,
+    Example,
+    HarnessError,
+    LocalLayout,
+    RawSplit,
+    StageEnvironment,
+    TaskData,
+    TaskSource,
+    check_path,
+    glue_source,
+    hold_out,
+    hookimpl,
+    load_splits,
+    seeded_order,
+)
 
 PLUGIN = "advglue"
 
@@ -51,6 +76,10 @@ TEXT_FIELDS = {
 }
 LABEL_COUNTS = {"sst2": 2, "qqp": 2, "mnli": 3, "mnli-mm": 3, "qnli": 2, "rte": 2}
 HUB_DATASET = "adv_glue"
+TASK_HUB_DATASET = "AI-Secure/adv_glue"
+"""The task's hub dataset: "adv_glue" under its current name (parquet, no loading script)."""
+GLUE_TASK = {"sst2": "sst2", "qqp": "qqp", "mnli": "mnli", "mnli-mm": "mnli", "qnli": "qnli", "rte": "rte"}
+"""The clean GLUE task each AdvGLUE task perturbs."""
 HUB_CONFIGS = {"sst2": "adv_sst2", "qqp": "adv_qqp", "mnli": "adv_mnli", "mnli-mm": "adv_mnli_mismatched",
                "qnli": "adv_qnli", "rte": "adv_rte"}
 
@@ -182,3 +211,92 @@ def register_attacks(register):
     register("advglue", AdvGlueAttack, config=AdvGlueConfig,
              description="AdvGLUE: accuracy on human-validated adversarial GLUE examples (static set; "
                          "offline with path: to dev.json)")
+
+
+# ----------------------------------------------------------------------------------------------- task
+
+
+def _read_dev_json(subset: str):
+    def read(path: Path, source: TaskSource) -> Optional[dict[str, RawSplit]]:
+        file = path / "dev.json" if path.is_dir() else path
+        if not file.is_file() or file.suffix.lower() != ".json":
+            return None
+        try:
+            document = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise HarnessError(f"cannot read {file} as JSON: {error}") from error
+        if not isinstance(document, dict) or subset not in document or not isinstance(document[subset], list):
+            found = ", ".join(document) if isinstance(document, dict) else type(document).__name__
+            raise HarnessError(f"{file} has no task {subset!r} (found: {found}); expected AdvGLUE's dev.json, "
+                               "{task: [items]}")
+        rows = tuple(document[subset])
+        return {"validation": RawSplit(str(file), rows, tuple(range(1, len(rows) + 1)), unit=f"{subset} item")}
+    return read
+
+
+def advglue_source(subset: str) -> TaskSource:
+    """AdvGLUE's items of one task, as a source whose only split is the hub's "validation" (the dev set)."""
+    glue = glue_source(GLUE_TASK[subset])
+    return TaskSource(
+        name=f"advglue-{subset}", title=f"AdvGLUE {subset}", hub_path=TASK_HUB_DATASET, hub_config=HUB_CONFIGS[subset],
+        label_names=glue.label_names, text_columns=glue.text_columns, splits={"test": "validation"},
+        id_column="idx", layouts=(LocalLayout("AdvGLUE's dev.json ({task: [{idx, text fields..., label}]}), or a "
+                                               "folder holding it", _read_dev_json(subset)),))
+
+
+@dataclass(frozen=True)
+class AdvGlueTaskConfig:
+    subset: Literal["sst2", "qqp", "mnli", "mnli-mm", "qnli", "rte"] = "sst2"
+    """The AdvGLUE task: its items are the test split; the matching GLUE task (mnli for mnli-mm) trains."""
+    path: Optional[str] = None
+    """AdvGLUE's dev.json, or a folder holding it ($VARS and ~ expanded; relative to the current directory);
+    default: the hub dataset AI-Secure/adv_glue."""
+    glue_path: Optional[str] = None
+    """A local copy of the matching GLUE task for the train and validation splits (a folder in a layout the
+    GLUE task plugins read, e.g. GLUE's train.tsv); default: the hub dataset nyu-mll/glue."""
+    revision: Optional[str] = None
+    """Hub revision of AdvGLUE to pin; default: the latest."""
+    validation_fraction: float = 0.1
+    """Share of GLUE's train split held out as the validation split (0: none; the harness then holds out 10%)."""
+    split_seed: int = 0
+    """Seeds the hold-out and the order of examples; the same on every machine."""
+
+    def __post_init__(self):
+        if self.path is not None:
+            check_path(self.path, "path")
+            if self.revision is not None:
+                raise ValueError("path excludes revision: a local dev.json is read as it is; remove one of them")
+        if self.glue_path is not None:
+            check_path(self.glue_path, "glue_path")
+        if self.revision is not None and (not self.revision.strip() or self.revision != self.revision.strip()):
+            raise ValueError(f"revision must be a non-empty name without surrounding spaces, got {self.revision!r}")
+        if not 0 <= self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
+
+
+class AdvGlueTask:
+    def __init__(self, config: AdvGlueTaskConfig):
+        self.config = config
+
+    def load(self, env: StageEnvironment) -> TaskData:
+        config = self.config
+        glue = glue_source(GLUE_TASK[config.subset])
+        glue = dataclasses.replace(glue, splits={"train": "train"})  # GLUE's dev set is not needed
+        clean, clean_origin = load_splits(glue, path=config.glue_path)
+        train, validation = hold_out(clean["train"], config.validation_fraction, config.split_seed)
+        source = advglue_source(config.subset)
+        adversarial, origin = load_splits(source, path=config.path, revision=config.revision)
+        test = seeded_order(adversarial["validation"], config.split_seed)
+        description = (f"AdvGLUE {config.subset}: {len(test)} adversarial test examples from {origin}; "
+                       f"{len(train)} train / {len(validation)} validation from {glue.title} train "
+                       f"({clean_origin}; validation = {config.validation_fraction:g} held out, seed "
+                       f"{config.split_seed})")
+        return TaskData(name=source.name, label_names=source.label_names, train=train, validation=validation,
+                        test=test, description=description, text_fields=source.text_columns)
+
+
+@hookimpl
+def register_tasks(register):
+    register("advglue", AdvGlueTask, config=AdvGlueTaskConfig,
+             description="AdvGLUE as a task: fine-tune on the clean GLUE task, test on its adversarial dev set "
+                         "(subset: sst2, qqp, mnli, mnli-mm, qnli, rte; offline with path: and glue_path:)")

@@ -1,0 +1,32 @@
+"""Task `qqp`: QQP (GLUE): are two Quora questions duplicates? Pairs of (question1, question2).
+
+From the Hugging Face hub (nyu-mll/glue, config qqp) by default, or from a local copy with `path:` (see
+docs/tasks.md for the layouts). GLUE's test labels are not public, so the task's test split is GLUE's
+validation split, and its validation split is held out of GLUE's train split (`validation_fraction`, seeded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness import StageEnvironment, TaskData, TaskSourceConfig, glue_source, hookimpl, load_task
+
+
+@dataclass(frozen=True)
+class QqpConfig(TaskSourceConfig):
+    """Where the qqp data comes from: `path` (local GLUE files) or the hub; how validation is held out."""
+
+
+class QqpTask:
+    def __init__(self, config: QqpConfig):
+        self.config = config
+
+    def load(self, env: StageEnvironment) -> TaskData:
+        return load_task(glue_source("qqp"), self.config)
+
+
+@hookimpl
+def register_tasks(register):
+    register("qqp", QqpTask, config=QqpConfig,
+             description="QQP (GLUE): are two Quora questions duplicates? (pairs)"
+                         "; hub nyu-mll/glue, or local GLUE files (path:)")

@@ -1,0 +1,32 @@
+"""Task `sst2`: SST-2 (GLUE): binary sentiment of movie-review sentences and phrases.
+
+From the Hugging Face hub (nyu-mll/glue, config sst2) by default, or from a local copy with `path:` (see
+docs/tasks.md for the layouts). GLUE's test labels are not public, so the task's test split is GLUE's
+validation split, and its validation split is held out of GLUE's train split (`validation_fraction`, seeded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness import StageEnvironment, TaskData, TaskSourceConfig, glue_source, hookimpl, load_task
+
+
+@dataclass(frozen=True)
+class Sst2Config(TaskSourceConfig):
+    """Where the sst2 data comes from: `path` (local GLUE files) or the hub; how validation is held out."""
+
+
+class Sst2Task:
+    def __init__(self, config: Sst2Config):
+        self.config = config
+
+    def load(self, env: StageEnvironment) -> TaskData:
+        return load_task(glue_source("sst2"), self.config)
+
+
+@hookimpl
+def register_tasks(register):
+    register("sst2", Sst2Task, config=Sst2Config,
+             description="SST-2 (GLUE): binary sentiment of movie-review sentences"
+                         "; hub nyu-mll/glue, or local GLUE files (path:)")
