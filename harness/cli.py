@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--run-id", help="name of the run directory (default: UTC time + random suffix)")
     run.add_argument("--baseline", type=Path, metavar="RUN_DIR|results.json",
                      help="the run that baseline gates compare against")
+    run.add_argument("--trust-remote-code", action="store_true",
+                     help="confirm that the model's own Python code may run (the suite must also set "
+                          "`trust_remote_code: true` under model:)")
     run.add_argument("--executor", default=DEFAULT_EXECUTOR, metavar="NAME",
                      help="executor plugin that runs the cells: local (this process, default), ray (Ray tasks), or "
                           "an installed third-party one (`harness plugins` lists them)")
@@ -170,6 +173,11 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
 
 def _run(arguments: argparse.Namespace, registry: Registry, manager) -> int:
     suite = load_suite(arguments.suite, registry, output_override=arguments.out)
+    if suite.model.source.trust_remote_code and not arguments.trust_remote_code:
+        where = suite.model.location
+        raise HarnessError(f"{where}: the suite sets `trust_remote_code: true`, which runs Python "
+                           f"code shipped with the model {suite.model.source.name!r}; confirm with "
+                           f"`harness run --trust-remote-code` if you trust its author")
     # The Ray flags are shortcuts for executor options of the same names (any executor may declare them).
     executor_options = {key: value for key, value in (("address", arguments.address), ("num_cpus", arguments.num_cpus),
                                                       ("num_gpus", arguments.num_gpus),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
+from harness.errors import HarnessError
 from harness.types import ModelSource, TrainedModel
 
 
@@ -33,10 +34,10 @@ def resolve_device(requested: str = "auto") -> str:
     return requested
 
 
-def load_tokenizer(location: str, revision: Optional[str] = None) -> Any:
+def load_tokenizer(location: str, revision: Optional[str] = None, trust_remote_code: bool = False) -> Any:
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(location, revision=revision)
+    tokenizer = AutoTokenizer.from_pretrained(location, revision=revision, trust_remote_code=trust_remote_code)
     # The harness tokenizes once and pads per batch on purpose (length-sorted batches); transformers warns
     # about tokenizer.pad on fast tokenizers. Its own DataCollatorWithPadding silences the warning this way.
     tokenizer.deprecation_warnings["Asking-to-pad-a-fast-tokenizer"] = True
@@ -57,20 +58,29 @@ def load_base_classifier(source: ModelSource, label_names: tuple[str, ...],
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    tokenizer = load_tokenizer(source.location, source.revision)
-    options: dict[str, Any] = {}
+    tokenizer = load_tokenizer(source.location, source.revision, source.trust_remote_code)
+    # Safetensors only unless the suite opted in: a pickle checkpoint can run arbitrary code when it is loaded.
+    options: dict[str, Any] = {"trust_remote_code": source.trust_remote_code,
+                               "use_safetensors": None if source.allow_pickle else True}
     if quantization is not None:
-        options = quantization_options(quantization)
-    with quiet_transformers():
-        model = AutoModelForSequenceClassification.from_pretrained(
-            source.location,
-            revision=source.revision,
-            num_labels=len(label_names),
-            id2label=dict(enumerate(label_names)),
-            label2id={name: index for index, name in enumerate(label_names)},
-            dtype=torch.float32 if quantization is None else torch.bfloat16,
-            **options,
-        )
+        options.update(quantization_options(quantization))
+    try:
+        with quiet_transformers():
+            model = AutoModelForSequenceClassification.from_pretrained(
+                source.location,
+                revision=source.revision,
+                num_labels=len(label_names),
+                id2label=dict(enumerate(label_names)),
+                label2id={name: index for index, name in enumerate(label_names)},
+                dtype=torch.float32 if quantization is None else torch.bfloat16,
+                **options,
+            )
+    except OSError as error:
+        if source.allow_pickle or "safetensors" not in str(error):
+            raise
+        raise HarnessError(f"model {source.name!r} has no safetensors weights; the harness does not load pickle "
+                           f"checkpoints (they can run arbitrary code) unless the suite sets `allow_pickle: true` "
+                           f"under `model:`. ({error})") from error
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     align_tokenizer_with_model(tokenizer, model)
@@ -157,7 +167,9 @@ def load_trained_classifier(trained: TrainedModel, label_names: tuple[str, ...],
         from transformers import AutoModelForSequenceClassification
 
         tokenizer = load_tokenizer(str(trained.model_dir))
-        model = AutoModelForSequenceClassification.from_pretrained(str(trained.model_dir), dtype=torch.float32)
+        # The harness saved it as safetensors; anything else in the cache is not ours to unpickle.
+        model = AutoModelForSequenceClassification.from_pretrained(str(trained.model_dir), dtype=torch.float32,
+                                                                   use_safetensors=True)
         align_tokenizer_with_model(tokenizer, model)
     model.to(device)
     model.eval()

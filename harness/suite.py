@@ -40,7 +40,7 @@ TOP_LEVEL_KEYS = (
 )
 REQUIRED_KEYS = ("task", "model", "methods")
 MAX_SEED = 2**32 - 1
-MODEL_KEYS = ("source", "max_length", "batch_size", "revision")
+MODEL_KEYS = ("source", "max_length", "batch_size", "revision", "trust_remote_code", "allow_pickle")
 GATE_KEYS = ("metric", "op", "threshold", "baseline", "method", "stage", "component", "attack", "perturbation",
              "explainer", "name")
 GATE_SCOPE_ALIASES = {"attack": "attack", "perturbation": "perturb", "explainer": "explain"}
@@ -575,6 +575,12 @@ def _check_model(checker: _Checker, value: Any, location: SourceLocation) -> Opt
     if revision is not None and not isinstance(revision, str):
         checker.error(f"`model.revision` must be a string, got {_kind_of(revision)}", locations["revision"])
         ok = False
+    trust_remote_code = value_dict.get("trust_remote_code", False)
+    allow_pickle = value_dict.get("allow_pickle", False)
+    for key, flag in (("trust_remote_code", trust_remote_code), ("allow_pickle", allow_pickle)):
+        if not isinstance(flag, bool):
+            checker.error(f"`model.{key}` must be true or false, got {_kind_of(flag)}", locations[key])
+            ok = False
     resolved = resolve_model_location(source)
     if resolved is None and source in PACKAGED_MODELS:
         checker.error(
@@ -590,6 +596,8 @@ def _check_model(checker: _Checker, value: Any, location: SourceLocation) -> Opt
         ok = False
     elif resolved is not None:
         problem = _model_directory_problem(Path(resolved), max_length if ok else None)
+        if problem is None:
+            problem = _model_security_problem(Path(resolved), trust_remote_code is True, allow_pickle is True)
         if problem is not None:
             where = locations["source"]
             if problem.startswith("model.max_length"):
@@ -601,7 +609,8 @@ def _check_model(checker: _Checker, value: Any, location: SourceLocation) -> Opt
     if not ok:
         return None
     return ModelSpec(
-        source=ModelSource(name=source, location=resolved or source, max_length=max_length, revision=revision),
+        source=ModelSource(name=source, location=resolved or source, max_length=max_length, revision=revision,
+                           trust_remote_code=trust_remote_code, allow_pickle=allow_pickle),
         batch_size=batch_size,
         location=location,
     )
@@ -654,6 +663,38 @@ def _model_directory_problem(directory: Path, max_length: Optional[int]) -> Opti
     if max_length is not None and max_length > positions:
         return (f"model.max_length {max_length} is longer than the {positions} positions the model was trained on "
                 f"(max_position_embeddings)")
+    return None
+
+
+PICKLE_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".bin.index.json")
+
+
+def _model_security_problem(directory: Path, trust_remote_code: bool, allow_pickle: bool) -> Optional[str]:
+    """Model directories that would run code from the data: custom model code, pickle-only checkpoints."""
+    try:
+        names = {entry.name for entry in directory.iterdir()}
+    except OSError:
+        return None  # reported by _model_directory_problem
+    if not trust_remote_code:
+        for config_name in ("config.json", "tokenizer_config.json", "adapter_config.json"):
+            try:
+                config = json.loads((directory / config_name).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(config, dict) and config.get("auto_map"):
+                classes = ", ".join(sorted({str(value) if not isinstance(value, list) else str(value[0])
+                                            for value in config["auto_map"].values()})) \
+                    if isinstance(config["auto_map"], dict) else str(config["auto_map"])
+                return (f"ships its own Python code ({config_name} auto_map: {classes}), which loading the model "
+                        f"would run. The harness runs no model code unless the suite sets `trust_remote_code: true` "
+                        f"under `model:` and the command confirms with `harness run --trust-remote-code`")
+    if not allow_pickle:
+        safe = any(name.endswith(".safetensors") or name.endswith(".safetensors.index.json") for name in names)
+        pickles = sorted(name for name in names if name.endswith(PICKLE_WEIGHT_SUFFIXES))
+        if pickles and not safe:
+            return (f"has only pickle checkpoints ({', '.join(pickles)}), which can run arbitrary code when loaded. "
+                    f"Convert them to safetensors (model.save_pretrained(dir, safe_serialization=True)), or, if you "
+                    f"trust the files, set `allow_pickle: true` under `model:`")
     return None
 
 

@@ -56,6 +56,11 @@ class ModelSource:
     location: str
     max_length: int = 128
     revision: Optional[str] = None
+    trust_remote_code: bool = False
+    """Run Python code that ships with the model (auto_map). Off unless the suite opts in and the command line
+    confirms (`harness run --trust-remote-code`)."""
+    allow_pickle: bool = False
+    """Load pickle checkpoints (pytorch_model.bin), which can run arbitrary code; off: safetensors only."""
 
 
 @dataclass(frozen=True)
