@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a suite: fine-tune, evaluate, attack, explain, report")
     run.add_argument("suite", type=Path)
     run.add_argument("--out", type=Path, help="output directory (default: the suite's `output:`, else reports/)")
+    run.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY.PATH=VALUE",
+                     help="override a suite value before validation (repeatable), e.g. "
+                          "--set budgets.max_train_examples=4000 --set methods.0.epochs=1")
     run.add_argument("--cache-dir", type=Path, help="stage cache (default: <out>/.stage-cache)")
     run.add_argument("--artifacts", metavar="URL",
                      help="mirror the stage cache to this fsspec URL (s3://bucket/prefix, file:///shared/dir) so "
@@ -69,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a suite without running anything")
     validate.add_argument("suite", type=Path)
+    validate.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY.PATH=VALUE",
+                          help="override a suite value, as for `run`")
 
     plugins = commands.add_parser("plugins", help="list every component of every installed plugin")
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
@@ -111,7 +116,7 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
         if arguments.command == "run":
             return _run(arguments, registry, manager)
         if arguments.command == "validate":
-            suite = load_suite(arguments.suite, registry)
+            suite = load_suite(arguments.suite, registry, overrides=arguments.overrides)
             print(f"{arguments.suite}: ok ({len(suite.methods)} methods x {len(suite.seeds)} seeds, "
                   f"{len(suite.attacks)} attacks, {len(suite.perturbations)} perturbations, "
                   f"{len(suite.explainers)} explainers)")
@@ -172,7 +177,7 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
 
 
 def _run(arguments: argparse.Namespace, registry: Registry, manager) -> int:
-    suite = load_suite(arguments.suite, registry, output_override=arguments.out)
+    suite = load_suite(arguments.suite, registry, output_override=arguments.out, overrides=arguments.overrides)
     if suite.model.source.trust_remote_code and not arguments.trust_remote_code:
         where = suite.model.location
         raise HarnessError(f"{where}: the suite sets `trust_remote_code: true`, which runs Python "

@@ -13,7 +13,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
@@ -856,12 +856,18 @@ def _gate_name(gate: Mapping[str, Any]) -> str:
     return f"{scope + ' ' if scope else ''}{gate['metric']} {gate['op']} {gate['threshold']}"
 
 
-def parse_suite(text: str, file: str, registry: Registry, output_override: Optional[Path] = None) -> Suite:
-    """Validate a suite's text against the registry; raise SuiteErrors listing every problem."""
+def parse_suite(text: str, file: str, registry: Registry, output_override: Optional[Path] = None,
+                overrides: Sequence[str] = ()) -> Suite:
+    """Validate a suite's text against the registry; raise SuiteErrors listing every problem.
+
+    :param overrides: `KEY.PATH=VALUE` settings from the command line (`--set budgets.max_train_examples=4000`,
+        `--set methods.0.epochs=1`), applied before validation; VALUE is read as YAML."""
     document = load_yaml_with_locations(text, file)
     start = SourceLocation(file, 1, 1)
     if not isinstance(document, dict):
         raise SuiteErrors([SuiteError(f"a suite must be a mapping of keys, got {_kind_of(document)}", start)])
+    for override in overrides:
+        apply_override(document, override)
     checker = _Checker(file, registry)
     for key in document:
         if key not in TOP_LEVEL_KEYS:
@@ -936,13 +942,8 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
         else:
             built, errors = build_config(Budgets, budgets_value, budgets_value.value_locations, budgets_location,
                                          "section", "budgets", "harness")
+            # Budgets checks its own values (sizes positive, fractions in (0, 1]); coerce refuses nan and inf.
             checker.errors.extend(SuiteError(e.message.replace(" (plugin 'harness')", ""), e.location) for e in errors)
-            for key, value in (dataclasses.asdict(built).items() if built is not None else ()):
-                if key in budgets_value and value is not None and not (_finite_number(value) and value > 0):
-                    kind = "number" if isinstance(value, float) else "integer"
-                    checker.error(f"budget `{key}` must be a positive {kind} (or null for no cap), got {value!r}",
-                                  budgets_value.value_locations[key])
-                    built = None
             budgets = built or budgets
 
     for method in lists["methods"]:
@@ -982,8 +983,60 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
     )
 
 
-def load_suite(path: Path | str, registry: Registry, output_override: Optional[Path] = None) -> Suite:
-    return parse_suite(read_suite_text(path), str(Path(path)), registry, output_override)
+def load_suite(path: Path | str, registry: Registry, output_override: Optional[Path] = None,
+               overrides: Sequence[str] = ()) -> Suite:
+    return parse_suite(read_suite_text(path), str(Path(path)), registry, output_override, overrides)
+
+
+def apply_override(document: "_LocatedDict", override: str) -> None:
+    """Set one `a.b.0.c=value` path in a loaded suite; errors (and later validation errors) point at the flag."""
+    where = SourceLocation(f"--set {override}", 1, 1)
+    dotted, separator, raw = override.partition("=")
+    keys = [key.strip() for key in dotted.split(".")]
+    if not separator or not all(keys):
+        raise SuiteErrors([SuiteError("--set takes KEY.PATH=VALUE, e.g. budgets.max_train_examples=4000", where)])
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as error:
+        raise SuiteErrors([SuiteError(f"the value is not valid YAML: {error}", where)]) from error
+    value = _located_copy(value, where)
+    container: Any = document
+    for depth, key in enumerate(keys):
+        path = ".".join(keys[:depth + 1])
+        if isinstance(container, list):
+            if not key.isdigit() or int(key) >= len(container):
+                raise SuiteErrors([SuiteError(f"{path}: the list has {len(container)} item(s); use an index from 0",
+                                              where)])
+            index: Any = int(key)
+            locations = container.item_locations
+        elif isinstance(container, dict):
+            index, locations = key, container.value_locations
+        else:
+            raise SuiteErrors([SuiteError(f"{'.'.join(keys[:depth])}: cannot set a key inside "
+                                          f"{_kind_of(container)}", where)])
+        if depth == len(keys) - 1:
+            container[index] = value
+            locations[index] = where
+            return
+        if isinstance(container, dict) and index not in container:
+            container[index], locations[index] = _located_copy({}, where), where
+        elif isinstance(container[index], str):
+            # `methods.0.epochs=1` on a bare component name (`- full`) sets it on `{use: full}`.
+            container[index] = _located_copy({"use": container[index]}, where)
+        container = container[index]
+
+
+def _located_copy(value: Any, where: SourceLocation) -> Any:
+    """Plain YAML data as the located containers the checker reads, every location the command-line flag."""
+    if isinstance(value, dict):
+        located = _LocatedDict({key: _located_copy(item, where) for key, item in value.items()})
+        located.location, located.value_locations = where, {key: where for key in value}
+        return located
+    if isinstance(value, list):
+        located_list = _LocatedList(_located_copy(item, where) for item in value)
+        located_list.location, located_list.item_locations = where, [where for _ in value]
+        return located_list
+    return value
 
 
 def read_suite_text(path: Path | str) -> str:

@@ -90,7 +90,7 @@ class Budgets:
             value = getattr(self, name)
             if isinstance(value, float) and not 0 < value <= 1:
                 raise ValueError(f"{name} must be a count (an integer) or a fraction in (0, 1], got {value}")
-            if isinstance(value, int) and value < (0 if name in ("max_attack_examples", "max_explain_examples") else 1):
+            if isinstance(value, int) and value < 1:  # to attack or explain nothing, list no attacks or explainers
                 raise ValueError(f"{name} must be positive, got {value}")
         if self.max_epochs is not None and self.max_epochs <= 0:
             raise ValueError(f"max_epochs must be positive, got {self.max_epochs}")
