@@ -31,6 +31,7 @@ from harness.types import (
     StageRecord,
     StoredRun,
     TaskData,
+    TokenExample,
     TrainedModel,
     TrainRequest,
     WordAttribution,
@@ -109,5 +110,5 @@ __all__ = [
     "ComponentInfo", "EpochRecord", "Example", "ExecutionPlan", "Executor", "ExplainOutcome", "Explainer", "Finetuner", "GateOutcome",
     "HarnessError", "Metric", "ModelSource", "PluginError", "ReportRequest", "Reporter", "ResultRow",
     "SourceLocation", "StageEnvironment", "StageError", "StageRecord", "StoredRun", "SuiteError", "SuiteErrors",
-    "Task", "TaskData", "TrainRequest", "TrainedModel", "WordAttribution", "hookimpl", *_LAZY,
+    "Task", "TaskData", "TokenExample", "TrainRequest", "TrainedModel", "WordAttribution", "hookimpl", *_LAZY,
 ]

@@ -32,6 +32,21 @@ class Example:
 
 
 @dataclass(frozen=True)
+class TokenExample:
+    """One sentence of a token-classification task (named-entity recognition): words and one tag per word.
+
+    `tags` index `TaskData.label_names`, which are IOB2 tags ("O", "B-PER", "I-PER", ...). `id` is stable across
+    runs, as for Example."""
+
+    id: str
+    tokens: tuple[str, ...]
+    tags: tuple[int, ...]
+
+
+TASK_KINDS = ("sequence-classification", "token-classification")
+
+
+@dataclass(frozen=True)
 class TaskData:
     """What a task plugin returns: labelled splits and the names of the labels."""
 
@@ -43,6 +58,8 @@ class TaskData:
     description: str = ""
     text_fields: tuple[str, ...] = ("text",)
     """What the segments are called, e.g. ("premise", "hypothesis"); two names for a sentence-pair task."""
+    kind: str = "sequence-classification"
+    """"sequence-classification" (splits of Example) or "token-classification" (splits of TokenExample, NER)."""
 
 
 @dataclass(frozen=True)
