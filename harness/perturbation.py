@@ -31,3 +31,14 @@ def check_rate(rate: object) -> None:
     """Config validation shared by perturbations: a number in [0, 1] (not a boolean)."""
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
         raise ValueError(f"rate must be a number in [0, 1], got {rate!r}")
+
+
+# QWERTY neighbours of each letter (horizontal and diagonal), shared by the `keyboard-typos` augmenter and the
+# entity-preserving NER typos.
+KEYBOARD_NEIGHBOURS = {
+    "q": "wa", "w": "qeas", "e": "wrsd", "r": "etdf", "t": "ryfg", "y": "tugh", "u": "yihj", "i": "uojk",
+    "o": "ipkl", "p": "ol",
+    "a": "qwsz", "s": "weadzx", "d": "erfsxc", "f": "rtdgcv", "g": "tyfhvb", "h": "yugjbn", "j": "uihknm",
+    "k": "iojlm", "l": "opk",
+    "z": "asx", "x": "zsdc", "c": "xdfv", "v": "cfgb", "b": "vghn", "n": "bhjm", "m": "njk",
+}

@@ -21,17 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from harness import StageEnvironment, changes_for, check_rate, hookimpl, text_rng
+from harness import KEYBOARD_NEIGHBOURS, StageEnvironment, changes_for, check_rate, hookimpl, text_rng
 
 PLUGIN = "keyboard-typos"
 
-KEYBOARD_NEIGHBOURS = {
-    "q": "wa", "w": "qeas", "e": "wrsd", "r": "etdf", "t": "ryfg", "y": "tugh", "u": "yihj", "i": "uojk",
-    "o": "ipkl", "p": "ol",
-    "a": "qwsz", "s": "weadzx", "d": "erfsxc", "f": "rtdgcv", "g": "tyfhvb", "h": "yugjbn", "j": "uihknm",
-    "k": "iojlm", "l": "opk",
-    "z": "asx", "x": "zsdc", "c": "xdfv", "v": "cfgb", "b": "vghn", "n": "bhjm", "m": "njk",
-}
 
 
 @dataclass(frozen=True)
