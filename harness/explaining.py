@@ -11,14 +11,26 @@
 Both explain the model's own prediction (the target), put many examples of similar token length into one
 Captum call where the method allows it, and run under bf16 autocast on CUDA while Captum accumulates the
 attributions in fp32 (the inputs and baselines it integrates over are fp32 tensors).
+
+Sentence pairs are explained over both segments: the model reads the pair encoding (the token type ids travel
+in the segment-coded mask of harness.model_forwards), every word of both segments is a feature, and the
+attribution lists the words of `text` then of `text_pair` with the segment of each (harness.pairs).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from harness.attribution import EncodedBatch, aggregate_to_words, length_grouped_batches, word_feature_mask
+from harness.attribution import (
+    EncodedBatch,
+    aggregate_to_words,
+    length_grouped_batches,
+    word_feature_mask,
+    word_segments,
+)
+from harness.pairs import make_word_attribution, model_input
 from harness.types import Example, ExplainOutcome, Metric, StageEnvironment, WordAttribution
 
 
@@ -95,7 +107,7 @@ class _BatchedExplainer:
 
         model = classifier.model
         model.eval()
-        targets = classifier.predictor.predict([example.text for example in examples])
+        targets = classifier.predictor.predict([model_input(example) for example in examples])
         target_of = {example.id: int(target) for example, target in zip(examples, targets)}
         attributions: list[WordAttribution] = []
         extras: dict[str, list[float]] = {name: [] for name in PER_EXAMPLE_METRICS}
@@ -112,9 +124,10 @@ class _BatchedExplainer:
                 for row, example in enumerate(batch.examples):
                     words, scores, spans = aggregate_to_words(batch, row, token_scores[row].tolist(), self.reduce)
                     delta = batch_extras.get("convergence_delta")
-                    attributions.append(WordAttribution(example.id, words, scores, target_of[example.id],
-                                                        example.label, None if delta is None else float(delta[row]),
-                                                        spans))
+                    attributions.append(make_word_attribution(
+                        word_segments(batch, row), example.text_pair is not None, example_id=example.id, words=words,
+                        scores=scores, target=target_of[example.id], label=example.label,
+                        convergence_delta=None if delta is None else float(delta[row]), spans=spans))
                 bar.update(len(batch.examples))
         finally:
             bar.close()
@@ -130,7 +143,10 @@ class GradientExplainer(_BatchedExplainer):
 
     def attribute_embeddings(self, forward: Any, inputs: Any, baselines: Any, attention_mask: Any,
                              targets: Any) -> tuple[Any, Optional[Any]]:
-        """Attributions shaped like `inputs` (batch, tokens, dim), and convergence deltas or None."""
+        """Attributions shaped like `inputs` (batch, tokens, dim), and convergence deltas or None.
+
+        `attention_mask` is the forward's mask (segment-coded for sentence pairs, see harness.model_forwards):
+        pass it to Captum as the forward's additional argument, `additional_forward_args=(attention_mask,)`."""
         raise NotImplementedError
 
     def attribute_batch(self, classifier: Any, batch: EncodedBatch, targets: Any) -> tuple[Any, dict[str, Any]]:
@@ -139,10 +155,11 @@ class GradientExplainer(_BatchedExplainer):
         embeddings = classifier.model.get_input_embeddings()
         inputs = embeddings(batch.input_ids).detach().float().requires_grad_()
         baselines = embeddings(batch.baseline_ids).detach().float()
-        forward = LogitsFromEmbeddings(classifier.model)
-        attributions, deltas = self.attribute_embeddings(forward, inputs, baselines, batch.attention_mask, targets)
+        forward = LogitsFromEmbeddings(classifier.model, segment_coded=batch.segment_coded)
+        mask = batch.forward_mask
+        attributions, deltas = self.attribute_embeddings(forward, inputs, baselines, mask, targets)
         extras = {} if deltas is None else {"convergence_delta": deltas}
-        extras.update(self._captum_metrics(forward, inputs, baselines, batch.attention_mask, targets, attributions))
+        extras.update(self._captum_metrics(forward, inputs, baselines, mask, targets, attributions))
         return attributions.float().sum(dim=-1), extras
 
     def _captum_metrics(self, forward: Any, inputs: Any, baselines: Any, attention_mask: Any, targets: Any,
@@ -192,7 +209,10 @@ class WordPerturbationExplainer(_BatchedExplainer):
     reduce = "first"
 
     def attribute_ids(self, forward: Any, batch: EncodedBatch, feature_mask: Any, targets: Any) -> Any:
-        """Token scores (batch, tokens); every subword of a word carries the word's score."""
+        """Token scores (batch, tokens); every subword of a word carries the word's score.
+
+        Here `batch.attention_mask` is the forward's mask (segment-coded for sentence pairs, see
+        harness.model_forwards): pass it to Captum as `additional_forward_args=(batch.attention_mask,)`."""
         raise NotImplementedError
 
     @staticmethod
@@ -211,6 +231,10 @@ class WordPerturbationExplainer(_BatchedExplainer):
 
         from harness.model_forwards import LogitsFromIds
 
+        feature_mask = word_feature_mask(batch)
+        if batch.segment_coded:
+            batch = dataclasses.replace(batch, attention_mask=batch.forward_mask)
         with torch.inference_mode():
-            scores = self.attribute_ids(LogitsFromIds(classifier.model), batch, word_feature_mask(batch), targets)
+            scores = self.attribute_ids(LogitsFromIds(classifier.model, segment_coded=batch.segment_coded), batch,
+                                        feature_mask, targets)
         return scores, {}

@@ -18,13 +18,17 @@ the two texts share (rank correlation and top-k overlap).
 
 Functions take plain sequences (text, character spans, scores, target), not harness dataclasses, so they can
 be used on attributions from any source. Every per-example average is reported with a bootstrap CI.
+
+Sentence pairs: a text may be a (text, text_pair) tuple, with the segment of each word (0 or 1) and spans
+relative to that segment; words are then removed from (or kept in) the segment they belong to, and a segment
+with no word removed is passed on verbatim.
 """
 
 from __future__ import annotations
 
 import difflib
 import math
-from typing import Optional, Protocol, Sequence
+from typing import Optional, Protocol, Sequence, Union
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -33,6 +37,8 @@ from harness.statistics import bootstrap_metric
 from harness.types import Metric
 
 Span = tuple[int, int]
+Text = Union[str, tuple[str, str]]
+"""A single text, or a (text, text_pair) sentence pair."""
 DEFAULT_BINS = (0.01, 0.05, 0.1, 0.2, 0.5)
 LOG_ODDS_FRACTION = 0.2
 PROBABILITY_CLIP = 1e-6
@@ -40,7 +46,7 @@ IOU_MATCH_THRESHOLD = 0.5
 
 
 class Predictor(Protocol):
-    def probabilities(self, texts: Sequence[str]) -> np.ndarray: ...
+    def probabilities(self, texts: Sequence[Text]) -> np.ndarray: ...
 
 
 def _check_indices(indices: set[int], word_count: int) -> None:
@@ -84,6 +90,47 @@ def text_with_only_words(text: str, spans: Sequence[Span], keep: set[int]) -> st
     return result
 
 
+def pair_without_words(texts: Sequence[str], spans: Sequence[Span], segments: Sequence[int],
+                       drop: set[int]) -> tuple[str, ...]:
+    """`text_without_words` on each segment of a pair: word i (of any segment) is removed from segment
+    segments[i]; a segment that loses no word is kept verbatim."""
+    return _per_segment(texts, spans, segments, drop, text_without_words, keep_untouched=True)
+
+
+def pair_with_only_words(texts: Sequence[str], spans: Sequence[Span], segments: Sequence[int],
+                         keep: set[int]) -> tuple[str, ...]:
+    """`text_with_only_words` on each segment of a pair ("" for a segment none of whose words is kept)."""
+    return _per_segment(texts, spans, segments, keep, text_with_only_words, keep_untouched=False)
+
+
+def _per_segment(texts: Sequence[str], spans: Sequence[Span], segments: Sequence[int], chosen: set[int], edit,
+                 keep_untouched: bool) -> tuple[str, ...]:
+    if len(segments) != len(spans):
+        raise ValueError(f"{len(spans)} spans but {len(segments)} segment indices")
+    _check_indices(chosen, len(spans))
+    results = []
+    for segment, text in enumerate(texts):
+        members = [index for index in range(len(spans)) if segments[index] == segment]
+        local = {position for position, index in enumerate(members) if index in chosen}
+        if keep_untouched and not local:
+            results.append(text)
+        else:
+            results.append(edit(text, [spans[index] for index in members], local))
+    return tuple(results)
+
+
+def _without(text: Text, spans: Sequence[Span], segments: Optional[Sequence[int]], drop: set[int]) -> Text:
+    if isinstance(text, str):
+        return text_without_words(text, spans, drop)
+    return pair_without_words(text, spans, segments, drop)
+
+
+def _with_only(text: Text, spans: Sequence[Span], segments: Optional[Sequence[int]], keep: set[int]) -> Text:
+    if isinstance(text, str):
+        return text_with_only_words(text, spans, keep)
+    return pair_with_only_words(text, spans, segments, keep)
+
+
 def _top_k_by_count(scores: Sequence[float], k: int) -> list[int]:
     """Indices of the k highest scores, highest first; ties go to the earlier word so results are deterministic."""
     order = sorted(range(len(scores)), key=lambda index: (-float(scores[index]), index))
@@ -120,24 +167,35 @@ def _log_odds(probability: float) -> float:
     return math.log(clipped / (1 - clipped))
 
 
-def faithfulness_metrics(texts: Sequence[str], spans_per_example: Sequence[Sequence[Span]],
+def faithfulness_metrics(texts: Sequence[Text], spans_per_example: Sequence[Sequence[Span]],
                          scores_per_example: Sequence[Sequence[float]], targets: Sequence[int],
-                         predictor: Predictor, bins: Sequence[float] = DEFAULT_BINS, seed: int = 0) -> list[Metric]:
-    """comprehensiveness_aopc, sufficiency_aopc, log_odds_drop and loo_correlation, each averaged over examples."""
+                         predictor: Predictor, bins: Sequence[float] = DEFAULT_BINS, seed: int = 0,
+                         segments_per_example: Optional[Sequence[Sequence[int]]] = None) -> list[Metric]:
+    """comprehensiveness_aopc, sufficiency_aopc, log_odds_drop and loo_correlation, each averaged over examples.
+
+    A text may be a sentence pair (a (text, text_pair) tuple); its entry of `segments_per_example` then gives
+    the segment of each word, whose span is relative to that segment."""
     if not len(texts) == len(spans_per_example) == len(scores_per_example) == len(targets):
         raise ValueError("texts, spans, scores and targets must have one entry per example")
+    if segments_per_example is None:
+        segments_per_example = [()] * len(texts)
+    if len(segments_per_example) != len(texts):
+        raise ValueError("segments must have one entry per example")
+    if any(not isinstance(text, str) and len(segments) != len(spans)
+           for text, spans, segments in zip(texts, spans_per_example, segments_per_example)):
+        raise ValueError("a sentence pair needs the segment of each word")
     if not bins:
         raise ValueError("at least one bin is needed")
     # Every text any metric needs is collected first (deduplicated) so the model is queried in a single call.
-    unique_texts: dict[str, int] = {}
+    unique_texts: dict[Text, int] = {}
 
-    def row_of(text: str) -> int:
+    def row_of(text: Text) -> int:
         return unique_texts.setdefault(text, len(unique_texts))
 
     plans = []
-    for text, spans, scores in zip(texts, spans_per_example, scores_per_example):
+    for text, spans, scores, segments in zip(texts, spans_per_example, scores_per_example, segments_per_example):
         if len(spans) != len(scores):
-            raise ValueError(f"{len(spans)} spans but {len(scores)} scores for text {text[:40]!r}")
+            raise ValueError(f"{len(spans)} spans but {len(scores)} scores for text {str(text)[:40]!r}")
         if not spans:
             plans.append(None)  # nothing to remove or keep: the example cannot be scored
             continue
@@ -145,10 +203,10 @@ def faithfulness_metrics(texts: Sequence[str], spans_per_example: Sequence[Seque
         log_odds_set = set(top_k_indices(scores, LOG_ODDS_FRACTION))
         plans.append({
             "full": row_of(text),
-            "without": [row_of(text_without_words(text, spans, top)) for top in top_sets],
-            "only": [row_of(text_with_only_words(text, spans, top)) for top in top_sets],
-            "log_odds": row_of(text_without_words(text, spans, log_odds_set)),
-            "leave_one_out": [row_of(text_without_words(text, spans, {index})) for index in range(len(spans))],
+            "without": [row_of(_without(text, spans, segments, top)) for top in top_sets],
+            "only": [row_of(_with_only(text, spans, segments, top)) for top in top_sets],
+            "log_odds": row_of(_without(text, spans, segments, log_odds_set)),
+            "leave_one_out": [row_of(_without(text, spans, segments, {index})) for index in range(len(spans))],
         })
     probabilities = np.asarray(predictor.probabilities(list(unique_texts)), dtype=np.float64) if unique_texts else None
     if probabilities is not None and (probabilities.ndim != 2 or probabilities.shape[0] != len(unique_texts)):

@@ -14,6 +14,10 @@ Stability and randomisation compare the magnitude of attributions (|score|): a s
 predicted class, and the randomised model predicts other classes too, so the explained class differs between
 the two explanations and signed scores would flip sign for reasons that have nothing to do with stability.
 Each part can be switched off in the explainer's settings (harness.explaining.ExplainerSettings).
+
+Sentence pairs: attributions cover the words of both segments (harness.pairs), faithfulness removes each word
+from its own segment, rationales (character spans of `text`) are matched against first-segment words, and an
+adversarial pair is explained as the pair the attack produced.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
+from harness.pairs import attribution_segments, model_input
 from harness.statistics import bootstrap_metric
 from harness.types import Example, ExplainOutcome, Metric, StageEnvironment, WordAttribution
 
@@ -48,6 +53,8 @@ class AdversarialPair:
     attack: str
     original: Example
     adversarial_text: str
+    adversarial_text_pair: Optional[str] = None
+    """The adversarial second segment, for a sentence pair."""
 
 
 @dataclass(frozen=True)
@@ -69,9 +76,40 @@ def word_spans(text: str, words: Sequence[str]) -> tuple[tuple[int, int], ...]:
     return tuple(spans)
 
 
-def rationale_mask(spans: Sequence[tuple[int, int]], rationale: Sequence[tuple[int, int]]) -> list[bool]:
-    """Which words overlap the human rationale's character spans."""
-    return [any(start < r_end and r_start < end for r_start, r_end in rationale) for start, end in spans]
+def pair_word_spans(texts: Sequence[str], words: Sequence[str]) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...]]:
+    """Spans and segments of a pair's `words` found in order in its segments (words of `text`, then of
+    `text_pair`): for explainers that return a pair's words without spans."""
+    spans, segments = [], []
+    segment, position = 0, 0
+    for word in words:
+        start = texts[segment].find(word, position)
+        if start < 0 and segment + 1 < len(texts):
+            segment, position = segment + 1, 0
+            start = texts[segment].find(word, position)
+        if start < 0:
+            raise ValueError(f"word {word!r} of an attribution does not occur in its texts {tuple(texts)!r}")
+        spans.append((start, start + len(word)))
+        segments.append(segment)
+        position = start + len(word)
+    return tuple(spans), tuple(segments)
+
+
+def rationale_mask(spans: Sequence[tuple[int, int]], rationale: Sequence[tuple[int, int]],
+                   segments: Sequence[int] = ()) -> list[bool]:
+    """Which words overlap the human rationale's character spans (of `text`: a pair's second-segment words never
+    do)."""
+    return [(not segments or segments[index] == 0) and any(start < r_end and r_start < end for r_start, r_end in rationale)
+            for index, (start, end) in enumerate(spans)]
+
+
+def _spans_and_segments(attribution: WordAttribution, example: Example) -> tuple[Sequence[tuple[int, int]], tuple[int, ...]]:
+    """Character spans of the attribution's words, and for a pair the segment of each word."""
+    segments = attribution_segments(attribution)
+    if example.text_pair is None:
+        return attribution.spans or word_spans(example.text, attribution.words), ()
+    if attribution.spans and segments:
+        return attribution.spans, segments
+    return pair_word_spans((example.text, example.text_pair), attribution.words)
 
 
 def score_explanations(explain: Callable[[Any, Sequence[Example]], ExplainOutcome], classifier: Any,
@@ -84,19 +122,22 @@ def score_explanations(explain: Callable[[Any, Sequence[Example]], ExplainOutcom
 
     by_id = {example.id: example for example in examples}
     attributions = [attribution for attribution in outcome.attributions if attribution.example_id in by_id]
-    spans = [attribution.spans or word_spans(by_id[attribution.example_id].text, attribution.words)
-             for attribution in attributions]
+    located = [_spans_and_segments(attribution, by_id[attribution.example_id]) for attribution in attributions]
+    spans = [word_spans_ for word_spans_, _ in located]
     metrics: list[Metric] = []
     if settings.faithfulness and attributions:
-        metrics += faithfulness_metrics([by_id[a.example_id].text for a in attributions], spans,
+        has_pairs = any(by_id[a.example_id].text_pair is not None for a in attributions)
+        metrics += faithfulness_metrics([model_input(by_id[a.example_id]) for a in attributions], spans,
                                         [a.scores for a in attributions], [a.target for a in attributions],
-                                        classifier.predictor, seed=env.seed)
-    with_rationale = [(a, word_spans_) for a, word_spans_ in zip(attributions, spans)
+                                        classifier.predictor, seed=env.seed,
+                                        **({"segments_per_example": [s for _, s in located]} if has_pairs else {}))
+    with_rationale = [(a, word_spans_, segments) for a, (word_spans_, segments) in zip(attributions, located)
                       if by_id[a.example_id].rationale]
     if with_rationale:
         metrics += plausibility_metrics(
-            [a.scores for a, _ in with_rationale],
-            [rationale_mask(word_spans_, by_id[a.example_id].rationale) for a, word_spans_ in with_rationale],
+            [a.scores for a, _, _ in with_rationale],
+            [rationale_mask(word_spans_, by_id[a.example_id].rationale, segments)
+             for a, word_spans_, segments in with_rationale],
             seed=env.seed)
     stability_records: list[dict[str, Any]] = []
     if settings.stability and adversarial:
@@ -113,7 +154,8 @@ def _stability(explain: Callable, classifier: Any, adversarial: Sequence[Adversa
 
     known = {attribution.example_id: attribution for attribution in attributions}
     originals = list({pair.original.id: pair.original for pair in adversarial if pair.original.id not in known}.values())
-    adversarial_examples = [Example(f"{pair.original.id}~{pair.attack}", pair.adversarial_text, pair.original.label)
+    adversarial_examples = [Example(f"{pair.original.id}~{pair.attack}", pair.adversarial_text, pair.original.label,
+                                    text_pair=pair.adversarial_text_pair)
                             for pair in adversarial]
     explained = explain(classifier, originals + adversarial_examples).attributions
     explained_by_id = {**known, **{attribution.example_id: attribution for attribution in explained}}
@@ -121,11 +163,16 @@ def _stability(explain: Callable, classifier: Any, adversarial: Sequence[Adversa
     for pair, adversarial_example in zip(adversarial, adversarial_examples):
         before, after = explained_by_id[pair.original.id], explained_by_id[adversarial_example.id]
         pairs.append((before.words, [abs(s) for s in before.scores], after.words, [abs(s) for s in after.scores]))
-        records.append({"example_id": pair.original.id, "attack": pair.attack, "original_text": pair.original.text,
-                        "adversarial_text": pair.adversarial_text, "original_words": list(before.words),
-                        "original_scores": list(before.scores), "adversarial_words": list(after.words),
-                        "adversarial_scores": list(after.scores), "original_target": before.target,
-                        "adversarial_target": after.target})
+        record = {"example_id": pair.original.id, "attack": pair.attack, "original_text": pair.original.text,
+                  "adversarial_text": pair.adversarial_text, "original_words": list(before.words),
+                  "original_scores": list(before.scores), "adversarial_words": list(after.words),
+                  "adversarial_scores": list(after.scores), "original_target": before.target,
+                  "adversarial_target": after.target}
+        if pair.original.text_pair is not None:
+            record.update(original_text_pair=pair.original.text_pair, adversarial_text_pair=pair.adversarial_text_pair,
+                          original_segments=list(attribution_segments(before)),
+                          adversarial_segments=list(attribution_segments(after)))
+        records.append(record)
     return stability_metrics(pairs, seed=env.seed), records
 
 

@@ -6,6 +6,9 @@ in fp32 and runs one example's candidates at a time. Measured on CPU (MiniLM, De
 This predictor pads each batch only to its longest member, sorts texts by length so batches are tight,
 runs under inference_mode (bf16 autocast on CUDA) and remembers text -> logits, because attacks ask for
 the same texts again and again.
+
+An input is a text or, for a sentence-pair task, a (text, text_pair) tuple (harness.pairs.ModelInput): pairs
+get the tokenizer's pair encoding and their own cache entries (a tuple never equals a string).
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from harness.batching import pad_batch
+from harness.batching import encode_inputs, pad_batch
 
 
 class Predictor:
-    """Batched text -> logits for a Hugging Face sequence classifier, with a bounded text->logits cache."""
+    """Batched text -> logits for a Hugging Face sequence classifier, with a bounded text->logits cache.
+
+    Every method takes a sequence of model inputs: strings, or (text, text_pair) tuples for sentence pairs."""
 
     def __init__(self, model: Any, tokenizer: Any, device: str, max_length: int = 128, batch_size: int = 64,
                  cache_size: int = 200_000):
@@ -29,7 +34,7 @@ class Predictor:
         self.max_length = max_length
         self.batch_size = batch_size
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[Any, np.ndarray] = OrderedDict()
         self.queries = 0
         """Texts asked for, cache hits included (what TextAttack calls queries)."""
         self.forwards = 0
@@ -39,8 +44,12 @@ class Predictor:
         """Forget cached logits; call after the model's weights change."""
         self._cache.clear()
 
-    def logits(self, texts: Sequence[str]) -> np.ndarray:
-        """Logits, shape (len(texts), num_labels), float32, in the order of `texts`."""
+    def logits(self, texts: Sequence[Any]) -> np.ndarray:
+        """Logits, shape (len(texts), num_labels), float32, in the order of `texts` (texts or text pairs)."""
+        if any(not isinstance(text, str) for text in texts):
+            from harness.pairs import check_model_input
+
+            texts = [check_model_input(text) for text in texts]
         self.queries += len(texts)
         missing = list(dict.fromkeys(text for text in texts if text not in self._cache))
         if missing:
@@ -52,22 +61,22 @@ class Predictor:
             return np.zeros((0, self.num_labels), dtype=np.float32)
         return np.stack([self._cache[text] for text in texts])
 
-    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+    def probabilities(self, texts: Sequence[Any]) -> np.ndarray:
         logits = self.logits(texts)
         shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
 
-    def predict(self, texts: Sequence[str]) -> np.ndarray:
+    def predict(self, texts: Sequence[Any]) -> np.ndarray:
         return self.logits(texts).argmax(axis=1)
 
     @property
     def num_labels(self) -> int:
         return int(self.model.config.num_labels)
 
-    def _forward(self, texts: list[str]) -> list[np.ndarray]:
+    def _forward(self, texts: list[Any]) -> list[np.ndarray]:
         import torch
 
-        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length)
+        encoded = encode_inputs(self.tokenizer, texts, self.max_length)
         lengths = [len(ids) for ids in encoded["input_ids"]]
         order = sorted(range(len(texts)), key=lambda index: lengths[index])
         results: list[np.ndarray] = [None] * len(texts)  # type: ignore[list-item]

@@ -1,4 +1,9 @@
-"""Helpers reporters share: a method-by-column summary of the results table, and template rendering."""
+"""Helpers reporters share: a method-by-column summary of the results table, and template rendering.
+
+Templates get two helpers for sentence pairs (records with `original_text_pair` / `segments`, see
+harness.pairs): `segment_diff(original, perturbed)`, the changed words of a pair's second segment, and
+`segment_name(index, manifest)`, how a drill-down labels a segment.
+"""
 
 from __future__ import annotations
 
@@ -158,6 +163,34 @@ def markdown_escape(text: object) -> str:
             .replace(">", "&gt;").replace("`", "\\`").replace("\r", " ").replace("\n", " "))
 
 
+def segment_diff(original: Optional[str], perturbed: Optional[str]) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
+    """Words of both versions of a segment, each flagged True where it changed (for highlighting)."""
+    import difflib
+
+    before, after = (original or "").split(), (perturbed or "").split()
+    left = [(word, False) for word in before]
+    right = [(word, False) for word in after]
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes():
+        if tag != "equal":
+            for index in range(i1, i2):
+                left[index] = (before[index], True)
+            for index in range(j1, j2):
+                right[index] = (after[index], True)
+    return left, right
+
+
+SEGMENT_NAMES = ("first segment", "second segment")
+
+
+def segment_name(index: int, manifest: Optional[Any] = None) -> str:
+    """What the task calls segment `index` (the run manifest's text_fields, e.g. "hypothesis"), else "second
+    segment" and the like."""
+    fields = list((manifest or {}).get("text_fields") or ())
+    if 0 <= index < len(fields) and len(fields) > 1:
+        return str(fields[index])
+    return SEGMENT_NAMES[index] if 0 <= index < len(SEGMENT_NAMES) else f"segment {index + 1}"
+
+
 def render_template(name: str, **context: Any) -> str:
     """Render one of harness/templates with autoescaping on (every text in a report is untrusted)."""
     import jinja2
@@ -169,6 +202,7 @@ def render_template(name: str, **context: Any) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.globals.update(segment_diff=segment_diff, segment_name=segment_name)
     return environment.get_template(name).render(**context)
 
 

@@ -50,6 +50,7 @@ from harness.store import (
     write_jsonl,
 )
 from harness.suite import ComponentRef, Suite
+from harness.pairs import attack_record_from_dict, model_input, pair_target_of, perturb_inputs, with_input
 from harness.training import set_seed
 from harness.types import (
     SCHEMA_VERSION,
@@ -168,12 +169,33 @@ def make_progress(enabled: bool) -> Callable[..., Any]:
     return progress
 
 
+def config_key(config: Any) -> Any:
+    """A component config as stage keys hash it. `pair_target` (harness.pairs), added to configs after keys were
+    first computed, counts only when it differs from its default, so the configs of existing suites keep their
+    keys."""
+    if (dataclasses.is_dataclass(config) and not isinstance(config, type)
+            and getattr(config, "pair_target", "second") == "second"
+            and any(field.name == "pair_target" for field in dataclasses.fields(config))):
+        return {field.name: getattr(config, field.name) for field in dataclasses.fields(config)
+                if field.name != "pair_target"}
+    return config
+
+
+def example_key(example: Example) -> str:
+    """Content key of one example (the per-example attack cache); a second segment counts only where there is one."""
+    values = dataclasses.asdict(example)
+    if values.get("text_pair") is None:
+        values.pop("text_pair", None)
+    return content_key(values)
+
+
 def examples_fingerprint(examples: Sequence[Example]) -> str:
     # A rationale counts only where there is one, so examples without rationales keep their old keys.
-    # So does a second segment: single-text examples keep the keys they had before pairs existed.
+    # So does a second segment: single-text examples keep the keys they had before pairs existed. Its tag names
+    # the pair encoding: stages computed while models still read only `text` of a pair are not reused.
     return content_key({"examples": [(example.id, example.text, example.label)
                                      + ((example.rationale,) if example.rationale else ())
-                                     + (("pair", example.text_pair) if example.text_pair is not None else ())
+                                     + (("pair-encoded", example.text_pair) if example.text_pair is not None else ())
                                      for example in examples]})
 
 
@@ -300,7 +322,7 @@ class Runner:
             "component": ref.name,
             "plugin": component.plugin,
             "plugin_version": component.version,
-            "config": ref.config,
+            "config": config_key(ref.config),
             "libraries": self.libraries,
             "schema_version": SCHEMA_VERSION,
         })
@@ -403,7 +425,9 @@ class Runner:
                 for split in ("train", "validation", "test")]
         record = StageRecord("task", "task", ref.label, ref.plugin, key, "computed", round(time.perf_counter() - started, 3))
         self.store.update_manifest(label_names=list(data.label_names), task_description=data.description,
-                                   split_sizes={split: len(getattr(data, split)) for split in ("train", "validation", "test")})
+                                   split_sizes={split: len(getattr(data, split)) for split in ("train", "validation", "test")},
+                                   # What reports call the segments of a sentence-pair task.
+                                   **({"text_fields": list(data.text_fields)} if len(data.text_fields) > 1 else {}))
         self.task_data = data
         self._store_samples(loaded, data)
         self.store.add_stage(record, rows)
@@ -572,24 +596,34 @@ class Runner:
             }, lambda building, env, explainer=explainer, stability_from=stability_from: self._explain(
                 cell, explainer, explain_examples, stability_from, building, env), cell, upstream_failed=failed)
 
+    @staticmethod
+    def _augmented(ref: ComponentRef, augmenter: Any, texts: list[str], env: StageEnvironment) -> list[str]:
+        """augmenter.augment(texts, env), checked to be one string per text."""
+        augmented = augmenter.augment(texts, env)
+        if not isinstance(augmented, list) or len(augmented) != len(texts) or not all(isinstance(t, str) for t in augmented):
+            raise PluginError(ref.plugin, f"augmenter {ref.name!r} must return a list of {len(texts)} strings, "
+                                          f"one per input text")
+        return augmented
+
     def _augment(self, cell: _Cell, spec: Any, building: Path, env: StageEnvironment) -> dict[str, Any]:
-        """Augmented copies of a seeded `pct` sample of the training split, `n` per example (recorded, cached)."""
+        """Augmented copies of a seeded `pct` sample of the training split, `n` per example (recorded, cached).
+        Sentence pairs: the segment the augmenter's `pair_target` names ("second" by default) is augmented."""
         augmenter = self._build(spec.augmenter)
         chosen = list(cell.train)
         random.Random(cell.seed).shuffle(chosen)
         chosen = chosen[: max(1, round(spec.pct * len(chosen)))]
-        seen = {example.text for example in cell.train}
+        seen = {model_input(example) for example in cell.train}
         added: list[Example] = []
         for copy in range(spec.n):
             # Each copy draws with its own seed, so n copies of a text can differ.
-            texts = augmenter.augment([example.text for example in chosen], dataclasses.replace(env, seed=env.seed * 1000 + copy))
-            if not isinstance(texts, list) or len(texts) != len(chosen) or not all(isinstance(t, str) for t in texts):
-                raise PluginError(spec.augmenter.plugin, f"augmenter {spec.augmenter.name!r} must return a list of "
-                                                         f"{len(chosen)} strings, one per input text")
+            copy_env = dataclasses.replace(env, seed=env.seed * 1000 + copy)
+            texts = perturb_inputs(chosen, lambda strings: self._augmented(spec.augmenter, augmenter, strings, copy_env),
+                                   pair_target_of(spec.augmenter.config))
             for example, text in zip(chosen, texts):
                 if text not in seen:  # an unchanged or repeated text adds nothing to learn from
                     seen.add(text)
-                    added.append(Example(f"{example.id}~{spec.augmenter.name}{copy}", text, example.label))
+                    added.append(with_input(Example(f"{example.id}~{spec.augmenter.name}{copy}", example.text,
+                                                    example.label), text))
         write_jsonl(building / "records" / "augmented.jsonl", (dataclasses.asdict(example) for example in added))
         metrics = [Metric("augmented_examples", float(len(added)), n=len(chosen) * spec.n),
                    Metric("augmented_share", len(added) / max(1, len(cell.train) + len(added)))]
@@ -612,7 +646,7 @@ class Runner:
         component = self.registry.get(spec.attack.kind, spec.attack.name)
         return {"adversarial": {
             "attack": spec.attack.name, "plugin": component.plugin, "plugin_version": component.version,
-            "config": spec.attack.config, "clean_epochs": spec.clean_epochs,
+            "config": config_key(spec.attack.config), "clean_epochs": spec.clean_epochs,
             "attack_epoch_interval": spec.attack_epoch_interval, "examples": spec.examples, "alpha": spec.alpha,
         }}
 
@@ -731,7 +765,8 @@ class Runner:
             result = AdversarialRound(
                 epoch=epoch, attacked=sum(record.status != "skipped" for record in records),
                 successful=len(successful),
-                examples=tuple(Example(f"{record.example_id}~adv{epoch}", record.perturbed_text, record.label)
+                examples=tuple(Example(f"{record.example_id}~adv{epoch}", record.perturbed_text, record.label,
+                                       text_pair=getattr(record, "perturbed_text_pair", None))
                                for record in (successful if attack_everything else successful[:target])),
                 seconds=time.perf_counter() - started)
             rounds.append(result)
@@ -743,12 +778,13 @@ class Runner:
     def _evaluate(self, cell: _Cell, building: Path) -> dict[str, Any]:
         classifier = self._classifier(cell)
         examples = self.task_data.test
-        probabilities = classifier.predictor.probabilities([example.text for example in examples])
+        probabilities = classifier.predictor.probabilities([model_input(example) for example in examples])
         predictions = probabilities.argmax(axis=1)
         labels = [example.label for example in examples]
         write_jsonl(building / "records" / "predictions.jsonl", (
-            {"example_id": example.id, "text": example.text, "label": example.label, "prediction": int(prediction),
-             "confidence": float(row[prediction])}
+            {"example_id": example.id, "text": example.text,
+             **({"text_pair": example.text_pair} if example.text_pair is not None else {}),
+             "label": example.label, "prediction": int(prediction), "confidence": float(row[prediction])}
             for example, prediction, row in zip(examples, predictions, probabilities)))
         accuracy = bootstrap_metric("accuracy", [int(p == l) for p, l in zip(predictions, labels)], seed=cell.seed)
         f1 = bootstrap_macro_f1(labels, predictions, len(self.task_data.label_names), seed=cell.seed)
@@ -763,11 +799,12 @@ class Runner:
         """
         component = self.registry.get(ref.kind, ref.name)
         example_cache = self.cache.root / "attack-examples" / content_key({
-            "model": cell.finetune_key, "attack": ref.name, "plugin_version": component.version, "config": ref.config,
+            "model": cell.finetune_key, "attack": ref.name, "plugin_version": component.version,
+            "config": config_key(ref.config),
             "seed": cell.seed, "libraries": self.libraries, "schema_version": SCHEMA_VERSION,
             "seeding": "per-example"})  # results made independent of the other examples; older ones are not
-        paths = {example.id: example_cache / f"{content_key(dataclasses.asdict(example))}.json" for example in examples}
-        reused = {example.id: AttackRecord(**json.loads(paths[example.id].read_text(encoding="utf-8")))
+        paths = {example.id: example_cache / f"{example_key(example)}.json" for example in examples}
+        reused = {example.id: attack_record_from_dict(json.loads(paths[example.id].read_text(encoding="utf-8")))
                   for example in examples if paths[example.id].exists()}
         todo = [example for example in examples if example.id not in reused]
         forwards = 0
@@ -796,20 +833,24 @@ class Runner:
         return {"metrics": [dataclasses.asdict(metric) for metric in metrics]}
 
     def _perturb(self, cell: _Cell, ref: ComponentRef, building: Path, env: StageEnvironment) -> dict[str, Any]:
-        """Invariance test: accuracy on the perturbed test set and how often the prediction flips."""
+        """Invariance test: accuracy on the perturbed test set and how often the prediction flips.
+
+        A sentence pair has the segment its augmenter's `pair_target` names perturbed (harness.pairs; "second"
+        when the config has no such field), and is predicted as the pair."""
         augmenter = self._build(ref)
         examples = self.task_data.test
-        texts = [example.text for example in examples]
-        perturbed = augmenter.augment(texts, env)
-        if not isinstance(perturbed, list) or len(perturbed) != len(texts) or not all(isinstance(t, str) for t in perturbed):
-            raise PluginError(ref.plugin, f"augmenter {ref.name!r} must return a list of {len(texts)} strings, "
-                                          f"one per input text")
+        texts = [model_input(example) for example in examples]
+        perturbed = perturb_inputs(examples, lambda strings: self._augmented(ref, augmenter, strings, env),
+                                   pair_target_of(ref.config))
         classifier = self._classifier(cell)
         before = classifier.predictor.predict(texts)
         after = classifier.predictor.predict(perturbed)
         write_jsonl(building / "records" / "perturb.jsonl", (
-            {"example_id": example.id, "original_text": example.text, "perturbed_text": text, "label": example.label,
-             "original_prediction": int(b), "perturbed_prediction": int(a)}
+            {"example_id": example.id, "original_text": example.text,
+             "perturbed_text": text if isinstance(text, str) else text[0],
+             **({} if isinstance(text, str) else {"original_text_pair": example.text_pair,
+                                                   "perturbed_text_pair": text[1]}),
+             "label": example.label, "original_prediction": int(b), "perturbed_prediction": int(a)}
             for example, text, b, a in zip(examples, perturbed, before, after)))
         labels = [example.label for example in examples]
         metrics = [
@@ -844,7 +885,7 @@ class Runner:
         write_jsonl(building / "records" / "attributions.jsonl",
                     (dataclasses.asdict(attribution) for attribution in outcome.attributions))
         adversarial = round_robin([
-            [AdversarialPair(label, example, record["perturbed_text"])
+            [AdversarialPair(label, example, record["perturbed_text"], record.get("perturbed_text_pair"))
              for record in read_jsonl(self.cache.path("attack", key) / "records" / "attack.jsonl")
              if record["status"] == "successful" and (example := test_by_id.get(record["example_id"])) is not None]
             for label, key in attack_stages], len(examples))

@@ -1,4 +1,11 @@
-"""The harness predictor as a TextAttack ModelWrapper. Imported only when an attack needs it."""
+"""The harness predictor as a TextAttack ModelWrapper. Imported only when an attack needs it.
+
+Sentence pairs: TextAttack represents a pair as an AttackedText over two columns (here "text" and "text_pair",
+after Example's fields) and hands the model wrapper (text, text_pair) tuples, which the harness predictor
+encodes as pairs. Which columns an attack may modify is `PairSegmentTarget`, a pre-transformation constraint
+that goes by column position, so it works whatever the columns are called (TextAttack's own
+InputColumnModification only recognises columns literally named premise/hypothesis).
+"""
 
 from __future__ import annotations
 
@@ -31,8 +38,14 @@ class _DropModelClassWarning(logging.Filter):
 if not any(isinstance(existing, _DropModelClassWarning) for existing in _textattack_logger.filters):
     _textattack_logger.addFilter(_DropModelClassWarning())
 
+from textattack.constraints import PreTransformationConstraint  # noqa: E402
+
+from harness.pairs import make_attack_record, model_input  # noqa: E402
 from harness.perturbation import text_seed  # noqa: E402
-from harness.types import AttackOutcome, AttackRecord, Example, StageEnvironment
+from harness.types import AttackOutcome, Example, StageEnvironment  # noqa: E402
+
+PAIR_COLUMNS = ("text", "text_pair")
+"""Column names of a sentence pair's AttackedText (the Example fields they come from)."""
 
 
 # Transformations that collect candidate words in a Python set and return list(set): their order follows string
@@ -67,12 +80,53 @@ class PredictorModelWrapper(ModelWrapper):
         self.tokenizer = predictor.tokenizer
 
     def __call__(self, text_input_list):
-        texts = [text if isinstance(text, str) else " ".join(text) for text in text_input_list]
-        return torch.from_numpy(self.predictor.logits(texts))
+        # A sentence pair arrives as a (text, text_pair) tuple, which the predictor encodes as a pair.
+        return torch.from_numpy(self.predictor.logits(list(text_input_list)))
 
     def to(self, device):
         # The predictor already owns device placement; TextAttack calls this when it moves attacks to a GPU.
         return self
+
+
+class PairSegmentTarget(PreTransformationConstraint):
+    """Only words of the given columns (by position: 0 = text, 1 = text_pair) of a sentence pair may be modified;
+    a single text is left to the other constraints."""
+
+    def __init__(self, segments: tuple[int, ...]):
+        self.segments = tuple(segments)
+
+    def _get_modifiable_indices(self, current_text):
+        words_per_input = current_text.words_per_input
+        if len(words_per_input) < 2:
+            return set(range(len(current_text.words)))
+        indices, offset = set(), 0
+        for column, words in enumerate(words_per_input):
+            if column in self.segments:
+                indices |= set(range(offset, offset + len(words)))
+            offset += len(words)
+        return indices
+
+    def extra_repr_keys(self):
+        return ["segments"]
+
+
+def restrict_pair_segments(attack: Any, segments: tuple[int, ...]) -> None:
+    """Make a built attack modify only `segments` of sentence pairs: the recipes' InputColumnModification (which
+    freezes a column named "premise") gives way to PairSegmentTarget."""
+    from textattack.constraints.pre_transformation import InputColumnModification
+
+    attack.pre_transformation_constraints = [
+        constraint for constraint in attack.pre_transformation_constraints
+        if not isinstance(constraint, (InputColumnModification, PairSegmentTarget))] + [PairSegmentTarget(segments)]
+
+
+def textattack_input(example: Example) -> Any:
+    """What `Attack.attack` takes for the example: its text, or its pair as two columns."""
+    if example.text_pair is None:
+        return example.text
+    from collections import OrderedDict
+
+    return OrderedDict(zip(PAIR_COLUMNS, (example.text, example.text_pair)))
 
 
 def seed_everything(seed: int) -> None:
@@ -106,7 +160,7 @@ def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Examp
         # whichever examples ran before it, so reused per-example results and worker slices stay exact.
         seed_everything(text_seed(env.seed, "attack", example.id))
         started = time.perf_counter()
-        result = attack.attack(example.text, example.label)
+        result = attack.attack(textattack_input(example), example.label)
         seconds = time.perf_counter() - started
         if isinstance(result, SuccessfulAttackResult):
             status = "successful"
@@ -116,16 +170,16 @@ def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Examp
             status = "failed"
         elif isinstance(result, MaximizedAttackResult):
             # Goals that maximise rather than flip (input reduction): success is having changed the text at all.
-            status = "successful" if result.perturbed_result.attacked_text.text != example.text else "failed"
+            changed = result.perturbed_result.attacked_text.tokenizer_input != model_input(example)
+            status = "successful" if changed else "failed"
         else:
             raise TypeError(f"unexpected TextAttack result {type(result).__name__}")
         original = result.original_result
         perturbed = result.perturbed_result
         words_perturbed = _words_changed(original.attacked_text, perturbed.attacked_text) if status == "successful" else 0
-        records.append(AttackRecord(
+        records.append(make_attack_record(
+            _record_input(original.attacked_text), _record_input(perturbed.attacked_text),
             example_id=example.id,
-            original_text=original.attacked_text.text,
-            perturbed_text=perturbed.attacked_text.text,
             label=example.label,
             original_prediction=int(original.output),
             perturbed_prediction=int(perturbed.output),
@@ -152,18 +206,24 @@ def prewarm_first_queries(attack: Any, predictor: Any, examples: Sequence[Exampl
     from textattack.search_methods import GreedyWordSwapWIR
     from textattack.shared import AttackedText
 
-    texts = [example.text for example in examples]
+    texts = [model_input(example) for example in examples]
     search = attack.search_method
     if isinstance(search, GreedyWordSwapWIR) and search.wir_method in ("unk", "delete", "weighted-saliency"):
         for example in examples:
-            initial = AttackedText(example.text)
+            initial = AttackedText(textattack_input(example))
             _, indices = attack.get_indices_to_order(initial)
             for index in indices:
                 if search.wir_method == "delete":
-                    texts.append(initial.delete_word_at_index(index).text)
+                    texts.append(initial.delete_word_at_index(index).tokenizer_input)
                 else:
-                    texts.append(initial.replace_word_at_index(index, search.unk_token).text)
+                    texts.append(initial.replace_word_at_index(index, search.unk_token).tokenizer_input)
     predictor.logits(texts)
+
+
+def _record_input(attacked_text: Any) -> Any:
+    """The text of an AttackedText, or its (text, text_pair) for a pair."""
+    value = attacked_text.tokenizer_input
+    return value if isinstance(value, str) else tuple(value)
 
 
 def _words_changed(original: Any, perturbed: Any) -> int:

@@ -15,7 +15,7 @@ import importlib.util
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Literal, Optional, Sequence
 
 
 @dataclass(frozen=True)
@@ -227,8 +227,15 @@ class RecipeConfig:
     workers: int = 1
     """Processes attacking slices of the examples at once (each loads the stored model; on a GPU they share it).
     Adversarial-training rounds attack the model while it trains, in this process."""
+    pair_target: Literal["second", "first", "both"] = "second"
+    """Sentence-pair tasks: the segment the attack may change, "second" (the hypothesis, the second question),
+    "first" (the premise) or "both"; the other segment stays verbatim. Replaces the recipes' own premise rule.
+    Single-text tasks ignore it."""
 
     def __post_init__(self):
+        from harness.pairs import check_pair_target
+
+        check_pair_target(self.pair_target)
         if self.workers < 1:
             raise ValueError("workers must be a positive integer")
         if self.query_budget is not None and self.query_budget < 1:
@@ -273,6 +280,11 @@ class TextAttackRecipe:
         if self.config.query_budget is not None:
             attack.goal_function.query_budget = self.config.query_budget
         apply_common_parameters(attack, self.config)
+        if any(getattr(example, "text_pair", None) is not None for example in examples):
+            from harness.pairs import target_segments
+            from harness.textattack_bridge import restrict_pair_segments
+
+            restrict_pair_segments(attack, target_segments(self.config.pair_target))
         return run_textattack_attack(attack, classifier, examples, env)
 
 

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Optional, Sequence
 
-from harness.batching import pad_batch
+from harness.batching import encode_inputs, pad_batch
 from harness.types import AdversarialTraining, Budgets, EpochRecord, Example
 
 
@@ -374,9 +374,12 @@ def run_training(
 
 
 def _encode(tokenizer: Any, examples: Sequence[Example], max_length: int) -> dict[str, list[Any]]:
+    """Token ids of the examples; sentence pairs with the tokenizer's pair encoding (harness.pairs)."""
     if not examples:
         return {}
-    return dict(tokenizer([example.text for example in examples], truncation=True, max_length=max_length))
+    from harness.pairs import model_input
+
+    return encode_inputs(tokenizer, [model_input(example) for example in examples], max_length)
 
 
 def _weight_adversarial_loss(loss: Any, logits: Any, labels: Any, batch_indices: Sequence[int], clean_count: int,
@@ -407,7 +410,9 @@ def evaluate_split(model: Any, tokenizer: Any, examples: Sequence[Example], devi
     if not examples:
         return None, None
     model.eval()
-    encoded = tokenizer([example.text for example in examples], truncation=True, max_length=max_length)
+    from harness.pairs import model_input
+
+    encoded = encode_inputs(tokenizer, [model_input(example) for example in examples], max_length)
     order = sorted(range(len(examples)), key=lambda index: len(encoded["input_ids"][index]))
     correct, total_loss = 0, 0.0
     with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):

@@ -235,6 +235,10 @@ class AttackRecord:
     words_perturbed: int
     words_total: int
     seconds: float
+    original_text_pair: Optional[str] = None
+    """Sentence pairs: the second segment before the attack (original_text is then the first, as in Example)."""
+    perturbed_text_pair: Optional[str] = None
+    """Sentence pairs: the second segment after the attack."""
 
 
 ATTACK_STATUSES = ("successful", "failed", "skipped")
@@ -259,6 +263,8 @@ class WordAttribution:
     convergence_delta: Optional[float] = None
     spans: tuple[tuple[int, int], ...] = ()
     """(start, end) character offsets of each word in the example's text: what metrics delete or align."""
+    segments: tuple[int, ...] = ()
+    """Sentence pairs: the segment of each word (0 = text, 1 = text_pair); its span is relative to that segment."""
 
 
 @dataclass(frozen=True)

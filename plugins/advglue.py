@@ -12,13 +12,14 @@ Semantics (how the records map onto the harness's attack metrics):
   (the model withstood the example) and "successful" when it is wrong (the example fooled it), never
   "skipped"; num_queries = 1, words_perturbed = 0, words_total = whitespace words, and seconds = the time of
   the one batched prediction over all items divided evenly. example_id = "advglue-{task}-{idx}".
+  Pair tasks: original_text = perturbed_text = the first text, original_text_pair = perturbed_text_pair = the
+  second (harness.pairs), and words_total counts the words of both.
 - Hence accuracy_under_attack = clean_accuracy = accuracy on AdvGLUE, and attack_success_rate = its error
   rate. perturbed_word_percentage is 0 because the clean originals are not part of AdvGLUE's release.
-- Pair tasks (qqp, mnli, mnli-mm, qnli, rte): the harness predictor takes single strings, so the two texts
-  are joined into one: "first SEP second", where SEP is `pair_separator` if set, else the tokenizer's sep
-  token (e.g. "[SEP]", which BERT tokenizers keep as the special token) if it has one, else nothing (one
-  space). This approximates the model's native pair encoding (token type ids stay 0; RoBERTa-style models
-  use a double separator); models fine-tuned through the harness on joined text see the same format.
+- Pair tasks (qqp, mnli, mnli-mm, qnli, rte): the two texts go to the model as a sentence pair, in its native
+  pair encoding (token type ids, [SEP] or RoBERTa's double separator), as the harness trains pair tasks. For a
+  model fine-tuned on the two texts joined into one string, `pair_separator` joins them instead:
+  "first SEP second" (one space each side; just a space for a blank separator).
 
 AdvGLUE label indices: sst2 0 negative / 1 positive; qqp 0 not duplicate / 1 duplicate; mnli and mnli-mm
 0 entailment / 1 neutral / 2 contradiction; qnli and rte 0 entailment / 1 not entailment. The model must have
@@ -47,7 +48,6 @@ from typing import Any, Literal, Optional, Sequence
 
 from harness import (
     AttackOutcome,
-    AttackRecord,
     Classifier,
     Example,
     HarnessError,
@@ -97,7 +97,8 @@ class AdvGlueConfig:
     label_map: Optional[tuple[int, ...]] = None
     """label_map[advglue_label] = the model's label index, for models whose label order differs; default identity."""
     pair_separator: Optional[str] = None
-    """Joins the two texts of pair tasks; default: the tokenizer's sep token, or a space if it has none."""
+    """Joins the two texts of pair tasks into one string (for a model fine-tuned on joined text, e.g. "[SEP]");
+    default: none, the texts go to the model as a sentence pair."""
 
     def __post_init__(self):
         if self.path is not None and not _expand(self.path).is_file():
@@ -115,6 +116,12 @@ class AdvGlueItem:
     idx: int
     text: str
     label: int
+    text_pair: Optional[str] = None
+    """The second text of a pair task (None when the texts were joined, or for sst2)."""
+
+    @property
+    def model_input(self) -> Any:
+        return self.text if self.text_pair is None else (self.text, self.text_pair)
 
 
 class AdvGlueAttack:
@@ -130,8 +137,8 @@ class AdvGlueAttack:
                                f"model has {model_labels} ({', '.join(classifier.label_names)}); choose a task "
                                f"that matches the model's labels")
         label_map = self.config.label_map or tuple(range(model_labels))
-        items = self.items(self._separator(classifier))
-        texts = [item.text for item in items]
+        items = self.items(self.config.pair_separator)
+        texts = [item.model_input for item in items]
 
         predictor = classifier.predictor
         forwards_before = getattr(predictor, "forwards", 0)
@@ -140,26 +147,24 @@ class AdvGlueAttack:
         seconds_each = (time.perf_counter() - started) / max(1, len(items))
         forwards = getattr(predictor, "forwards", 0) - forwards_before
 
+        from harness import make_attack_record
+
         records = []
-        for item, row in zip(items, probabilities):
+        for item, text, row in zip(items, texts, probabilities):
             prediction = int(row.argmax())
             confidence = float(row[prediction])
             label = label_map[item.label]
-            records.append(AttackRecord(
-                example_id=f"advglue-{task}-{item.idx}", original_text=item.text, perturbed_text=item.text,
+            records.append(make_attack_record(
+                text, text, example_id=f"advglue-{task}-{item.idx}",
                 label=label, original_prediction=prediction, perturbed_prediction=prediction,
                 original_confidence=confidence, perturbed_confidence=confidence,
                 status="failed" if prediction == label else "successful", num_queries=1, words_perturbed=0,
-                words_total=len(item.text.split()), seconds=seconds_each))
+                words_total=len(item.text.split()) + len((item.text_pair or "").split()), seconds=seconds_each))
         return AttackOutcome(records=tuple(records), model_forwards=forwards)
 
-    def _separator(self, classifier: Classifier) -> str:
-        if self.config.pair_separator is not None:
-            return self.config.pair_separator
-        return getattr(classifier.tokenizer, "sep_token", None) or ""
-
-    def items(self, separator: str = "") -> list[AdvGlueItem]:
-        """The task's items; pair texts joined as "first SEP second" (one space each side; just a space if no SEP)."""
+    def items(self, separator: Optional[str] = None) -> list[AdvGlueItem]:
+        """The task's items; a pair task's two texts as text and text_pair, or, given a separator, joined into
+        one text as "first SEP second" (one space each side; just a space for a blank separator)."""
         rows = self._local_rows() if self.config.path is not None else self._hub_rows()
         if not rows:
             raise HarnessError(f"attack {PLUGIN!r}: AdvGLUE task {self.config.task!r} has no items")
@@ -176,7 +181,12 @@ class AdvGlueAttack:
                 raise HarnessError(f"attack {PLUGIN!r}: AdvGLUE {self.config.task!r} item {position} has label "
                                    f"{label!r}, expected 0..{count - 1}")
             parts = [str(row[name]) for name in fields]  # verbatim: the adversarial edit may be in the spacing
-            text = f" {separator.strip()} ".join(parts) if separator.strip() else " ".join(parts)
+            if len(parts) == 2 and separator is None:
+                items.append(AdvGlueItem(idx=int(row.get("idx", position)), text=parts[0], label=label,
+                                         text_pair=parts[1]))
+                continue
+            joiner = (separator or "").strip()
+            text = f" {joiner} ".join(parts) if joiner else " ".join(parts)
             items.append(AdvGlueItem(idx=int(row.get("idx", position)), text=text, label=label))
         return items
 

@@ -39,8 +39,11 @@ class AttentionExplainer(WordPerturbationExplainer):
                 # Fused attention kernels (sdpa, flash) do not return attention weights.
                 config._attn_implementation = "eager"
             # quiet: transformers warns once that sdpa falls back to eager for attention weights, as asked.
+            # Sentence pairs: the token type ids of the pair encoding (None for single texts).
+            extra = {} if batch.token_type_ids is None else {"token_type_ids": batch.token_type_ids}
             with torch.inference_mode(), quiet_transformers():
-                outputs = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, output_attentions=True)
+                outputs = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, output_attentions=True,
+                                **extra)
         finally:
             if previous not in (None, "eager"):
                 config._attn_implementation = previous

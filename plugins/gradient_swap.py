@@ -24,6 +24,10 @@ PEFT-wrapped, encoder or decoder-only. Greedy search, one word swap per round, f
    when the prediction flips, when no candidate lowers that probability, or when the swap budget
    (min(max_swaps, ceil(max_perturbed_fraction * words))) or the query budget is spent.
 
+Sentence pairs: the segment `pair_target` names ("second", the hypothesis, by default; or "first") is attacked
+as above while the other stays verbatim; every query, and the gradient pass, reads the pair encoding, and the
+record keeps both segments. Word counts (words_total, the swap fraction) are those of the attacked segment.
+
 Queries (`num_queries`) count every text the attack asks the predictor to score, the original text included,
 as TextAttack counts them; gradient passes are not queries, but they are counted in `model_forwards` (texts
 the model ran on), next to the predictor's forwards after its cache.
@@ -36,7 +40,7 @@ import re
 import string
 import time
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Literal, Optional, Sequence
 
 from harness import AttackOutcome, AttackRecord, Classifier, Example, HarnessError, StageEnvironment, hookimpl
 
@@ -54,8 +58,12 @@ class GradientSwapConfig:
     """Leave stopwords (the harness's English list) untouched, as TextAttack's recipes do."""
     query_budget: Optional[int] = None
     """Stop attacking an example after this many model queries (TextAttack's query_budget); None = no cap."""
+    pair_target: Literal["second", "first"] = "second"
+    """Sentence-pair tasks: the segment attacked (the other stays verbatim); single-text tasks ignore it."""
 
     def __post_init__(self):
+        if self.pair_target not in ("second", "first"):
+            raise ValueError(f"pair_target must be second or first, got {self.pair_target!r}")
         if self.max_swaps < 1:
             raise ValueError(f"max_swaps must be at least 1, got {self.max_swaps}")
         if self.max_perturbed_fraction is not None and not 0 < self.max_perturbed_fraction <= 1:
@@ -183,13 +191,21 @@ class _Search:
         for index, surface in enumerate(vocabulary.surfaces):
             self.index_of_surface.setdefault(surface.lower(), []).append(index)
         self.gradient_passes = 0
+        self.segment: Optional[int] = None
+        """The attacked segment of the current example when it is a sentence pair (0 or 1); None for a text."""
+        self.other: Optional[str] = None
+        """The pair's other segment, kept verbatim."""
 
     def attack(self, example: Example) -> AttackRecord:
+        from harness import make_attack_record
+
         started = time.perf_counter()
         predictor = self.classifier.predictor
-        text = example.text
+        self.segment = None if example.text_pair is None else (1 if self.config.pair_target == "second" else 0)
+        self.other = None if self.segment is None else (example.text, example.text_pair)[1 - self.segment]
+        text = example.text if self.segment is None else (example.text, example.text_pair)[self.segment]
         words = split_words(text, self.stopwords)
-        original_probabilities = predictor.probabilities([text])[0]
+        original_probabilities = predictor.probabilities([self.model_input(text)])[0]
         queries = 1
         original = int(original_probabilities.argmax())
         probabilities, perturbed = original_probabilities, text
@@ -206,7 +222,7 @@ class _Search:
                 if not candidates:
                     break
                 texts = [render(text, words, {**swaps, position: surface}) for position, surface in candidates]
-                scored = predictor.probabilities(texts)
+                scored = predictor.probabilities([self.model_input(candidate) for candidate in texts])
                 queries += len(texts)
                 flipped = scored.argmax(axis=1) != original
                 # Prefer a candidate that flips the prediction; among equals, the lowest original-class probability.
@@ -221,10 +237,9 @@ class _Search:
             status = "skipped"
         else:
             status = "successful" if prediction != original else "failed"
-        return AttackRecord(
+        return make_attack_record(
+            self.model_input(text), self.model_input(perturbed),
             example_id=example.id,
-            original_text=text,
-            perturbed_text=perturbed,
             label=example.label,
             original_prediction=original,
             perturbed_prediction=prediction,
@@ -236,6 +251,12 @@ class _Search:
             words_total=len(words),
             seconds=time.perf_counter() - started,
         )
+
+    def model_input(self, attacked: str) -> Any:
+        """What the model reads when the attacked text (or segment) is `attacked`."""
+        if self.segment is None:
+            return attacked
+        return (self.other, attacked) if self.segment == 1 else (attacked, self.other)
 
     def _candidates(self, current: str, words: Sequence[Word], swaps: dict[int, str],
                     target: int) -> list[tuple[int, str]]:
@@ -272,8 +293,12 @@ class _Search:
         import torch
 
         classifier = self.classifier
-        encoding = classifier.tokenizer(text, truncation=True, max_length=classifier.max_length,
+        model_input = self.model_input(text)
+        segments = (model_input,) if isinstance(model_input, str) else model_input
+        encoding = classifier.tokenizer(*segments, truncation="longest_first", max_length=classifier.max_length,
                                         return_offsets_mapping=True, return_special_tokens_mask=True)
+        # Offsets of a pair's tokens are relative to their own segment: only the attacked one's tokens count.
+        in_segment = [self.segment is None or sequence == self.segment for sequence in encoding.sequence_ids()]
         inputs = {name: torch.tensor([encoding[name]], device=classifier.device)
                   for name in ("input_ids", "attention_mask", "token_type_ids") if name in encoding}
         word_of_char = [-1] * len(text)
@@ -283,7 +308,7 @@ class _Search:
         tokens_of_word: dict[int, list[int]] = {}
         for token, ((start, end), special) in enumerate(zip(encoding["offset_mapping"],
                                                              encoding["special_tokens_mask"])):
-            if special:
+            if special or not in_segment[token]:
                 continue
             # Byte-level BPE offsets include the leading space: the token belongs to the first word it touches.
             word = next((word_of_char[char] for char in range(start, end) if word_of_char[char] >= 0), -1)

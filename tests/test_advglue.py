@@ -96,17 +96,29 @@ def test_sst2_records_agree_with_the_predictor_and_the_metrics(classifier, envir
     assert metrics["skipped_examples"] == 0
 
 
-def test_pair_task_joins_the_texts_with_the_sep_token(classifier, environment, advglue_path):
+def test_pair_task_reads_the_texts_as_a_pair(classifier, environment, advglue_path):
     items = json.loads(ADVGLUE.read_text(encoding="utf-8"))["qnli"]
-    records = run(classifier, environment, task="qnli", path=advglue_path).records
-    assert classifier.tokenizer.sep_token == "[SEP]"
+    calls = []
+    original_probabilities = classifier.predictor.probabilities
+    classifier.predictor.probabilities = lambda texts: calls.append(list(texts)) or original_probabilities(texts)
+    try:
+        records = run(classifier, environment, task="qnli", path=advglue_path).records
+    finally:
+        del classifier.predictor.probabilities
+    assert calls == [[(item["question"], item["sentence"]) for item in items]]
     assert len(records) == len(items) == 148
-    assert [record.original_text for record in records] == [
-        f"{item['question']} [SEP] {item['sentence']}" for item in items]
+    assert [(record.original_text, record.original_text_pair) for record in records] == [
+        (item["question"], item["sentence"]) for item in items]
+    assert all(record.perturbed_text_pair == record.original_text_pair for record in records)
     assert records[0].example_id == f"advglue-qnli-{items[0]['idx']}"
+    assert records[0].words_total == len(items[0]["question"].split()) + len(items[0]["sentence"].split())
+    expected = original_probabilities([(items[0]["question"], items[0]["sentence"])])[0]
+    assert records[0].original_prediction == int(expected.argmax())
 
+    # A model fine-tuned on joined text gets the texts joined.
     custom = run(classifier, environment, task="qnli", path=advglue_path, pair_separator="|").records
     assert custom[0].original_text == f"{items[0]['question']} | {items[0]['sentence']}"
+    assert getattr(custom[0], "original_text_pair", None) is None
 
 
 def test_three_label_task_against_a_two_label_model_is_refused(classifier, environment, advglue_path):
@@ -148,9 +160,11 @@ def test_hub_path_loads_adv_glue_and_fails_clearly_offline(monkeypatch):
         return [{"idx": 4, "premise": "a cat sat", "hypothesis": "an animal sat", "label": 0}]
 
     monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=fake_load_dataset))
-    items = AdvGlueAttack(AdvGlueConfig(task="mnli-mm")).items("[SEP]")
+    items = AdvGlueAttack(AdvGlueConfig(task="mnli-mm")).items()
     assert calls == [("adv_glue", "adv_mnli_mismatched", "validation")]
-    assert [(item.idx, item.text, item.label) for item in items] == [(4, "a cat sat [SEP] an animal sat", 0)]
+    assert [(item.idx, item.text, item.text_pair, item.label) for item in items] == [(4, "a cat sat", "an animal sat", 0)]
+    joined = AdvGlueAttack(AdvGlueConfig(task="mnli-mm")).items("[SEP]")
+    assert [(item.text, item.text_pair) for item in joined] == [("a cat sat [SEP] an animal sat", None)]
 
     def offline(*args, **kwargs):
         raise ConnectionError("Couldn't reach 'adv_glue' on the Hub (LocalEntryNotFoundError)")
