@@ -78,6 +78,11 @@ class LocalTaskConfig:
     """Default: the first of text, sentence, content, review, document present."""
     label_column: Optional[str] = None
     """Default: the first of label, labels, class, target present."""
+    text_pair_column: Optional[str] = None
+    """Sentence-pair tasks (NLI, paraphrase): the column of the second segment (hypothesis, second question); the
+    text column is then the first. Every row needs a non-empty one. Default: single texts."""
+    text_fields: Optional[tuple[str, str]] = None
+    """What the two segments are called in reports, e.g. [premise, hypothesis]; default: the two column names."""
     column_names: Optional[tuple[str, ...]] = None
     """For CSV/TSV files without a header line."""
     label_names: Optional[tuple[str, ...]] = None
@@ -113,12 +118,12 @@ class LocalTaskConfig:
                                     f"set format: csv, tsv or jsonl")
         if not self.name.strip():
             raise DataFileError("name must not be empty")
-        for field_name in ("text_column", "label_column", "rationale_column"):
+        for field_name in ("text_column", "label_column", "rationale_column", "text_pair_column"):
             value = getattr(self, field_name)
             if value is not None and not value.strip():
                 raise DataFileError(f"{field_name} must name a column, got an empty string")
         named = [(field_name, getattr(self, field_name)) for field_name in ("text_column", "label_column",
-                                                                            "rationale_column")]
+                                                                            "rationale_column", "text_pair_column")]
         for position, (field_name, value) in enumerate(named):
             for other_name, other in named[:position]:
                 if value is not None and value == other:
@@ -131,6 +136,10 @@ class LocalTaskConfig:
             _check_names("column_names", self.column_names, minimum=2)
         if self.label_names is not None:
             _check_names("label_names", self.label_names, minimum=2)
+        if self.text_fields is not None:
+            if self.text_pair_column is None:
+                raise DataFileError("text_fields names the two segments of a pair task; set text_pair_column too")
+            _check_names("text_fields", self.text_fields, minimum=2)
 
 
 def _check_names(field_name: str, names: tuple[str, ...], minimum: int) -> None:
@@ -157,6 +166,7 @@ class _Row:
     text: str
     label: int | str
     rationale: Any
+    text_pair: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +176,7 @@ class _Split:
     text_column: str
     label_column: str
     rows: tuple[_Row, ...]
+    text_pair_column: Optional[str] = None
 
     def at(self, row: _Row) -> str:
         return f"{self.name} file {self.path} {row.where}"
@@ -234,12 +245,19 @@ def _read_split(config: LocalTaskConfig, split: str) -> _Split:
     if config.rationale_column and (config.rationale_column in columns or split == "test"):
         # Rationales are scored on the test split; the other files need not carry them.
         rationale_column = _column(columns, config.rationale_column, (), "rationale", subject)
+    text_pair_column = None
+    if config.text_pair_column is not None:
+        text_pair_column = _column(columns, config.text_pair_column, (), "text pair", subject)
+        if text_pair_column in (text_column, label_column):
+            raise DataFileError(f"{subject}: column {text_pair_column!r} cannot be both the text pair and the "
+                                f"{'text' if text_pair_column == text_column else 'label'}")
     rows = []
     for index, (where, record) in enumerate(records):
         at = f"{subject} {where}"
         rows.append(_Row(index, where, _text(record, text_column, at), _label(record, label_column, at),
-                         record.get(rationale_column) if rationale_column else None))
-    return _Split(split, path, text_column, label_column, tuple(rows))
+                         record.get(rationale_column) if rationale_column else None,
+                         _text(record, text_pair_column, at) if text_pair_column else None))
+    return _Split(split, path, text_column, label_column, tuple(rows), text_pair_column)
 
 
 def _parse_delimited(text: str, file_format: str, column_names: Optional[tuple[str, ...]],
@@ -448,12 +466,17 @@ class LocalTask:
             splits[name] = tuple(
                 Example(id=f"{name}-{row.index}", text=row.text, label=task.index[row.label],
                         rationale=self._rationale_spans(row.text, row.rationale,
-                                                        f"{split.path} row {row.index} ({row.where})"))
+                                                        f"{split.path} row {row.index} ({row.where})"),
+                        text_pair=row.text_pair)
                 for row in split.rows
             )
+        text_fields: tuple[str, ...] = ("text",)
+        if self.config.text_pair_column is not None:
+            first = task.splits["train"]
+            text_fields = tuple(self.config.text_fields or (first.text_column, first.text_pair_column))
         return TaskData(name=self.config.name, label_names=task.label_names, train=splits["train"],
                         validation=splits.get("validation", ()), test=splits["test"],
-                        description=f"local files: {self.config.train}, {self.config.test}")
+                        description=f"local files: {self.config.train}, {self.config.test}", text_fields=text_fields)
 
     def _rationale_spans(self, text: str, rationale, where: str) -> Optional[tuple[tuple[int, int], ...]]:
         """Character spans of a row's rationale, from phrases (found in the text, in order) or spans."""

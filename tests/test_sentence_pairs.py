@@ -380,3 +380,37 @@ def test_gradient_swap_attacks_the_hypothesis_of_a_pair(tmp_path, pair_classifie
         assert record.original_text_pair == example.text_pair
         expected = pair_classifier.predictor.probabilities([(example.text, record.perturbed_text_pair)])[0]
         assert record.perturbed_prediction == int(expected.argmax())
+
+
+def test_the_local_task_reads_pair_files_and_runs_them(tmp_path, tiny_model_dir):
+    """A local TSV with premise and hypothesis columns: fine-tuned, attacked (hypothesis only) and explained."""
+    items = mnli_items()
+    for split, rows in (("train", items[:40]), ("test", items[40:50])):
+        lines = ["premise\thypothesis\tlabel"] + [f"{item['premise']}\t{item['hypothesis']}\t{LABELS[item['label']]}"
+                                                  for item in rows]
+        (tmp_path / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    suite = tiny_suite(tiny_model_dir, {"train": tmp_path / "train.tsv", "test": tmp_path / "test.tsv"}, tmp_path,
+                       methods=[{"use": "full", "epochs": 1}], attacks=[{"use": "deepwordbug"}],
+                       explainers=[{"use": "integrated-gradients", "n_steps": 4}],
+                       budgets={"max_attack_examples": 4, "max_explain_examples": 2})
+    suite["task"].update(text_column="premise", text_pair_column="hypothesis", label_names=list(LABELS))
+    path = dump_suite(suite, tmp_path / "suite.yaml")
+    assert main(["run", str(path), "--no-progress"]) == 0
+    (run_dir,) = [p for p in (tmp_path / "tiny").iterdir() if (p / "manifest.json").exists()]
+    run = read_run(run_dir)
+    premises = {item["premise"] for item in items[40:50]}
+    for record in run.records("full/seed0/attack/deepwordbug", "attack"):
+        assert record["original_text"] in premises and record["perturbed_text"] == record["original_text"]
+        assert record["original_text_pair"] is not None
+    attributions = run.records("full/seed0/explain/integrated-gradients", "attributions")
+    assert all(set(record["segments"]) == {0, 1} for record in attributions)
+    assert run.manifest["text_fields"] == ["premise", "hypothesis"]
+
+
+def test_local_pair_columns_are_checked(tmp_path, tiny_model_dir, capsys):
+    (tmp_path / "train.tsv").write_text("premise\thypothesis\tlabel\na\tb\t0\nc\t \t1\n", encoding="utf-8")
+    suite = tiny_suite(tiny_model_dir, {"train": tmp_path / "train.tsv", "test": tmp_path / "train.tsv"}, tmp_path)
+    suite["task"].update(text_column="premise", text_pair_column="hypothesis")
+    path = dump_suite(suite, tmp_path / "suite.yaml")
+    assert main(["validate", str(path)]) == 2
+    assert "line 3: the text (column 'hypothesis') is only whitespace" in capsys.readouterr().err
