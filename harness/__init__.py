@@ -85,6 +85,8 @@ _LAZY = {
     "LocalLayout": "harness.task_sources",
     "RawSplit": "harness.task_sources",
     "load_task": "harness.task_sources",
+    "source_task": "harness.task_sources",
+    "SourceTask": "harness.task_sources",
     "load_splits": "harness.task_sources",
     "hold_out": "harness.task_sources",
     "seeded_order": "harness.task_sources",

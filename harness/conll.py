@@ -357,23 +357,9 @@ def _row_sentence(source: TokenTaskSource, where: str, row: Mapping[str, Any]) -
 
 def _hub_sentences(source: TokenTaskSource, hub_name: str,
                    revision: Optional[str]) -> tuple[dict[str, tuple[tuple[ConllSentence, ...], str]], str]:
-    from harness import resources
+    from harness.task_sources import download_from_hub
 
-    shown = (hub_name + (f" ({source.hub_config})" if source.hub_config else "")
-             + (f" @ {revision}" if revision else ""))
-    advice = f"set `path:` to a local copy: {source.layout_help()}"
-    offline = resources.offline_mode()
-    if not offline and not resources.hub_reachable():
-        raise HarnessError(f"task {source.name!r}: no `path:` is set and the Hugging Face hub (huggingface.co) "
-                           f"cannot be reached, so {shown} cannot be downloaded; {advice}")
-    try:
-        import datasets
-
-        loaded = datasets.load_dataset(hub_name, source.hub_config, revision=revision)
-    except Exception as error:
-        reason = "offline mode is on, so only the datasets cache could answer; " if offline else ""
-        raise HarnessError(f"task {source.name!r}: cannot load {shown} from the Hugging Face hub ({reason}"
-                           f"{type(error).__name__}: {error}); {advice}") from error
+    loaded, shown = download_from_hub(source.name, hub_name, source.hub_config, revision, source.layout_help())
     available = list(loaded.keys()) if hasattr(loaded, "keys") else []
     found = {}
     for task_split, hub_split in source.splits.items():

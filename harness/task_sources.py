@@ -29,6 +29,7 @@ Both paths produce the same rows (same columns, same labels), and from here on t
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -394,25 +395,32 @@ def _listing(path: Path) -> str:
     return ", ".join(names[:20]) + (f", ... ({len(names)} entries)" if len(names) > 20 else "") or "(nothing)"
 
 
-def _hub_rows(source: TaskSource, hub_name: str, revision: Optional[str]) -> tuple[dict[str, RawSplit], str]:
+def download_from_hub(task_name: str, hub_name: str, hub_config: Optional[str], revision: Optional[str],
+                      layout_help: str) -> tuple[Any, str]:
+    """`datasets.load_dataset(hub_name, hub_config)`, or a HarnessError telling the user to set `path:` (no network,
+    or the hub refused); returns the DatasetDict and how to name it in messages."""
     from harness import resources
 
-    shown = (hub_name + (f" ({source.hub_config})" if source.hub_config else "")
-             + (f" @ {revision}" if revision else ""))
-    advice = f"set `path:` to a local copy: {source.layout_help()}"
+    shown = hub_name + (f" ({hub_config})" if hub_config else "") + (f" @ {revision}" if revision else "")
+    advice = f"set `path:` to a local copy: {layout_help}"
     offline = resources.offline_mode()
     if not offline and not resources.hub_reachable():
-        raise HarnessError(f"task {source.name!r}: no `path:` is set and the Hugging Face hub (huggingface.co) "
+        raise HarnessError(f"task {task_name!r}: no `path:` is set and the Hugging Face hub (huggingface.co) "
                            f"cannot be reached, so {shown} cannot be downloaded; {advice}")
     try:
         import datasets
 
         # In offline mode (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE) datasets reads its cache, if it has the data.
-        loaded = datasets.load_dataset(hub_name, source.hub_config, revision=revision)
+        loaded = datasets.load_dataset(hub_name, hub_config, revision=revision)
     except Exception as error:
         reason = "offline mode is on, so only the datasets cache could answer; " if offline else ""
-        raise HarnessError(f"task {source.name!r}: cannot load {shown} from the Hugging Face hub ({reason}"
+        raise HarnessError(f"task {task_name!r}: cannot load {shown} from the Hugging Face hub ({reason}"
                            f"{type(error).__name__}: {error}); {advice}") from error
+    return loaded, shown
+
+
+def _hub_rows(source: TaskSource, hub_name: str, revision: Optional[str]) -> tuple[dict[str, RawSplit], str]:
+    loaded, shown = download_from_hub(source.name, hub_name, source.hub_config, revision, source.layout_help())
     available = list(loaded.keys()) if hasattr(loaded, "keys") else []
     missing = [split for split in source.needed_splits() if split not in available]
     if missing:
@@ -673,3 +681,20 @@ def _glue_layout_reader(path: Path, source: TaskSource) -> Optional[dict[str, Ra
     if not (path.is_dir() and (path / "train.tsv").is_file()):
         return None
     return read_generic(path, source)
+
+
+class SourceTask:
+    """The Task of a plugin whose data one TaskSource describes entirely: such a plugin is its SOURCE, its config
+    class and `register(name, source_task(SOURCE), config=...)`."""
+
+    def __init__(self, source: TaskSource, config: "TaskSourceConfig"):
+        self.source = source
+        self.config = config
+
+    def load(self, env: Any) -> TaskData:
+        return load_task(self.source, self.config)
+
+
+def source_task(source: TaskSource) -> Callable[["TaskSourceConfig"], SourceTask]:
+    """The factory to register for a task plugin built on one TaskSource."""
+    return functools.partial(SourceTask, source)

@@ -24,15 +24,13 @@ from harness import (
     HarnessError,
     LocalLayout,
     RawSplit,
-    StageEnvironment,
-    TaskData,
     TaskSource,
     TaskSourceConfig,
     concat_splits,
     hookimpl,
-    load_task,
     read_table,
     read_text,
+    source_task,
 )
 
 LABEL_NAMES = ("World", "Sports", "Business", "Sci/Tech")
@@ -91,15 +89,7 @@ class AgNewsConfig(TaskSourceConfig):
     """Where the AG News data comes from: `path` (local files) or the hub; how validation is held out."""
 
 
-class AgNewsTask:
-    def __init__(self, config: AgNewsConfig):
-        self.config = config
-
-    def load(self, env: StageEnvironment) -> TaskData:
-        return load_task(SOURCE, self.config)
-
-
 @hookimpl
 def register_tasks(register):
-    register("ag-news", AgNewsTask, config=AgNewsConfig,
+    register("ag-news", source_task(SOURCE), config=AgNewsConfig,
              description="AG News topics (4 classes); hub ag_news, or local TSV/CSV files (path:)")

@@ -17,17 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from harness import (
-    LocalLayout,
-    RawSplit,
-    StageEnvironment,
-    TaskData,
-    TaskSource,
-    TaskSourceConfig,
-    hookimpl,
-    load_task,
-    read_text,
-)
+from harness import LocalLayout, RawSplit, TaskSource, TaskSourceConfig, hookimpl, read_text, source_task
 
 
 def read_acl_imdb(path: Path, source: TaskSource) -> Optional[dict[str, RawSplit]]:
@@ -59,15 +49,7 @@ class ImdbConfig(TaskSourceConfig):
     """Where the IMDB data comes from: `path` (local files) or the hub; how validation is held out."""
 
 
-class ImdbTask:
-    def __init__(self, config: ImdbConfig):
-        self.config = config
-
-    def load(self, env: StageEnvironment) -> TaskData:
-        return load_task(SOURCE, self.config)
-
-
 @hookimpl
 def register_tasks(register):
-    register("imdb", ImdbTask, config=ImdbConfig,
+    register("imdb", source_task(SOURCE), config=ImdbConfig,
              description="IMDB review sentiment; hub imdb, or the aclImdb release / local files (path:)")

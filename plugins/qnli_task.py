@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness import StageEnvironment, TaskData, TaskSourceConfig, glue_source, hookimpl, load_task
+from harness import TaskSourceConfig, glue_source, hookimpl, source_task
 
 
 @dataclass(frozen=True)
@@ -17,16 +17,11 @@ class QnliConfig(TaskSourceConfig):
     """Where the qnli data comes from: `path` (local GLUE files) or the hub; how validation is held out."""
 
 
-class QnliTask:
-    def __init__(self, config: QnliConfig):
-        self.config = config
-
-    def load(self, env: StageEnvironment) -> TaskData:
-        return load_task(glue_source("qnli"), self.config)
+SOURCE = glue_source("qnli")
 
 
 @hookimpl
 def register_tasks(register):
-    register("qnli", QnliTask, config=QnliConfig,
+    register("qnli", source_task(SOURCE), config=QnliConfig,
              description="QNLI (GLUE): does the sentence answer the question? (pairs)"
                          "; hub nyu-mll/glue, or local GLUE files (path:)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness import StageEnvironment, TaskData, TaskSourceConfig, glue_source, hookimpl, load_task
+from harness import TaskSourceConfig, glue_source, hookimpl, source_task
 
 
 @dataclass(frozen=True)
@@ -17,16 +17,11 @@ class QqpConfig(TaskSourceConfig):
     """Where the qqp data comes from: `path` (local GLUE files) or the hub; how validation is held out."""
 
 
-class QqpTask:
-    def __init__(self, config: QqpConfig):
-        self.config = config
-
-    def load(self, env: StageEnvironment) -> TaskData:
-        return load_task(glue_source("qqp"), self.config)
+SOURCE = glue_source("qqp")
 
 
 @hookimpl
 def register_tasks(register):
-    register("qqp", QqpTask, config=QqpConfig,
+    register("qqp", source_task(SOURCE), config=QqpConfig,
              description="QQP (GLUE): are two Quora questions duplicates? (pairs)"
                          "; hub nyu-mll/glue, or local GLUE files (path:)")

@@ -16,18 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from harness import (
-    LocalLayout,
-    RawSplit,
-    StageEnvironment,
-    TaskData,
-    TaskSource,
-    TaskSourceConfig,
-    concat_splits,
-    hookimpl,
-    load_task,
-    read_text,
-)
+from harness import LocalLayout, RawSplit, TaskSource, TaskSourceConfig, concat_splits, hookimpl, read_text, source_task
 
 FILES = ("rt-polarity.pos", "rt-polarity.neg")
 
@@ -69,16 +58,8 @@ class RottenTomatoesConfig(TaskSourceConfig):
     """Where the data comes from: `path` (the rt-polarity release, or one file per split) or the hub."""
 
 
-class RottenTomatoesTask:
-    def __init__(self, config: RottenTomatoesConfig):
-        self.config = config
-
-    def load(self, env: StageEnvironment) -> TaskData:
-        return load_task(SOURCE, self.config)
-
-
 @hookimpl
 def register_tasks(register):
-    register("rotten-tomatoes", RottenTomatoesTask, config=RottenTomatoesConfig,
+    register("rotten-tomatoes", source_task(SOURCE), config=RottenTomatoesConfig,
              description="Rotten Tomatoes / MR sentence polarity; hub rotten_tomatoes, or the rt-polarity.pos/.neg "
                          "release (path:)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness import StageEnvironment, TaskData, TaskSourceConfig, glue_source, hookimpl, load_task
+from harness import TaskSourceConfig, glue_source, hookimpl, source_task
 
 
 @dataclass(frozen=True)
@@ -17,16 +17,11 @@ class RteConfig(TaskSourceConfig):
     """Where the rte data comes from: `path` (local GLUE files) or the hub; how validation is held out."""
 
 
-class RteTask:
-    def __init__(self, config: RteConfig):
-        self.config = config
-
-    def load(self, env: StageEnvironment) -> TaskData:
-        return load_task(glue_source("rte"), self.config)
+SOURCE = glue_source("rte")
 
 
 @hookimpl
 def register_tasks(register):
-    register("rte", RteTask, config=RteConfig,
+    register("rte", source_task(SOURCE), config=RteConfig,
              description="RTE (GLUE): textual entailment (pairs)"
                          "; hub nyu-mll/glue, or local GLUE files (path:)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness import StageEnvironment, TaskData, TaskSource, TaskSourceConfig, hookimpl, load_task
+from harness import TaskSource, TaskSourceConfig, hookimpl, source_task
 
 SOURCE = TaskSource(
     name="snli", title="SNLI", hub_path="stanfordnlp/snli", hub_config=None,
@@ -28,16 +28,8 @@ class SnliConfig(TaskSourceConfig):
     """Where the SNLI data comes from: `path` (local files) or the hub. SNLI has its own validation split."""
 
 
-class SnliTask:
-    def __init__(self, config: SnliConfig):
-        self.config = config
-
-    def load(self, env: StageEnvironment) -> TaskData:
-        return load_task(SOURCE, self.config)
-
-
 @hookimpl
 def register_tasks(register):
-    register("snli", SnliTask, config=SnliConfig,
+    register("snli", source_task(SOURCE), config=SnliConfig,
              description="SNLI: 3-way entailment on (premise, hypothesis) pairs; hub stanfordnlp/snli, or local "
                          "files (path:)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness import StageEnvironment, TaskData, TaskSourceConfig, glue_source, hookimpl, load_task
+from harness import TaskSourceConfig, glue_source, hookimpl, source_task
 
 
 @dataclass(frozen=True)
@@ -17,16 +17,11 @@ class Sst2Config(TaskSourceConfig):
     """Where the sst2 data comes from: `path` (local GLUE files) or the hub; how validation is held out."""
 
 
-class Sst2Task:
-    def __init__(self, config: Sst2Config):
-        self.config = config
-
-    def load(self, env: StageEnvironment) -> TaskData:
-        return load_task(glue_source("sst2"), self.config)
+SOURCE = glue_source("sst2")
 
 
 @hookimpl
 def register_tasks(register):
-    register("sst2", Sst2Task, config=Sst2Config,
+    register("sst2", source_task(SOURCE), config=Sst2Config,
              description="SST-2 (GLUE): binary sentiment of movie-review sentences"
                          "; hub nyu-mll/glue, or local GLUE files (path:)")

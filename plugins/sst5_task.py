@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness import StageEnvironment, TaskData, TaskSource, TaskSourceConfig, hookimpl, load_task
+from harness import TaskSource, TaskSourceConfig, hookimpl, source_task
 
 SOURCE = TaskSource(
     name="sst5", title="SST-5", hub_path="SetFit/sst5", hub_config=None,
@@ -22,15 +22,7 @@ class Sst5Config(TaskSourceConfig):
     """Where the SST-5 data comes from: `path` (local files) or the hub. SST-5 has its own validation split."""
 
 
-class Sst5Task:
-    def __init__(self, config: Sst5Config):
-        self.config = config
-
-    def load(self, env: StageEnvironment) -> TaskData:
-        return load_task(SOURCE, self.config)
-
-
 @hookimpl
 def register_tasks(register):
-    register("sst5", Sst5Task, config=Sst5Config,
+    register("sst5", source_task(SOURCE), config=Sst5Config,
              description="SST-5: 5-class sentiment of movie-review sentences; hub SetFit/sst5, or local files (path:)")

@@ -17,17 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from harness import (
-    HarnessError,
-    LocalLayout,
-    RawSplit,
-    StageEnvironment,
-    TaskData,
-    TaskSource,
-    TaskSourceConfig,
-    hookimpl,
-    load_task,
-)
+from harness import HarnessError, LocalLayout, RawSplit, TaskSource, TaskSourceConfig, hookimpl, source_task
 
 ORIGINAL_LABELS = {"1": 0, "2": 1}
 
@@ -66,15 +56,7 @@ class YelpPolarityConfig(TaskSourceConfig):
     """Where the Yelp data comes from: `path` (local files) or the hub; how validation is held out."""
 
 
-class YelpPolarityTask:
-    def __init__(self, config: YelpPolarityConfig):
-        self.config = config
-
-    def load(self, env: StageEnvironment) -> TaskData:
-        return load_task(SOURCE, self.config)
-
-
 @hookimpl
 def register_tasks(register):
-    register("yelp-polarity", YelpPolarityTask, config=YelpPolarityConfig,
+    register("yelp-polarity", source_task(SOURCE), config=YelpPolarityConfig,
              description="Yelp review polarity; hub yelp_polarity, or local CSV files (path:)")
