@@ -22,7 +22,7 @@ from harness import Example, HarnessError, StageEnvironment, TaskData, hookimpl
 
 TEXT_COLUMN_GUESSES = ("text", "sentence", "content", "review", "document")
 LABEL_COLUMN_GUESSES = ("label", "labels", "class", "target")
-FORMAT_BY_SUFFIX = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
+FORMAT_BY_SUFFIX = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 SPLITS = ("train", "validation", "test")
 MISSING_VALUE_SPELLINGS = ("nan", "na", "n/a", "null", "none", "nil", "-", "?")
 """Label cells that are almost certainly a missing value written by a spreadsheet or pandas, not a class."""
@@ -72,7 +72,7 @@ class LocalTaskConfig:
     test: str
     validation: Optional[str] = None
     """Optional; without it the harness holds out 10% of train."""
-    format: Optional[Literal["csv", "tsv", "jsonl"]] = None
+    format: Optional[Literal["csv", "tsv", "jsonl", "parquet"]] = None
     """Default: from the file extension."""
     text_column: Optional[str] = None
     """Default: the first of text, sentence, content, review, document present."""
@@ -115,7 +115,7 @@ class LocalTaskConfig:
                 raise DataFileError(f"{split} file {path!r} does not exist (resolved to {resolved.absolute()})")
             if self.format is None and resolved.suffix.lower() not in FORMAT_BY_SUFFIX:
                 raise DataFileError(f"{split} file {path!r}: cannot tell its format from its extension; "
-                                    f"set format: csv, tsv or jsonl")
+                                    f"set format: csv, tsv, jsonl or parquet")
         if not self.name.strip():
             raise DataFileError("name must not be empty")
         for field_name in ("text_column", "label_column", "rationale_column", "text_pair_column"):
@@ -131,7 +131,7 @@ class LocalTaskConfig:
         if self.column_names is not None:
             formats = {self.format or FORMAT_BY_SUFFIX.get(_expand(getattr(self, split)).suffix.lower())
                        for split in SPLITS if getattr(self, split) is not None}
-            if "jsonl" in formats:
+            if formats & {"jsonl", "parquet"}:
                 raise DataFileError("column_names is for CSV/TSV files without a header line, not JSON lines")
             _check_names("column_names", self.column_names, minimum=2)
         if self.label_names is not None:
@@ -212,6 +212,12 @@ def _read_task(config: LocalTaskConfig) -> _Task:
 def _read_split(config: LocalTaskConfig, split: str) -> _Split:
     path = _expand(getattr(config, split))
     subject = f"{split} file {path}"
+    file_format = config.format or FORMAT_BY_SUFFIX[path.suffix.lower()]
+    if file_format == "parquet":
+        records, columns = _parse_parquet(path, subject)
+        if not records:
+            raise DataFileError(f"{subject} has no rows")
+        return _split_from_records(config, split, path, subject, records, columns)
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -227,7 +233,6 @@ def _read_split(config: LocalTaskConfig, split: str) -> _Split:
     text = text.removeprefix("\ufeff")
     if not text.strip():
         raise DataFileError(f"{subject} is empty")
-    file_format = config.format or FORMAT_BY_SUFFIX[path.suffix.lower()]
     if file_format == "jsonl":
         records, columns = _parse_json(text, subject, array_expected=path.suffix.lower() == ".json")
         empty = f"{subject} has no rows"
@@ -236,6 +241,11 @@ def _read_split(config: LocalTaskConfig, split: str) -> _Split:
         empty = f"{subject} has no rows" + ("" if config.column_names else " (only a header line)")
     if not records:
         raise DataFileError(empty)
+    return _split_from_records(config, split, path, subject, records, columns)
+
+
+def _split_from_records(config: LocalTaskConfig, split: str, path: Path, subject: str,
+                        records: list[tuple[str, dict]], columns: list[str]) -> _Split:
     text_column = _column(columns, config.text_column, TEXT_COLUMN_GUESSES, "text", subject)
     label_column = _column(columns, config.label_column, LABEL_COLUMN_GUESSES, "label", subject)
     if text_column == label_column:
@@ -296,6 +306,21 @@ def _parse_delimited(text: str, file_format: str, column_names: Optional[tuple[s
     finally:
         csv.field_size_limit(previous_limit)
     return records, header or []
+
+
+def _parse_parquet(path: Path, subject: str) -> tuple[list[tuple[str, dict]], list[str]]:
+    """A Parquet file's rows as records ("row N", 1-based as in a spreadsheet), through pyarrow (a datasets
+    dependency). Strings arrive as str, integers as int: the same checks as for the text formats apply."""
+    try:
+        import pyarrow.parquet as parquet
+    except ImportError as error:
+        raise DataFileError(f"{subject}: reading Parquet needs pyarrow (pip install pyarrow)") from error
+    try:
+        table = parquet.read_table(path)
+    except (OSError, ValueError) as error:  # pyarrow.ArrowInvalid is a ValueError
+        raise DataFileError(f"{subject} is not a readable Parquet file: {error}") from error
+    columns = list(table.column_names)
+    return [(f"row {index + 1}", row) for index, row in enumerate(table.to_pylist())], columns
 
 
 def _parse_json(text: str, subject: str, array_expected: bool) -> tuple[list[tuple[str, dict]], list[str]]:
