@@ -59,7 +59,9 @@ from harness.types import (
     ResultRow,
     StageEnvironment,
     StageRecord,
+    TASK_KINDS,
     TaskData,
+    TokenExample,
     TrainedModel,
     TrainRequest,
     WordAttribution,
@@ -366,6 +368,37 @@ def _accepts(annotation: Any, value: Any) -> bool:
     return True
 
 
+def _check_example(example: Example, names: tuple[str, ...], segments: int, where: str) -> None:
+    if not isinstance(example.text, str):
+        raise AssertionError(f"{where}: example {example.id!r} has text {example.text!r}, not a string")
+    if (example.text_pair is not None) != (segments == 2):
+        raise AssertionError(f"{where}: example {example.id!r} has text_pair {example.text_pair!r}, but the task "
+                             f"names {segments} text field(s); a pair task sets text_pair on every example and "
+                             f"names two text_fields")
+    if example.text_pair is not None and not isinstance(example.text_pair, str):
+        raise AssertionError(f"{where}: example {example.id!r} has text_pair {example.text_pair!r}, not a string")
+    if not _is_int(example.label) or not 0 <= example.label < len(names):
+        raise AssertionError(f"{where}: example {example.id!r} has label {example.label!r}; labels are "
+                             f"integers in 0..{len(names) - 1} (indexes of label_names)")
+    for span in example.rationale or ():
+        if (len(span) != 2 or not all(_is_int(offset) for offset in span)
+                or not 0 <= span[0] < span[1] <= len(example.text)):
+            raise AssertionError(f"{where}: example {example.id!r} has rationale span {span!r} outside its "
+                                 f"text ({len(example.text)} characters)")
+
+
+def _check_token_example(example: TokenExample, names: tuple[str, ...], where: str) -> None:
+    if not example.tokens or not all(isinstance(token, str) and token for token in example.tokens):
+        raise AssertionError(f"{where}: example {example.id!r} must have non-empty string tokens, got "
+                             f"{example.tokens!r}")
+    if len(example.tags) != len(example.tokens):
+        raise AssertionError(f"{where}: example {example.id!r} has {len(example.tokens)} tokens but "
+                             f"{len(example.tags)} tags; one tag per token")
+    if not all(_is_int(tag) and 0 <= tag < len(names) for tag in example.tags):
+        raise AssertionError(f"{where}: example {example.id!r} has tags {example.tags!r}; tags are integers in "
+                             f"0..{len(names) - 1} (indexes of label_names, IOB2 names such as 'B-PER')")
+
+
 def check_task(task: Any, env: Optional[StageEnvironment] = None) -> TaskData:
     """Check a task: `load(env)` returns TaskData with labelled, uniquely identified examples, the same twice."""
     task, subject = _resolve("task", task)
@@ -384,31 +417,31 @@ def check_task(task: Any, env: Optional[StageEnvironment] = None) -> TaskData:
     for split in ("train", "test"):
         if not getattr(data, split):
             raise AssertionError(f"{subject}: the {split} split is empty")
+    if data.kind not in TASK_KINDS:
+        raise AssertionError(f"{subject}: TaskData.kind must be one of {', '.join(TASK_KINDS)}, got {data.kind!r}")
+    token_task = data.kind == "token-classification"
+    expected = TokenExample if token_task else Example
     seen: dict[str, str] = {}
     for split in ("train", "validation", "test"):
         examples = getattr(data, split)
         if not isinstance(examples, tuple):
-            raise AssertionError(f"{subject}: TaskData.{split} must be a tuple of Example, got {type(examples).__name__}")
+            raise AssertionError(f"{subject}: TaskData.{split} must be a tuple of {expected.__name__}, got "
+                                 f"{type(examples).__name__}")
         for example in examples:
             where = f"{subject}, {split} split"
-            if not isinstance(example, Example):
-                raise AssertionError(f"{where}: {example!r} is not a harness.types.Example")
+            if not isinstance(example, expected):
+                raise AssertionError(f"{where}: {example!r} is not a harness.types.{expected.__name__} (TaskData.kind "
+                                     f"is {data.kind!r})")
             if not isinstance(example.id, str) or not example.id:
                 raise AssertionError(f"{where}: example ids must be non-empty strings, got {example.id!r}")
             if example.id in seen:
                 raise AssertionError(f"{where}: example id {example.id!r} is also used in the {seen[example.id]} "
                                      f"split; ids key per-example records and caches, so they must be unique")
             seen[example.id] = split
-            if not isinstance(example.text, str):
-                raise AssertionError(f"{where}: example {example.id!r} has text {example.text!r}, not a string")
-            if not _is_int(example.label) or not 0 <= example.label < len(names):
-                raise AssertionError(f"{where}: example {example.id!r} has label {example.label!r}; labels are "
-                                     f"integers in 0..{len(names) - 1} (indexes of label_names)")
-            for span in example.rationale or ():
-                if (len(span) != 2 or not all(_is_int(offset) for offset in span)
-                        or not 0 <= span[0] < span[1] <= len(example.text)):
-                    raise AssertionError(f"{where}: example {example.id!r} has rationale span {span!r} outside its "
-                                         f"text ({len(example.text)} characters)")
+            if token_task:
+                _check_token_example(example, names, where)
+            else:
+                _check_example(example, names, len(data.text_fields), where)
     if again != data:
         raise AssertionError(f"{subject}: two loads gave different data; a task must be deterministic (its content "
                              f"keys every downstream stage's cache entry)")

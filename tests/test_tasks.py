@@ -462,3 +462,28 @@ def test_bad_parameters_point_at_their_suite_line(write_suite, capsys):
     assert main(["validate", str(suite)]) == 2
     error = capsys.readouterr().err
     assert f"{suite}:3:" in error and "path '/nowhere/agnews' does not exist" in error
+
+
+def test_the_contract_kit_checks_pair_and_token_tasks(tmp_path):
+    from harness.types import Example, TaskData, TokenExample
+
+    class Fixed:
+        def __init__(self, data):
+            self.data = data
+
+        def load(self, env):
+            return self.data
+
+    pairs = (Example("a", "premise", 0, text_pair="hypothesis"), Example("b", "premise", 1))
+    test_pair = (Example("t", "premise", 0, text_pair="hypothesis"),)
+    with pytest.raises(AssertionError, match="example 'b' has text_pair None, but the task names 2 text field"):
+        check_task(Fixed(TaskData("pairs", ("yes", "no"), pairs, (), test_pair, text_fields=("p", "h"))))
+    sentences = (TokenExample("s1", ("John", "runs"), (1, 0)), TokenExample("s2", ("Paris",), (2,)))
+    test = (TokenExample("t1", ("Mary",), (1,)),)
+    labels = ("O", "B-PER", "B-LOC")
+    assert check_task(Fixed(TaskData("ner", labels, sentences, (), test, kind="token-classification")))
+    broken = (TokenExample("s3", ("John", "runs"), (1,)),)
+    with pytest.raises(AssertionError, match="has 2 tokens but 1 tags"):
+        check_task(Fixed(TaskData("ner", labels, broken, (), test, kind="token-classification")))
+    with pytest.raises(AssertionError, match="is not a harness.types.Example"):
+        check_task(Fixed(TaskData("ner", labels, sentences, (), test)))
