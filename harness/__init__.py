@@ -128,6 +128,16 @@ _LAZY = {
     "NerAttackRecord": "harness.ner_attack",
     "attack_sentences": "harness.ner_attack",
     "attack_metrics": "harness.ner_attack",
+    "character_edits": "harness.ner_attack",
+    "wordnet_synonyms": "harness.ner_perturbations",
+    "TokenAttack": "harness.components",
+    "TokenPerturbation": "harness.components",
+    "EntityExplainer": "harness.components",
+    "TokenPredictor": "harness.predict",
+    "peft_task_type": "harness.models",
+    "EntityAttribution": "harness.entity_explaining",
+    "EntityExplainOutcome": "harness.entity_explaining",
+    "integrated_gradients_entities": "harness.entity_explaining",
 }
 
 

@@ -133,3 +133,14 @@ def word_feature_mask(batch: EncodedBatch) -> Any:
             if key is not None:
                 mask[row, position] = key[1] + 1 + (first_segment_words if key[0] == 1 else 0)
     return mask.to(batch.input_ids.device)
+
+
+def sum_subwords_to_words(word_ids: Sequence[Optional[int]], token_scores: Sequence[float],
+                          words: int) -> tuple[float, ...]:
+    """Per word of a pre-split sentence (token classification), the sum of its subwords' scores; 0.0 for a word
+    without a subword (cut off by max_length). `word_ids` maps positions to words (None: special or padding)."""
+    scores = [0.0] * words
+    for position, word in enumerate(word_ids):
+        if word is not None and position < len(token_scores):
+            scores[word] += float(token_scores[position])
+    return tuple(scores)

@@ -42,6 +42,24 @@ class LogitsFromIds(torch.nn.Module):
         return self.model(input_ids=input_ids, **_mask_arguments(attention_mask, self.segment_coded)).logits.float()
 
 
+class SelectedLogitsFromEmbeddings(torch.nn.Module):
+    """forward(inputs_embeds, attention_mask, selector) -> one fp32 number per row: the token classifier's logits
+    weighted by `selector` (rows x tokens x labels, 1 at each position's chosen label) and summed.
+
+    What integrated gradients attributes for an entity of a tagger: the sum of the entity's label logits over its
+    words' first subwords (harness.entity_explaining). The selector travels as an additional forward argument, so
+    Captum repeats it for every interpolation step as it does the mask."""
+
+    def __init__(self, model: Any):
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor,
+                selector: torch.Tensor) -> torch.Tensor:
+        logits = self.model(inputs_embeds=inputs_embeds, attention_mask=_needed(attention_mask)).logits.float()
+        return (logits * selector).sum(dim=(1, 2))
+
+
 def segment_coded_mask(attention_mask: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
     """The attention mask with each token's segment folded in: attention_mask x (token_type_id + 1)."""
     return attention_mask * (token_type_ids + 1)

@@ -47,17 +47,51 @@ def load_tokenizer(location: str, revision: Optional[str] = None, trust_remote_c
     return tokenizer
 
 
+TOKEN_CLASSIFICATION = "token-classification"
+SEQUENCE_CLASSIFICATION = "sequence-classification"
+
+
+def model_class(kind: str) -> Any:
+    """The transformers auto class of a task kind (harness.types.TASK_KINDS): a head over the whole sequence, or
+    one over every token (named-entity recognition)."""
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    if kind == SEQUENCE_CLASSIFICATION:
+        return AutoModelForSequenceClassification
+    if kind == TOKEN_CLASSIFICATION:
+        return AutoModelForTokenClassification
+    raise HarnessError(f"unknown task kind {kind!r}; expected {SEQUENCE_CLASSIFICATION!r} or {TOKEN_CLASSIFICATION!r}")
+
+
+def peft_task_type(kind: str) -> Any:
+    """PEFT's TaskType for a task kind: SEQ_CLS, or TOKEN_CLS for token classification. Finetuner plugins pass
+    `request.data.kind`, so that PEFT wraps the model in the class whose forward and saved head fit the task."""
+    from peft import TaskType
+
+    model_class(kind)  # rejects an unknown kind with the same message
+    return TaskType.TOKEN_CLS if kind == TOKEN_CLASSIFICATION else TaskType.SEQ_CLS
+
+
+def outside_index(label_names: tuple[str, ...]) -> int:
+    """Index of the "O" tag: what a word the model never saw (truncated) is predicted as."""
+    return label_names.index("O") if "O" in label_names else 0
+
+
 def load_base_classifier(source: ModelSource, label_names: tuple[str, ...],
-                         quantization: Optional[str] = None) -> tuple[Any, Any]:
+                         quantization: Optional[str] = None,
+                         kind: str = SEQUENCE_CLASSIFICATION) -> tuple[Any, Any]:
     """A pretrained model with a new classification head for `label_names`, and its tokenizer.
+
+    `kind` is the task's (TaskData.kind): "token-classification" gives a head that tags every token
+    (AutoModelForTokenClassification), anything else the sequence classifier.
 
     Decoder-only models (GPT-2, Llama, Qwen, Mistral) classify from their last non-pad token, which
     transformers finds through `config.pad_token_id`; it is set here when the tokenizer had no pad token.
     `quantization` ("4bit" or "8bit") loads the frozen weights through bitsandbytes for QLoRA-style training.
     """
     import torch
-    from transformers import AutoModelForSequenceClassification
 
+    auto_class = model_class(kind)
     tokenizer = load_tokenizer(source.location, source.revision, source.trust_remote_code)
     # Safetensors only unless the suite opted in: a pickle checkpoint can run arbitrary code when it is loaded.
     options: dict[str, Any] = {"trust_remote_code": source.trust_remote_code,
@@ -66,7 +100,7 @@ def load_base_classifier(source: ModelSource, label_names: tuple[str, ...],
         options.update(quantization_options(quantization))
     try:
         with quiet_transformers():
-            model = AutoModelForSequenceClassification.from_pretrained(
+            model = auto_class.from_pretrained(
                 source.location,
                 revision=source.revision,
                 num_labels=len(label_names),
@@ -144,17 +178,21 @@ class LoadedClassifier:
     max_length: int
     trained: Optional[TrainedModel] = None
     """The stored model this was loaded from (attack workers reload it); None for a model still in memory only."""
+    kind: str = SEQUENCE_CLASSIFICATION
+    """The task kind; for "token-classification" `predictor` is a harness.predict.TokenPredictor (word tags)."""
 
 
 def load_trained_classifier(trained: TrainedModel, label_names: tuple[str, ...], device: str,
-                            max_length: int, batch_size: int) -> LoadedClassifier:
-    """Reload what a finetuner saved: a full model, or a base model plus a PEFT adapter."""
-    from harness.predict import Predictor
+                            max_length: int, batch_size: int,
+                            kind: str = SEQUENCE_CLASSIFICATION) -> LoadedClassifier:
+    """Reload what a finetuner saved: a full model, or a base model plus a PEFT adapter. `kind` (the task's)
+    picks the model class and the predictor: nothing on disk says whether a head tags sequences or tokens."""
+    from harness.predict import Predictor, TokenPredictor
 
     if trained.adapter_of is not None:
         from peft import PeftModel
 
-        base, tokenizer = load_base_classifier(trained.adapter_of, label_names)
+        base, tokenizer = load_base_classifier(trained.adapter_of, label_names, kind=kind)
         model = PeftModel.from_pretrained(base, str(trained.model_dir))
         if hasattr(model, "merge_and_unload") and _can_merge(model):
             # Merged LoRA/IA3 weights give the same logits with one matmul less per layer.
@@ -164,15 +202,18 @@ def load_trained_classifier(trained: TrainedModel, label_names: tuple[str, ...],
             align_tokenizer_with_model(tokenizer, base)
     else:
         import torch
-        from transformers import AutoModelForSequenceClassification
 
         tokenizer = load_tokenizer(str(trained.model_dir))
         # The harness saved it as safetensors; anything else in the cache is not ours to unpickle.
-        model = AutoModelForSequenceClassification.from_pretrained(str(trained.model_dir), dtype=torch.float32,
-                                                                   use_safetensors=True)
+        model = model_class(kind).from_pretrained(str(trained.model_dir), dtype=torch.float32,
+                                                  use_safetensors=True)
         align_tokenizer_with_model(tokenizer, model)
     model.to(device)
     model.eval()
+    if kind == TOKEN_CLASSIFICATION:
+        predictor = TokenPredictor(model, tokenizer, device, max_length=max_length, batch_size=batch_size,
+                                   outside_index=outside_index(label_names))
+        return LoadedClassifier(model, tokenizer, predictor, label_names, device, max_length, trained, kind)
     predictor = Predictor(model, tokenizer, device, max_length=max_length, batch_size=batch_size)
     return LoadedClassifier(model, tokenizer, predictor, label_names, device, max_length, trained)
 

@@ -14,7 +14,7 @@ get the tokenizer's pair encoding and their own cache entries (a tuple never equ
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -102,3 +102,110 @@ class Predictor:
         from harness.textattack_bridge import PredictorModelWrapper
 
         return PredictorModelWrapper(self)
+
+
+class TokenPredictor:
+    """Batched word tags for a token-classification model (NER): Predictor's counterpart for a model that tags
+    every word.
+
+    A sentence is a sequence of words. They are tokenized pre-split (harness.token_classification.encode_words),
+    sorted by length and padded per batch to the batch's longest sentence, run under inference_mode (bf16 autocast
+    on CUDA), and read back at each word's first subword (`word_predictions`: the argmax tag and the softmax over
+    the labels). Results are cached per sentence because attacks ask for the same sentences again and again."""
+
+    def __init__(self, model: Any, tokenizer: Any, device: str, max_length: int = 128, batch_size: int = 64,
+                 cache_size: int = 50_000, outside_index: int = 0):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = device
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.cache_size = cache_size
+        self.outside_index = outside_index
+        """The tag of words the model never saw (cut off by max_length): "O"."""
+        self._cache: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+        self.queries = 0
+        """Sentences asked for, cache hits included."""
+        self.forwards = 0
+        """Sentences that actually went through the model."""
+
+    def clear_cache(self) -> None:
+        """Forget cached predictions; call after the model's weights change."""
+        self._cache.clear()
+
+    @property
+    def num_labels(self) -> int:
+        return int(self.model.config.num_labels)
+
+    def tag(self, sentences: Sequence[Sequence[str]]) -> list[Any]:
+        """One harness.token_classification.TokenPrediction per sentence (tag index and label probabilities per
+        word), in the order of `sentences`."""
+        keys = [tuple(sentence) for sentence in sentences]
+        for key in keys:
+            if not all(isinstance(word, str) for word in key):
+                raise TypeError(f"a sentence must be a sequence of words (strings), got {key!r:.80}")
+        self.queries += len(keys)
+        missing = list(dict.fromkeys(key for key in keys if key not in self._cache))
+        if missing:
+            for key, prediction in zip(missing, self._forward(missing)):
+                self._cache[key] = prediction
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return [self._cache[key] for key in keys]
+
+    def predict(self, sentences: Sequence[Sequence[str]]) -> list[tuple[int, ...]]:
+        """Tag indices per word of each sentence."""
+        return [prediction.tags for prediction in self.tag(sentences)]
+
+    def _forward(self, sentences: list[tuple[str, ...]]) -> list[Any]:
+        import torch
+
+        from harness.token_classification import TokenPrediction, encode_words, word_predictions
+
+        # An empty sentence has nothing to tag (and the tokenizer rejects an empty word list).
+        results: list[Any] = [TokenPrediction((), (), 0) if not sentence else None for sentence in sentences]
+        nonempty = [index for index, sentence in enumerate(sentences) if sentence]
+        encoded = dict(zip(nonempty, encode_words(self.tokenizer, [sentences[index] for index in nonempty],
+                                                  max_length=self.max_length)))
+        order = sorted(nonempty, key=lambda index: len(encoded[index].input_ids))
+        was_training = self.model.training
+        self.model.eval()
+        left = getattr(self.tokenizer, "padding_side", "right") == "left"
+        try:
+            with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16,
+                                                        enabled=self.device.startswith("cuda")):
+                for start in range(0, len(order), self.batch_size):
+                    batch = order[start:start + self.batch_size]
+                    input_ids, attention_mask = pad_token_rows([encoded[index].input_ids for index in batch],
+                                                               self.tokenizer.pad_token_id, left)
+                    logits = self.model(input_ids=input_ids.to(self.device),
+                                        attention_mask=attention_mask.to(self.device)).logits.float().cpu().numpy()
+                    for row, index in enumerate(batch):
+                        length = len(encoded[index].input_ids)
+                        # Left padding puts the sentence at the end of the row.
+                        rows = logits[row, logits.shape[1] - length:] if left else logits[row, :length]
+                        results[index] = word_predictions(rows, encoded[index].word_ids, encoded[index].words,
+                                                          outside_index=self.outside_index)
+        finally:
+            if was_training:
+                self.model.train()
+        self.forwards += len(sentences)
+        return results
+
+
+def pad_token_rows(rows: Sequence[Sequence[int]], pad_id: Optional[int], left: bool = False) -> tuple[Any, Any]:
+    """(input_ids, attention_mask) tensors of token id rows padded to the longest, on the tokenizer's side."""
+    import torch
+
+    width = max(len(row) for row in rows)
+    input_ids = torch.full((len(rows), width), pad_id if pad_id is not None else 0, dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for number, row in enumerate(rows):
+        values = torch.as_tensor(list(row), dtype=torch.long)
+        if left:
+            input_ids[number, width - len(row):] = values
+            attention_mask[number, width - len(row):] = 1
+        else:
+            input_ids[number, :len(row)] = values
+            attention_mask[number, :len(row)] = 1
+    return input_ids, attention_mask

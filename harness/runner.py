@@ -2,6 +2,10 @@
 
     task -> finetune -> evaluate -> attack (each) -> perturb (each) -> explain (each)    then gates -> reports
 
+A token-classification (NER) task runs the same chain; its evaluate, attack, perturb and explain stages compute
+entity-level results instead (harness.token_stages), and components that cannot serve the task's kind are refused
+before anything trains.
+
 Every stage's key hashes its configuration, the keys of its inputs, the plugin's name and version, library
 versions and the schema version. A stage whose key is in the cache is not recomputed, so a rerun after a
 crash, a kill or an edit redoes only what changed. A stage that raises is recorded with its traceback; the
@@ -70,6 +74,7 @@ from harness.types import (
     StageEnvironment,
     StageRecord,
     TaskData,
+    TokenExample,
     TrainedModel,
     TrainRequest,
     WordAttribution,
@@ -190,6 +195,11 @@ def example_key(example: Example) -> str:
 
 
 def examples_fingerprint(examples: Sequence[Example]) -> str:
+    if examples and isinstance(examples[0], TokenExample):
+        # NER sentences: their own tag, so that no key of a text task can ever equal one of a token task.
+        from harness.token_stages import fingerprint_rows
+
+        return content_key({"token_examples": fingerprint_rows(examples)})
     # A rationale counts only where there is one, so examples without rationales keep their old keys.
     # So does a second segment: single-text examples keep the keys they had before pairs existed. Its tag names
     # the pair encoding: stages computed while models still read only `text` of a pair are not reused.
@@ -263,6 +273,9 @@ class Runner:
 
             self.task_data = self._task_stage()
             if self.task_data is not None:
+                from harness.token_stages import check_components
+
+                check_components(self.suite, self.registry, self.task_data)
                 self._execute_cells()
 
             gates = evaluate_gates(self.suite.gates, self.store.rows, run=read_run(self.store.run_dir),
@@ -427,7 +440,9 @@ class Runner:
         self.store.update_manifest(label_names=list(data.label_names), task_description=data.description,
                                    split_sizes={split: len(getattr(data, split)) for split in ("train", "validation", "test")},
                                    # What reports call the segments of a sentence-pair task.
-                                   **({"text_fields": list(data.text_fields)} if len(data.text_fields) > 1 else {}))
+                                   **({"text_fields": list(data.text_fields)} if len(data.text_fields) > 1 else {}),
+                                   # Reports show NER runs with entity tables and spans.
+                                   **({"task_kind": data.kind} if data.kind != "sequence-classification" else {}))
         self.task_data = data
         self._store_samples(loaded, data)
         self.store.add_stage(record, rows)
@@ -441,28 +456,35 @@ class Runner:
             if not getattr(data, split):
                 raise HarnessError(f"task {data.name!r} has an empty {split} split; nothing to train or evaluate")
         budgets = self.suite.budgets
+        stratify = self._stratify(data)
         train, validation = list(data.train), list(data.validation)
         if not validation:
-            ordered = stratified_order(train, budgets.sample_seed, budgets.stratify)
+            ordered = stratified_order(train, budgets.sample_seed, stratify)
             held_out = max(1, int(len(ordered) * VALIDATION_FRACTION))
             held_out_ids = {example.id for example in ordered[:held_out]}
             validation = ordered[:held_out]
             train = [example for example in train if example.id not in held_out_ids]
         test = list(data.test)
         if budgets.max_train_examples is not None:
-            train = sample(train, budgets.max_train_examples, budgets.sample_seed, budgets.stratify)
+            train = sample(train, budgets.max_train_examples, budgets.sample_seed, stratify)
         if budgets.max_eval_examples is not None:
-            validation = sample(validation, budgets.max_eval_examples, budgets.sample_seed, budgets.stratify)
-            test = sample(test, budgets.max_eval_examples, budgets.sample_seed, budgets.stratify)
+            validation = sample(validation, budgets.max_eval_examples, budgets.sample_seed, stratify)
+            test = sample(test, budgets.max_eval_examples, budgets.sample_seed, stratify)
         return dataclasses.replace(data, train=tuple(train), validation=tuple(validation), test=tuple(test))
+
+    def _stratify(self, data: Optional[TaskData] = None) -> bool:
+        """Whether samples keep label shares: a NER sentence has no single label, so its samples are plain
+        seeded ones whatever `budgets.stratify` says."""
+        data = data or self.task_data
+        return self.suite.budgets.stratify and data.kind != "token-classification"
 
     def _attack_examples(self) -> tuple[Example, ...]:
         budgets = self.suite.budgets
-        return tuple(sample(self.task_data.test, budgets.max_attack_examples, budgets.sample_seed, budgets.stratify))
+        return tuple(sample(self.task_data.test, budgets.max_attack_examples, budgets.sample_seed, self._stratify()))
 
     def _explain_examples(self) -> tuple[Example, ...]:
         budgets = self.suite.budgets
-        return tuple(sample(self.task_data.test, budgets.max_explain_examples, budgets.sample_seed, budgets.stratify))
+        return tuple(sample(self.task_data.test, budgets.max_explain_examples, budgets.sample_seed, self._stratify()))
 
     def _store_samples(self, loaded: TaskData, data: TaskData) -> None:
         """The ids of every example the run uses, and fingerprints of the data before and after the budgets:
@@ -470,7 +492,7 @@ class Runner:
         splits = ("train", "validation", "test")
         self.store.write_samples({
             "seed": self.suite.budgets.sample_seed,
-            "stratified": self.suite.budgets.stratify,
+            "stratified": self._stratify(),
             **{split: [example.id for example in getattr(data, split)] for split in splits},
             "attack": [example.id for example in self._attack_examples()],
             "explain": [example.id for example in self._explain_examples()],
@@ -487,7 +509,7 @@ class Runner:
         a sweep measures the effect of more data, not of different data."""
         train = self.task_data.train
         budgets = self.suite.budgets
-        ordered = stratified_order(train, budgets.sample_seed, budgets.stratify)
+        ordered = stratified_order(train, budgets.sample_seed, self._stratify())
         subsets = []
         for size in self.suite.train_sizes:
             if size is None:
@@ -570,22 +592,25 @@ class Runner:
         evaluation_ref = dataclasses.replace(cell.method, kind="finetuner")
         self._stage("evaluate", f"{cell.prefix}/evaluate", evaluation_ref, {
             "model": cell.finetune_key, "test": examples_fingerprint(data.test), "stage_version": 1,
-        }, lambda building, env: self._evaluate(cell, building), cell, upstream_failed=failed)
+        }, lambda building, env: (self._evaluate_tokens(cell, building) if self._token_task else
+                                  self._evaluate(cell, building)), cell, upstream_failed=failed)
         attack_examples = self._attack_examples()
         attack_stages: list[tuple[str, str]] = []  # (attack label, stage key) of the attacks that ran
         for attack in self.suite.attacks:
             payload = self._stage("attack", f"{cell.prefix}/attack/{attack.label}", attack, {
                 "model": cell.finetune_key, "examples": examples_fingerprint(attack_examples), "seed": cell.seed,
                 "seeding": "per-example",
-            }, lambda building, env, attack=attack: self._attack(cell, attack, attack_examples, building, env), cell,
-                upstream_failed=failed)
-            if payload is not None:
+            }, lambda building, env, attack=attack: (
+                self._attack_tokens(cell, attack, attack_examples, building, env) if self._token_task else
+                self._attack(cell, attack, attack_examples, building, env)), cell, upstream_failed=failed)
+            if payload is not None and not self._token_task:  # entity explanations have no stability metrics yet
                 attack_stages.append((attack.label, payload["key"]))
         for perturbation in self.suite.perturbations:
             self._stage("perturb", f"{cell.prefix}/perturb/{perturbation.label}", perturbation, {
                 "model": cell.finetune_key, "test": examples_fingerprint(data.test), "seed": cell.seed,
-            }, lambda building, env, perturbation=perturbation: self._perturb(cell, perturbation, building, env), cell,
-                upstream_failed=failed)
+            }, lambda building, env, perturbation=perturbation: (
+                self._perturb_tokens(cell, perturbation, building, env) if self._token_task else
+                self._perturb(cell, perturbation, building, env)), cell, upstream_failed=failed)
         explain_examples = self._explain_examples()
         for explainer in self.suite.explainers:
             stability_from = attack_stages if quality_settings(explainer.config).stability else []
@@ -593,8 +618,10 @@ class Runner:
                 "model": cell.finetune_key, "examples": examples_fingerprint(explain_examples), "seed": cell.seed,
                 # The adversarial examples it explains for the stability metrics are part of its input.
                 "attacks": [key for _, key in stability_from], "stage_version": 2,
-            }, lambda building, env, explainer=explainer, stability_from=stability_from: self._explain(
-                cell, explainer, explain_examples, stability_from, building, env), cell, upstream_failed=failed)
+            }, lambda building, env, explainer=explainer, stability_from=stability_from: (
+                self._explain_tokens(cell, explainer, explain_examples, building, env) if self._token_task else
+                self._explain(cell, explainer, explain_examples, stability_from, building, env)), cell,
+                upstream_failed=failed)
 
     @staticmethod
     def _augmented(ref: ComponentRef, augmenter: Any, texts: list[str], env: StageEnvironment) -> list[str]:
@@ -635,8 +662,13 @@ class Runner:
         if cell.classifier is None:
             cell.classifier = load_trained_classifier(
                 cell.trained, self.task_data.label_names, self.device,
-                max_length=self.suite.model.source.max_length, batch_size=self.suite.model.batch_size)
+                max_length=self.suite.model.source.max_length, batch_size=self.suite.model.batch_size,
+                kind=self.task_data.kind)
         return cell.classifier
+
+    @property
+    def _token_task(self) -> bool:
+        return self.task_data is not None and self.task_data.kind == "token-classification"
 
     def _adversarial_key(self, method: ComponentRef) -> dict[str, Any]:
         """What of a method's adversarial training changes the trained model (nothing if it has none)."""
@@ -686,7 +718,9 @@ class Runner:
                         if record.validation_accuracy is not None), default=None)
             metrics.append(Metric("final_train_loss", last.train_loss))
             if best is not None:
-                metrics.append(Metric("best_validation_accuracy", best))
+                # A token task's validation score is its entity F1 (harness.training).
+                metrics.append(Metric("best_validation_entity_f1" if self._token_task else "best_validation_accuracy",
+                                      best))
         metrics.extend(trained.metrics)
         if rounds:
             attacked = sum(round_.attacked for round_ in rounds)
@@ -897,6 +931,39 @@ class Runner:
         return {"metrics": [dataclasses.asdict(metric) for metric in metrics]}
 
 
+
+    # ------------------------------------------------------------------- token classification (NER)
+
+    def _evaluate_tokens(self, cell: _Cell, building: Path) -> dict[str, Any]:
+        from harness import token_stages
+
+        return token_stages.as_payload(token_stages.evaluate(self._classifier(cell), self.task_data.test, building,
+                                                             cell.seed))
+
+    def _cell_task(self, cell: _Cell) -> TaskData:
+        """The task as the cell's model saw it (its training split: e.g. the pool entity swaps draw from)."""
+        return dataclasses.replace(self.task_data, train=cell.train)
+
+    def _attack_tokens(self, cell: _Cell, ref: ComponentRef, examples: Sequence[TokenExample], building: Path,
+                       env: StageEnvironment) -> dict[str, Any]:
+        from harness import token_stages
+
+        return token_stages.as_payload(token_stages.attack(self._build(ref), ref, self._classifier(cell), examples,
+                                                           self._cell_task(cell), building, env, cell.seed))
+
+    def _perturb_tokens(self, cell: _Cell, ref: ComponentRef, building: Path, env: StageEnvironment) -> dict[str, Any]:
+        from harness import token_stages
+
+        return token_stages.as_payload(token_stages.perturb(self._build(ref), ref, self._classifier(cell),
+                                                            self.task_data.test, self._cell_task(cell), building, env,
+                                                            cell.seed))
+
+    def _explain_tokens(self, cell: _Cell, ref: ComponentRef, examples: Sequence[TokenExample], building: Path,
+                        env: StageEnvironment) -> dict[str, Any]:
+        from harness import token_stages
+
+        return token_stages.as_payload(token_stages.explain(self._build(ref), ref, self._classifier(cell), examples,
+                                                            building, env, cell.seed))
 
     # ------------------------------------------------------------------------------------ reports
 

@@ -7,6 +7,15 @@ on the validation split each epoch, early stopping, and the best epoch's weights
 With `data_parallel_processes` above one the same loop runs in several processes under Hugging Face
 Accelerate (harness.data_parallel): each global batch is split across them, so the weights follow the
 single-process run up to floating-point rounding.
+
+Token classification (named-entity recognition): splits of TokenExample train a token-classification model on the
+same loop. Words are encoded with harness.token_classification.encode_words (the tag on each word's first
+subword, -100 on its other subwords and on special tokens, which the model's cross-entropy skips) and the model
+computes the loss. The running `train_accuracy` of an epoch is then the token accuracy over labelled positions,
+and the validation score that picks the best epoch is the entity F1 (seqeval's reading,
+harness.entity_metrics): `early_stopping_metric: accuracy` means entity F1 for such a task, `loss` the mean
+cross-entropy per labelled word. One process only (the data-parallel replicas weight their slices' losses by
+examples, not by labelled words), and no adversarial training (the recipes attack sequence classifiers).
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Literal, Optional, Sequence
 
 from harness.batching import encode_inputs, pad_batch
-from harness.types import AdversarialTraining, Budgets, EpochRecord, Example
+from harness.types import AdversarialTraining, Budgets, EpochRecord, Example, TokenExample
 
 
 @dataclass(frozen=True)
@@ -34,7 +43,8 @@ class TrainingSettings:
     early_stopping_patience: Optional[int] = None
     """Stop after this many epochs without a better validation score; None trains every epoch."""
     early_stopping_metric: Literal["accuracy", "loss"] = "accuracy"
-    """Validation metric that picks the best epoch (whose weights are kept) and drives early stopping."""
+    """Validation metric that picks the best epoch (whose weights are kept) and drives early stopping. For a
+    token-classification (NER) task "accuracy" is the validation entity F1."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass: less memory, about 30% slower."""
     group_by_length: bool = True
@@ -68,7 +78,8 @@ class FitResult:
     steps: int
     samples_seen: int
     kept_train_accuracy: Optional[float] = None
-    """Accuracy of the kept (best) weights on a fixed training subset of up to 512 examples."""
+    """Accuracy of the kept (best) weights on a fixed training subset of up to 512 examples (entity F1 for a
+    token-classification task, to compare with the validation entity F1)."""
 
     @property
     def best(self) -> Optional[EpochRecord]:
@@ -97,6 +108,11 @@ def planned_steps(train_examples: int, settings: TrainingSettings, budgets: Budg
 def training_epochs(settings: TrainingSettings, budgets: Budgets) -> float:
     """The method's epochs, capped by the suite's `max_epochs` budget."""
     return settings.epochs if budgets.max_epochs is None else min(settings.epochs, budgets.max_epochs)
+
+
+def is_token_task(examples: Sequence[Any]) -> bool:
+    """Whether a split holds token-classification sentences (TokenExample) rather than labelled texts."""
+    return bool(examples) and isinstance(examples[0], TokenExample)
 
 
 def set_seed(seed: int) -> None:
@@ -148,7 +164,15 @@ def fit(
         raise ValueError("the training split is empty")
     from harness.data_parallel import fit_in_processes, resolve_processes
 
-    processes = resolve_processes(settings, device, model, after_optimizer_step, adversarial)
+    if is_token_task(train):
+        # The replicas weight each slice's mean loss by its share of examples; a token task's loss is a mean over
+        # labelled words, which slices share unevenly, so several processes would not take one process's step.
+        if settings.data_parallel_processes not in (None, 1):
+            raise ValueError(f"data_parallel_processes={settings.data_parallel_processes}: token classification "
+                             f"(NER) trains in one process; set data_parallel_processes: 1")
+        processes = 1
+    else:
+        processes = resolve_processes(settings, device, model, after_optimizer_step, adversarial)
     if processes > 1:
         return fit_in_processes(model, tokenizer, train, validation, settings, budgets, device, seed, max_length,
                                 progress, processes)
@@ -228,8 +252,16 @@ def run_training(
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if hasattr(model, "enable_input_require_grads"):
             model.enable_input_require_grads()  # PEFT models have frozen embeddings; checkpointing needs a grad path
-    clean_encoded = _encode(tokenizer, train, max_length)
-    encoded, labels = clean_encoded, [example.label for example in train]
+    token_task = is_token_task(train)
+    if token_task and adversarial is not None:
+        raise ValueError("adversarial training is not supported for token classification (NER): the attacks it "
+                         "runs target sequence classifiers")
+    if token_task:
+        clean_encoded, token_labels = _encode_tokens(tokenizer, train, max_length)
+        encoded, labels = clean_encoded, token_labels
+    else:
+        clean_encoded = _encode(tokenizer, train, max_length)
+        encoded, labels = clean_encoded, [example.label for example in train]
     lengths = [len(ids) for ids in encoded["input_ids"]]
     adversarial_count = 0  # the adversarial examples sit after the clean ones in `encoded`
     total_steps = planned_steps(len(train), settings, budgets, adversarial)
@@ -287,6 +319,7 @@ def run_training(
                 lengths = [len(ids) for ids in encoded["input_ids"]]
             train_model.train()
             running_loss, running_count, running_correct = 0.0, 0, 0
+            running_scored = 0  # what train_accuracy divides by: examples, or labelled words of a token task
             batches = length_grouped_batches(lengths, settings.batch_size, rng, settings.group_by_length)
             batches_done = 0
             for batch_indices in batches:
@@ -295,7 +328,11 @@ def run_training(
                 batches_done += 1
                 shard, counted = replica.shard(batch_indices)
                 batch = pad_batch(encoded, shard, tokenizer, device)
-                batch_labels = torch.tensor([labels[index] for index in shard], device=device)
+                if token_task:
+                    batch_labels = pad_token_labels([labels[index] for index in shard], batch["input_ids"].shape[1],
+                                                    getattr(tokenizer, "padding_side", "right") == "left", device)
+                else:
+                    batch_labels = torch.tensor([labels[index] for index in shard], device=device)
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_cuda):
                     # The model computes the loss so that methods which add a regulariser to it (AdaLoRA's
                     # orthogonality penalty) train as their authors intended.
@@ -305,7 +342,13 @@ def run_training(
                         loss = _weight_adversarial_loss(loss, outputs.logits, batch_labels, shard,
                                                         len(train), adversarial.alpha)
                 replica.backward(loss, counted, len(batch_indices))
-                correct = (outputs.logits.detach().argmax(dim=-1) == batch_labels).sum().item() if counted else 0
+                if token_task:
+                    labelled = batch_labels != IGNORE_INDEX
+                    correct = ((outputs.logits.detach().argmax(dim=-1) == batch_labels) & labelled).sum().item()
+                    running_scored += int(labelled.sum().item())
+                else:
+                    correct = (outputs.logits.detach().argmax(dim=-1) == batch_labels).sum().item() if counted else 0
+                    running_scored += len(batch_indices)
                 loss_sum, correct = replica.batch_totals(loss.item() * counted, correct)
                 if not math.isfinite(loss_sum):
                     # Every process sees the same total, so all stop here together (none waits in a collective).
@@ -338,7 +381,7 @@ def run_training(
                 train_loss=running_loss / max(1, running_count),
                 validation_accuracy=validation_accuracy,
                 validation_loss=validation_loss,
-                train_accuracy=running_correct / max(1, running_count),
+                train_accuracy=running_correct / max(1, running_scored),
                 learning_rate=scheduler.get_last_lr()[0],
                 adversarial_examples=adversarial_count if adversarial is not None else None,
             ))
@@ -382,6 +425,42 @@ def _encode(tokenizer: Any, examples: Sequence[Example], max_length: int) -> dic
     return encode_inputs(tokenizer, [model_input(example) for example in examples], max_length)
 
 
+IGNORE_INDEX = -100
+"""Label of positions the loss skips (harness.token_classification.IGNORE_INDEX, torch's default)."""
+
+
+def _encode_tokens(tokenizer: Any, examples: Sequence[TokenExample], max_length: int
+                   ) -> tuple[dict[str, list[Any]], list[tuple[int, ...]]]:
+    """Subword ids of token-classification sentences, and per sentence its subword labels (the tag on each word's
+    first subword, IGNORE_INDEX elsewhere)."""
+    from harness.token_classification import encode_words
+
+    sentences = encode_words(tokenizer, [example.tokens for example in examples],
+                             [example.tags for example in examples], max_length=max_length)
+    return {"input_ids": [list(sentence.input_ids) for sentence in sentences]}, [sentence.labels for sentence in
+                                                                                  sentences]
+
+
+def pad_token_labels(rows: Sequence[Sequence[int]], width: int, left: bool, device: str) -> Any:
+    """Subword label rows padded with IGNORE_INDEX to `width`, on the same side as pad_batch pads the ids."""
+    import torch
+
+    tensor = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
+    for number, row in enumerate(rows):
+        values = torch.as_tensor(list(row), dtype=torch.long)
+        if left:
+            tensor[number, width - len(row):] = values
+        else:
+            tensor[number, :len(row)] = values
+    return tensor.to(device)
+
+
+def model_label_names(model: Any) -> tuple[str, ...]:
+    """The label names a model was built with (load_base_classifier writes them into config.id2label)."""
+    config = model.config
+    return tuple(str(config.id2label[index]) for index in range(int(config.num_labels)))
+
+
 def _weight_adversarial_loss(loss: Any, logits: Any, labels: Any, batch_indices: Sequence[int], clean_count: int,
                              alpha: float) -> Any:
     """The batch loss with adversarial examples' cross-entropy weighted by alpha, as TextAttack's Trainer does
@@ -410,6 +489,8 @@ def evaluate_split(model: Any, tokenizer: Any, examples: Sequence[Example], devi
     if not examples:
         return None, None
     model.eval()
+    if is_token_task(examples):
+        return evaluate_token_split(model, tokenizer, examples, device, max_length, batch_size)
     from harness.pairs import model_input
 
     encoded = encode_inputs(tokenizer, [model_input(example) for example in examples], max_length)
@@ -424,6 +505,48 @@ def evaluate_split(model: Any, tokenizer: Any, examples: Sequence[Example], devi
             total_loss += torch.nn.functional.cross_entropy(logits, batch_labels, reduction="sum").item()
             correct += (logits.argmax(dim=1) == batch_labels).sum().item()
     return correct / len(examples), total_loss / len(examples)
+
+
+def evaluate_token_split(model: Any, tokenizer: Any, examples: Sequence[TokenExample], device: str,
+                         max_length: int, batch_size: int) -> tuple[float, float]:
+    """(entity F1, mean cross-entropy per labelled word) of a token-classification model on `examples`.
+
+    The loss is over the positions training labels (each word's first subword); the tags are read there too
+    (harness.token_classification.word_predictions), a word cut off by max_length counting as "O"."""
+    import torch
+
+    from harness.entity_metrics import decode_tags, entity_scores
+    from harness.token_classification import encode_words, word_predictions
+
+    label_names = model_label_names(model)
+    outside = label_names.index("O") if "O" in label_names else 0
+    encoded = encode_words(tokenizer, [example.tokens for example in examples],
+                           [example.tags for example in examples], max_length=max_length)
+    order = sorted(range(len(examples)), key=lambda index: len(encoded[index].input_ids))
+    left = getattr(tokenizer, "padding_side", "right") == "left"
+    predicted: list[tuple[int, ...]] = [()] * len(examples)
+    total_loss, labelled = 0.0, 0
+    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
+        for start in range(0, len(order), batch_size):
+            batch_indices = order[start:start + batch_size]
+            batch = pad_batch({"input_ids": [encoded[index].input_ids for index in batch_indices]},
+                              list(range(len(batch_indices))), tokenizer, device)
+            batch_labels = pad_token_labels([encoded[index].labels for index in batch_indices],
+                                            batch["input_ids"].shape[1], left, device)
+            logits = model(**batch).logits.float()
+            total_loss += torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), batch_labels.reshape(-1), ignore_index=IGNORE_INDEX,
+                reduction="sum").item()
+            labelled += int((batch_labels != IGNORE_INDEX).sum().item())
+            rows = logits.cpu().numpy()
+            for row, index in enumerate(batch_indices):
+                length = len(encoded[index].input_ids)
+                values = rows[row, rows.shape[1] - length:] if left else rows[row, :length]
+                predicted[index] = word_predictions(values, encoded[index].word_ids, encoded[index].words,
+                                                    outside_index=outside).tags
+    scores = entity_scores([decode_tags(example.tags, label_names) for example in examples],
+                           [decode_tags(tags, label_names) for tags in predicted])
+    return scores.micro.f1, total_loss / max(1, labelled)
 
 
 def train_and_save(model: Any, tokenizer: Any, request: Any, settings: TrainingSettings, is_adapter: bool,
@@ -455,7 +578,9 @@ def train_and_save(model: Any, tokenizer: Any, request: Any, settings: TrainingS
             ("samples_per_second", result.samples_seen / max(result.train_seconds, 1e-9)),
             ("optimizer_steps", float(result.steps)),
             ("best_epoch", result.best.epoch if result.best else None),
-            ("train_accuracy", result.kept_train_accuracy),
+            # For NER the kept weights are scored by entity F1, as the validation split is.
+            ("train_entity_f1" if is_token_task(request.data.train) else "train_accuracy",
+             result.kept_train_accuracy),
             ("train_validation_gap", _gap(result)),
         ) if value is not None),
     )
@@ -484,7 +609,8 @@ def train_with_peft(request: Any, settings: TrainingSettings, make_peft_config: 
 
     from harness.models import load_base_classifier
 
-    model, tokenizer = load_base_classifier(request.base, request.data.label_names, quantization)
+    model, tokenizer = load_base_classifier(request.base, request.data.label_names, quantization,
+                                            kind=request.data.kind)
     model = get_peft_model(model, make_peft_config(model))
     callback = make_step_callback(model) if make_step_callback is not None else None
     return train_and_save(model, tokenizer, request, settings, is_adapter=True, after_optimizer_step=callback)

@@ -36,15 +36,15 @@ class AdaLoraFinetuner:
         self.config = config
 
     def train(self, request: TrainRequest) -> TrainedModel:
-        from harness import lora_target_modules, planned_steps, train_with_peft
+        from harness import lora_target_modules, peft_task_type, planned_steps, train_with_peft
 
         total_steps = planned_steps(len(request.data.train), self.config, request.budgets, request.adversarial)
 
         def peft_config(model):
-            from peft import AdaLoraConfig, TaskType
+            from peft import AdaLoraConfig
 
             return AdaLoraConfig(
-                task_type=TaskType.SEQ_CLS, init_r=self.config.init_r, target_r=self.config.target_r,
+                task_type=peft_task_type(request.data.kind), init_r=self.config.init_r, target_r=self.config.target_r,
                 lora_alpha=self.config.alpha, lora_dropout=self.config.dropout,
                 target_modules=lora_target_modules(model.config.model_type, "adalora", self.config.target_modules),
                 total_step=total_steps, tinit=int(self.config.warmup_fraction * total_steps),

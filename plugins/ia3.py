@@ -22,14 +22,14 @@ class IA3Finetuner:
         self.config = config
 
     def train(self, request: TrainRequest) -> TrainedModel:
-        from harness import ia3_target_modules, train_with_peft
+        from harness import ia3_target_modules, peft_task_type, train_with_peft
 
         def peft_config(model):
-            from peft import IA3Config, TaskType
+            from peft import IA3Config
 
             targets, feedforward = ia3_target_modules(model.config.model_type, self.config.target_modules,
                                                       self.config.feedforward_modules)
-            return IA3Config(task_type=TaskType.SEQ_CLS, target_modules=targets, feedforward_modules=feedforward)
+            return IA3Config(task_type=peft_task_type(request.data.kind), target_modules=targets, feedforward_modules=feedforward)
 
         return train_with_peft(request, self.config, peft_config)
 

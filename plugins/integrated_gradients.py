@@ -3,6 +3,9 @@
 Baseline: the same sequence with every non-special token replaced by the pad token. Attributions are summed over
 the embedding dimension, then over the subwords of each word. Many examples of similar length go into one Captum
 call; the convergence delta (completeness: attributions should sum to the logit difference) is recorded.
+
+On a token-classification (NER) task it explains every entity the model predicts instead: the attribution of the
+entity's label logits (summed over its words) over the sentence's words (harness.entity_explaining).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class IntegratedGradientsConfig(GradientExplainerSettings):
 
 
 class IntegratedGradientsExplainer(GradientExplainer):
+    supports_token_classification = True
+
     def texts_per_call(self, device: str) -> int:
         if self.config.batch_size is not None:
             return self.config.batch_size
@@ -48,6 +53,16 @@ class IntegratedGradientsExplainer(GradientExplainer):
             inputs, baselines=baselines, target=targets, additional_forward_args=(attention_mask,),
             n_steps=self.config.n_steps, internal_batch_size=self.config.internal_batch_size,
             return_convergence_delta=True)
+
+
+    def explain_entities(self, classifier, examples, env):
+        """Token classification (NER): one attribution per predicted entity, of the sum of its label logits
+        (harness.entity_explaining); entities of similar sentence length share a Captum call."""
+        from harness import integrated_gradients_entities
+
+        return integrated_gradients_entities(classifier, examples, env, n_steps=self.config.n_steps,
+                                             internal_batch_size=self.config.internal_batch_size,
+                                             rows_per_call=self.texts_per_call(str(classifier.device)))
 
 
 @hookimpl

@@ -36,12 +36,12 @@ class LoraFinetuner:
         self.config = config
 
     def train(self, request: TrainRequest) -> TrainedModel:
-        from harness import lora_target_modules, train_with_peft
+        from harness import lora_target_modules, peft_task_type, train_with_peft
 
         def peft_config(model):
-            from peft import LoraConfig, TaskType
+            from peft import LoraConfig
 
-            return LoraConfig(task_type=TaskType.SEQ_CLS, r=self.config.r, lora_alpha=self.config.alpha,
+            return LoraConfig(task_type=peft_task_type(request.data.kind), r=self.config.r, lora_alpha=self.config.alpha,
                               lora_dropout=self.config.dropout,
                               target_modules=lora_target_modules(model.config.model_type, "lora",
                                                                  self.config.target_modules))

@@ -40,17 +40,19 @@ class PrefixTuningFinetuner:
         self.config = config
 
     def train(self, request: TrainRequest) -> TrainedModel:
-        from harness import HarnessError, train_with_peft
+        from harness import HarnessError, peft_task_type, train_with_peft
 
         def peft_config(model):
             from peft import PrefixTuningConfig as PeftPrefixTuningConfig
-            from peft import TaskType
 
             reason = UNSUPPORTED_MODEL_TYPES.get(model.config.model_type)
             if reason is not None:
                 raise HarnessError(f"prefix-tuning: model type {model.config.model_type!r} {reason}, which prefix "
                                    f"tuning needs; use prompt-tuning or lora for this model")
-            return PeftPrefixTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=self.config.num_virtual_tokens,
+            # Token classification works too: the prefixes sit in the attention's keys and values, so the model
+            # still returns one row of logits per input token.
+            return PeftPrefixTuningConfig(task_type=peft_task_type(request.data.kind),
+                                          num_virtual_tokens=self.config.num_virtual_tokens,
                                           prefix_projection=self.config.prefix_projection)
 
         return train_with_peft(request, self.config, peft_config)

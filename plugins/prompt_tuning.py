@@ -28,7 +28,14 @@ class PromptTuningFinetuner:
         self.config = config
 
     def train(self, request: TrainRequest) -> TrainedModel:
-        from harness import train_with_peft
+        from harness import HarnessError, train_with_peft
+
+        if request.data.kind == "token-classification":
+            # PEFT 0.21 prepends the virtual tokens to the input embeddings and returns their logits too, so a
+            # token classifier's outputs no longer line up with the words' labels (its loss fails on the shapes).
+            raise HarnessError("prompt-tuning does not support token classification (NER): PEFT's prompt tuning "
+                               "adds its virtual tokens to the sequence the model tags; use prefix-tuning, lora, "
+                               "ia3, adalora, full or frozen")
 
         def peft_config(model):
             from peft import PromptTuningConfig as PeftPromptTuningConfig
