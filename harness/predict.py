@@ -21,6 +21,31 @@ import numpy as np
 from harness.batching import encode_inputs, pad_batch
 
 
+class ForwardCache:
+    """Model outputs by input, so that an input the search asks about again is never forwarded twice; the oldest
+    entries go first once `size` is reached."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: OrderedDict[Any, Any] = OrderedDict()
+
+    def get_all(self, keys: Sequence[Any], forward: Any) -> list[Any]:
+        """The output for each key, calling `forward(list of missing keys)` once for those not cached."""
+        missing = list(dict.fromkeys(key for key in keys if key not in self.entries))
+        computed = dict(zip(missing, forward(missing))) if missing else {}
+        results = [computed[key] if key in computed else self.entries[key] for key in keys]
+        self.entries.update(computed)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return results
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
 class Predictor:
     """Batched text -> logits for a Hugging Face sequence classifier, with a bounded text->logits cache.
 
@@ -34,7 +59,7 @@ class Predictor:
         self.max_length = max_length
         self.batch_size = batch_size
         self.cache_size = cache_size
-        self._cache: OrderedDict[Any, np.ndarray] = OrderedDict()
+        self._cache = ForwardCache(cache_size)
         self.queries = 0
         """Texts asked for, cache hits included (what TextAttack calls queries)."""
         self.forwards = 0
@@ -51,15 +76,9 @@ class Predictor:
 
             texts = [check_model_input(text) for text in texts]
         self.queries += len(texts)
-        missing = list(dict.fromkeys(text for text in texts if text not in self._cache))
-        if missing:
-            for text, row in zip(missing, self._forward(missing)):
-                self._cache[text] = row
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
         if not texts:
             return np.zeros((0, self.num_labels), dtype=np.float32)
-        return np.stack([self._cache[text] for text in texts])
+        return np.stack(self._cache.get_all(texts, self._forward))
 
     def probabilities(self, texts: Sequence[Any]) -> np.ndarray:
         logits = self.logits(texts)
@@ -123,7 +142,7 @@ class TokenPredictor:
         self.cache_size = cache_size
         self.outside_index = outside_index
         """The tag of words the model never saw (cut off by max_length): "O"."""
-        self._cache: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+        self._cache = ForwardCache(cache_size)
         self.queries = 0
         """Sentences asked for, cache hits included."""
         self.forwards = 0
@@ -145,13 +164,7 @@ class TokenPredictor:
             if not all(isinstance(word, str) for word in key):
                 raise TypeError(f"a sentence must be a sequence of words (strings), got {key!r:.80}")
         self.queries += len(keys)
-        missing = list(dict.fromkeys(key for key in keys if key not in self._cache))
-        if missing:
-            for key, prediction in zip(missing, self._forward(missing)):
-                self._cache[key] = prediction
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        return [self._cache[key] for key in keys]
+        return self._cache.get_all(keys, self._forward)
 
     def predict(self, sentences: Sequence[Sequence[str]]) -> list[tuple[int, ...]]:
         """Tag indices per word of each sentence."""
