@@ -36,7 +36,8 @@ def register_finetuners(register):
 
 @hookspec
 def register_attacks(register):
-    """Contribute attacks: factories of objects with `attack(classifier, examples, env) -> AttackOutcome`.
+    """Contribute attacks: factories of objects with `attack(classifier, examples, env) -> AttackOutcome`, or, for
+    token-classification (NER) tasks, `attack_tokens(classifier, examples, task, env)` (harness.components).
 
     :param register: `register(name, factory, config=None, description="")`.
     """
@@ -45,7 +46,9 @@ def register_attacks(register):
 @hookspec
 def register_augmenters(register):
     """Contribute augmenters / perturbations: factories of objects with `augment(texts, env) -> list[str]`
-    (one output text per input text; used for data augmentation and for the perturbation stage).
+    (one output text per input text; used for data augmentation and for the perturbation stage), or, for
+    token-classification (NER) tasks, `perturb_tokens(examples, task, env) -> list[TokenExample]` with tags kept
+    aligned (harness.components).
 
     :param register: `register(name, factory, config=None, description="")`.
     """

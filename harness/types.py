@@ -100,7 +100,8 @@ class Budgets:
     sample_seed: int = 0
     """Seed of every example sample (the same in every cell, whatever the cell's training seed)."""
     stratify: bool = True
-    """Keep each label's share in every sample."""
+    """Keep each label's share in every sample. Ignored for token-classification tasks (a sentence has no single
+    label)."""
 
     def __post_init__(self):
         for name in ("max_train_examples", "max_eval_examples", "max_attack_examples", "max_explain_examples"):
