@@ -194,6 +194,9 @@ def load_trained_classifier(trained: TrainedModel, label_names: tuple[str, ...],
 
         base, tokenizer = load_base_classifier(trained.adapter_of, label_names, kind=kind)
         model = PeftModel.from_pretrained(base, str(trained.model_dir))
+        from harness.virtual_tokens import trim_virtual_tokens
+
+        model = trim_virtual_tokens(model, kind)
         if hasattr(model, "merge_and_unload") and _can_merge(model):
             # Merged LoRA/IA3 weights give the same logits with one matmul less per layer.
             model = model.merge_and_unload()

@@ -28,23 +28,17 @@ class PromptTuningFinetuner:
         self.config = config
 
     def train(self, request: TrainRequest) -> TrainedModel:
-        from harness import HarnessError, train_with_peft
-
-        if request.data.kind == "token-classification":
-            # PEFT 0.21 prepends the virtual tokens to the input embeddings and returns their logits too, so a
-            # token classifier's outputs no longer line up with the words' labels (its loss fails on the shapes).
-            raise HarnessError("prompt-tuning does not support token classification (NER): PEFT's prompt tuning "
-                               "adds its virtual tokens to the sequence the model tags; use prefix-tuning, lora, "
-                               "ia3, adalora, full or frozen")
+        # Token classification works too: the harness cuts the virtual tokens' logits off (harness.virtual_tokens).
+        from harness import peft_task_type, train_with_peft
 
         def peft_config(model):
             from peft import PromptTuningConfig as PeftPromptTuningConfig
-            from peft import PromptTuningInit, TaskType
+            from peft import PromptTuningInit
 
             # Sizes from the model itself: PEFT reads config.hidden_size / num_attention_heads / num_hidden_layers,
             # which DistilBERT calls dim / n_heads / n_layers.
             config = model.config
-            common = dict(task_type=TaskType.SEQ_CLS, num_virtual_tokens=self.config.num_virtual_tokens,
+            common = dict(task_type=peft_task_type(request.data.kind), num_virtual_tokens=self.config.num_virtual_tokens,
                           token_dim=model.get_input_embeddings().embedding_dim,
                           num_attention_heads=getattr(config, "num_attention_heads", getattr(config, "n_heads", None)),
                           num_layers=getattr(config, "num_hidden_layers", getattr(config, "n_layers", None)))

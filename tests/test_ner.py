@@ -293,7 +293,7 @@ def token_task(train: int = 24, validation: int = 6, test: int = 6):
 
 @pytest.mark.parametrize("method, params", [
     ("full", {}), ("frozen", {}), ("lora", {}), ("ia3", {}), ("adalora", {}),
-    ("prefix-tuning", {"num_virtual_tokens": 4}),
+    ("prefix-tuning", {"num_virtual_tokens": 4}), ("prompt-tuning", {"num_virtual_tokens": 4}),
 ])
 def test_every_finetuner_trains_and_reloads_a_token_classifier(method, params, tiny_model_dir, tmp_path):
     """All finetuners train token-classification heads (PEFT TOKEN_CLS) that reload as taggers."""
@@ -318,18 +318,29 @@ def test_every_finetuner_trains_and_reloads_a_token_classifier(method, params, t
     assert [len(p.tags) for p in predictions] == [len(example.tokens) for example in data.test]
 
 
-def test_prompt_tuning_refuses_token_classification(tiny_model_dir, tmp_path):
-    from harness.errors import HarnessError
-    from harness.plugins import make_plugin_manager
-    from harness.registry import Registry
-    from harness.runner import make_progress
-    from harness.types import Budgets, ModelSource, StageEnvironment, TrainRequest
+def test_prompt_tuning_tags_the_words_not_its_virtual_tokens(tiny_model_dir, tmp_path):
+    """PEFT puts prompt tuning's virtual tokens in front of the tagged sequence; the harness cuts their logits off,
+    so training, prediction and explanation see one output per real position."""
+    import torch
+    from peft import PromptTuningConfig, TaskType, get_peft_model
 
-    component = Registry(make_plugin_manager()).get("finetuner", "prompt-tuning")
-    request = TrainRequest(ModelSource("tiny", str(tiny_model_dir), 32), token_task(), Budgets(), tmp_path / "m",
-                           StageEnvironment("cpu", 0, tmp_path, make_progress(False)))
-    with pytest.raises(HarnessError, match="prompt-tuning does not support token classification"):
-        component.factory(component.config_class()).train(request)
+    from harness.models import load_base_classifier
+    from harness.types import ModelSource
+    from harness.virtual_tokens import VirtualTokenTrimmer, trim_virtual_tokens
+
+    base, tokenizer = load_base_classifier(ModelSource("tiny", str(tiny_model_dir), 32), LABELS,
+                                           kind="token-classification")
+    peft_model = get_peft_model(base, PromptTuningConfig(task_type=TaskType.TOKEN_CLS, num_virtual_tokens=4))
+    model = trim_virtual_tokens(peft_model, "token-classification")
+    assert isinstance(model, VirtualTokenTrimmer) and trim_virtual_tokens(peft_model, "sequence-classification") \
+        is peft_model
+    batch = tokenizer(["John lives in Paris"], return_tensors="pt")
+    labels = torch.full(batch["input_ids"].shape, -100)
+    labels[0, 1] = 1
+    outputs = model(**batch, labels=labels)
+    assert outputs.logits.shape[:2] == batch["input_ids"].shape and torch.isfinite(outputs.loss)
+    outputs.loss.backward()  # only the soft prompt (and the head) learn
+    assert peft_model.get_prompt_embedding_to_save("default").shape[0] == 4
 
 
 def test_token_training_refuses_several_processes(tiny_model_dir):
@@ -387,3 +398,15 @@ def test_ner_synonyms_change_only_words_outside_entities(tmp_path):
             assert word_before == word_after or LABELS[tag] == "O"
             changed += word_before != word_after
     assert changed > 0
+
+
+def test_a_prompt_tuned_tagger_runs_every_ner_stage(conll_files, tmp_path, tiny_model_dir):
+    suite = ner_suite(conll_files, tmp_path / "reports", model={"source": str(tiny_model_dir), "max_length": 32},
+                      methods=[{"use": "prompt-tuning", "epochs": 1, "batch_size": 8, "num_virtual_tokens": 4}])
+    path = dump_suite(suite, tmp_path / "suite.yaml")
+    assert main(["run", str(path), "--no-progress"]) == 0
+    run = read_run(latest_run(tmp_path / "reports"))
+    assert {stage.status for stage in run.stages} == {"computed"}
+    records = run.records("prompt-tuning/seed0/explain/integrated-gradients", "entity-attributions")
+    assert all(len(r["scores"]) == len(r["words"]) and all(map(math.isfinite, r["scores"])) for r in records)
+    assert math.isfinite(metrics(run, "evaluate", "prompt-tuning")["entity_f1"].value)
