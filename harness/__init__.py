@@ -77,6 +77,7 @@ _LAZY = {
     "comparison_table": "harness.reporting",
     "format_value": "harness.reporting",
     "markdown_escape": "harness.reporting",
+    "segment_diff": "harness.reporting",
     "render_template": "harness.reporting",
     "stored_methods": "harness.reporting",
     "atomic_write_text": "harness.store",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import ReportRequest, hookimpl
+from harness import ReportRequest, hookimpl, segment_diff
 
 
 @dataclass(frozen=True)
@@ -21,20 +20,6 @@ class HtmlReportConfig:
     def __post_init__(self):
         if self.examples_per_attack < 0 or self.examples_per_explainer < 0:
             raise ValueError("examples_per_attack and examples_per_explainer must be >= 0")
-
-
-def word_diff(original: str, perturbed: str) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
-    """Words of both texts, each flagged True where it changed (for highlighting)."""
-    before, after = original.split(), perturbed.split()
-    left = [(word, False) for word in before]
-    right = [(word, False) for word in after]
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes():
-        if tag != "equal":
-            for index in range(i1, i2):
-                left[index] = (before[index], True)
-            for index in range(j1, j2):
-                right[index] = (after[index], True)
-    return left, right
 
 
 def heat(scores: tuple[float, ...]) -> list[float]:
@@ -115,7 +100,7 @@ class HtmlReporter:
                 records = run.records(stage.stage_id, "attack")
                 shown = [r for r in records if r["status"] == "successful"][: self.config.examples_per_attack]
                 for record in shown:
-                    left, right = word_diff(record["original_text"], record["perturbed_text"])
+                    left, right = segment_diff(record["original_text"], record["perturbed_text"])
                     attack_examples.append({
                         "stage": stage, "record": record, "left": left, "right": right,
                         "attributions": stability.get((stage.method, stage.seed, stage.component,
