@@ -63,7 +63,9 @@ def scorecard_charts(run: Any, table: Any) -> list[Any]:
         grouped_bars("Accuracy under each attack", "accuracy under attack", attacks, table.methods,
                      {(attack, m): value(m, ("attack", attack, "accuracy_under_attack"))
                       for attack in attacks for m in table.methods}, True),
-        line_chart("Training curves", "epoch", "validation accuracy", curves, True),
+        # A token-classification run scores each epoch by entity F1 (harness.training), not accuracy.
+        line_chart("Training curves", "epoch", "validation entity F1"
+                   if run.manifest.get("task_kind") == "token-classification" else "validation accuracy", curves, True),
         scatter("Cost vs robustness", "train time (s)", robustness,
                 [(m, value(m, ("finetune", "", "train_seconds")), under_attack[m]) for m in table.methods],
                 False, True),

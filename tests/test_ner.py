@@ -207,6 +207,7 @@ def test_scorecard_shows_entity_tables_and_spans(ner_run):
     assert "Entity F1" in html and "Entity F1 under attack" in html and "Entity flip rate" in html
     assert 'id="entity-types"' in html and 'class="ent ent-' in html
     assert 'id="entity-attributions"' in html
+    assert "validation entity F1" in html and "validation accuracy" not in html  # the training-curve axis
     summary = (ner_run / "summary.md").read_text(encoding="utf-8")
     assert "| full |" in summary and "| lora |" in summary
 
