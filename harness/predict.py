@@ -46,13 +46,10 @@ class ForwardCache:
         return len(self.entries)
 
 
-class Predictor:
-    """Batched text -> logits for a Hugging Face sequence classifier, with a bounded text->logits cache.
+class _CachedModelPredictor:
+    """What the text and the token predictor share: the model, batching sizes, a forward cache and counters."""
 
-    Every method takes a sequence of model inputs: strings, or (text, text_pair) tuples for sentence pairs."""
-
-    def __init__(self, model: Any, tokenizer: Any, device: str, max_length: int = 128, batch_size: int = 64,
-                 cache_size: int = 200_000):
+    def __init__(self, model: Any, tokenizer: Any, device: str, max_length: int, batch_size: int, cache_size: int):
         self.model = model
         self.tokenizer = tokenizer
         self.device = device
@@ -61,13 +58,27 @@ class Predictor:
         self.cache_size = cache_size
         self._cache = ForwardCache(cache_size)
         self.queries = 0
-        """Texts asked for, cache hits included (what TextAttack calls queries)."""
+        """Inputs asked for, cache hits included (what TextAttack calls queries)."""
         self.forwards = 0
-        """Texts that actually went through the model."""
+        """Inputs that actually went through the model."""
 
     def clear_cache(self) -> None:
-        """Forget cached logits; call after the model's weights change."""
+        """Forget cached outputs; call after the model's weights change."""
         self._cache.clear()
+
+    @property
+    def num_labels(self) -> int:
+        return int(self.model.config.num_labels)
+
+
+class Predictor(_CachedModelPredictor):
+    """Batched text -> logits for a Hugging Face sequence classifier, with a bounded text->logits cache.
+
+    Every method takes a sequence of model inputs: strings, or (text, text_pair) tuples for sentence pairs."""
+
+    def __init__(self, model: Any, tokenizer: Any, device: str, max_length: int = 128, batch_size: int = 64,
+                 cache_size: int = 200_000):
+        super().__init__(model, tokenizer, device, max_length, batch_size, cache_size)
 
     def logits(self, texts: Sequence[Any]) -> np.ndarray:
         """Logits, shape (len(texts), num_labels), float32, in the order of `texts` (texts or text pairs)."""
@@ -87,10 +98,6 @@ class Predictor:
 
     def predict(self, texts: Sequence[Any]) -> np.ndarray:
         return self.logits(texts).argmax(axis=1)
-
-    @property
-    def num_labels(self) -> int:
-        return int(self.model.config.num_labels)
 
     def _forward(self, texts: list[Any]) -> list[np.ndarray]:
         import torch
@@ -123,7 +130,7 @@ class Predictor:
         return PredictorModelWrapper(self)
 
 
-class TokenPredictor:
+class TokenPredictor(_CachedModelPredictor):
     """Batched word tags for a token-classification model (NER): Predictor's counterpart for a model that tags
     every word.
 
@@ -134,27 +141,9 @@ class TokenPredictor:
 
     def __init__(self, model: Any, tokenizer: Any, device: str, max_length: int = 128, batch_size: int = 64,
                  cache_size: int = 50_000, outside_index: int = 0):
-        self.model = model
-        self.tokenizer = tokenizer
-        self.device = device
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.cache_size = cache_size
+        super().__init__(model, tokenizer, device, max_length, batch_size, cache_size)
         self.outside_index = outside_index
         """The tag of words the model never saw (cut off by max_length): "O"."""
-        self._cache = ForwardCache(cache_size)
-        self.queries = 0
-        """Sentences asked for, cache hits included."""
-        self.forwards = 0
-        """Sentences that actually went through the model."""
-
-    def clear_cache(self) -> None:
-        """Forget cached predictions; call after the model's weights change."""
-        self._cache.clear()
-
-    @property
-    def num_labels(self) -> int:
-        return int(self.model.config.num_labels)
 
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[Any]:
         """One harness.token_classification.TokenPrediction per sentence (tag index and label probabilities per
