@@ -71,26 +71,24 @@ def check_components(suite: Any, registry: Any, task: TaskData) -> None:
         if not token and method.adversarial is not None and token_only(method.adversarial.attack):
             refuse(method.adversarial.attack, f"attack {method.adversarial.attack.name!r} supports token "
                                               f"classification (NER) only; task {task.name!r} classifies texts")
-    for ref in suite.attacks:
-        if token and not getattr(factory(ref), "supports_token_classification", False):
-            refuse(ref, f"attack {ref.name!r} supports sequence classification only; {what}: use ner-greedy")
-        elif not token and token_only(ref):
-            refuse(ref, f"attack {ref.name!r} supports token classification (NER) only; task {task.name!r} "
-                        f"classifies texts")
-    for ref in suite.perturbations:
-        if token and not callable(getattr(factory(ref), "perturb_tokens", None)):
-            refuse(ref, f"perturbation {ref.name!r} perturbs texts (sequence classification only); {what}: use "
-                        f"{NER_PERTURBATIONS}")
-        elif not token and token_only(ref):
-            refuse(ref, f"perturbation {ref.name!r} perturbs token classification (NER) sentences only; task "
-                        f"{task.name!r} classifies texts")
-    for ref in suite.explainers:
-        if token and not callable(getattr(factory(ref), "explain_entities", None)):
-            refuse(ref, f"explainer {ref.name!r} explains sequence classification only; {what}: use "
-                        f"integrated-gradients")
-        elif not token and token_only(ref):
-            refuse(ref, f"explainer {ref.name!r} explains token classification (NER) only; task {task.name!r} "
-                        f"classifies texts")
+    # (the suite's list, what its entries are called, what they do, whether one serves token tasks, what to use)
+    sections = (
+        (suite.attacks, "attack", "supports sequence classification only",
+         lambda ref: getattr(factory(ref), "supports_token_classification", False), "ner-greedy",
+         "supports token classification (NER) only"),
+        (suite.perturbations, "perturbation", "perturbs texts (sequence classification only)",
+         lambda ref: callable(getattr(factory(ref), "perturb_tokens", None)), NER_PERTURBATIONS,
+         "perturbs token classification (NER) sentences only"),
+        (suite.explainers, "explainer", "explains sequence classification only",
+         lambda ref: callable(getattr(factory(ref), "explain_entities", None)), "integrated-gradients",
+         "explains token classification (NER) only"),
+    )
+    for refs, noun, text_only, serves_tokens, use_instead, tokens_only in sections:
+        for ref in refs:
+            if token and not serves_tokens(ref):
+                refuse(ref, f"{noun} {ref.name!r} {text_only}; {what}: use {use_instead}")
+            elif not token and token_only(ref):
+                refuse(ref, f"{noun} {ref.name!r} {tokens_only}; task {task.name!r} classifies texts")
     if problems:
         raise SuiteErrors(problems)
 
