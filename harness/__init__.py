@@ -81,6 +81,7 @@ _LAZY = {
     "render_template": "harness.reporting",
     "stored_methods": "harness.reporting",
     "atomic_write_text": "harness.store",
+    "results_frame": "harness.results_table",
     "TaskSource": "harness.task_sources",
     "TaskSourceConfig": "harness.task_sources",
     "LocalLayout": "harness.task_sources",

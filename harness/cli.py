@@ -25,6 +25,21 @@ from harness.suite import load_suite, read_suite_text
 from harness.types import ComponentInfo, ReportRequest
 
 
+DISTRIBUTION = "nlp-robustness-harness"
+
+
+def distribution_version() -> str:
+    """"nlp-robustness-harness 0.1.0": what the installed distribution's metadata says."""
+    import importlib.metadata
+
+    try:
+        return f"{DISTRIBUTION} {importlib.metadata.version(DISTRIBUTION)}"
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        from harness import __version__
+
+        return f"{DISTRIBUTION} {__version__} (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="harness", description=__doc__.split("\n")[0],
                                      epilog="Exit codes: 0 ok, 1 gate failed, 2 suite/usage error, 3 stage crashed.")
@@ -34,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="never touch the network (sets HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE, HF_DATASETS_OFFLINE)")
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an error instead of its one-line message")
+    parser.add_argument("--version", action="version", version=distribution_version(),
+                        help="print the distribution name and version, then exit")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run a suite: fine-tune, evaluate, attack, explain, report")
