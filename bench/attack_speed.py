@@ -1,8 +1,9 @@
 """Attack speed: plain TextAttack (stock HuggingFaceModelWrapper) vs the harness, same model, same examples.
 
-Run:  .venv/bin/python bench/attack_speed.py [--examples 12] [--recipes deepwordbug,pwws] [--workers N]
+Run:  .venv/bin/python bench/attack_speed.py [--data DIR] [--examples 12] [--recipes deepwordbug,pwws] [--workers N]
 
-Fine-tunes all-MiniLM-L6-v2 (packaged, offline) on 400 SST-2 sentences, then attacks the same SST-2 test sentences
+Fine-tunes all-MiniLM-L6-v2 (packaged, offline) on 400 SST-2 phrases (SST-2 from the hub, or --data DIR: see
+bench/sst2_data.py), then attacks the same SST-2 test sentences
 with each recipe twice in one process: once exactly as TextAttack's docs show (HuggingFaceModelWrapper, which pads
 every query to the tokenizer's 512 tokens), once through the harness (its predictor as the model wrapper: dynamic
 padding, length-sorted batches, a text->logits cache, the first queries of all examples in shared batches). Random
@@ -14,24 +15,18 @@ process vs N worker processes (each attacking a slice of the examples), and the 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("HARNESS_SHARED_DATA", REPO.parent / "shared" / "data")) / "sst2"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sst2_data import add_data_argument, load_sst2  # noqa: E402
+
 RECIPE_CLASSES = {"deepwordbug": "DeepWordBugGao2018", "pwws": "PWWSRen2019", "pruthi": "Pruthi2019"}
 
 
-def read_tsv(path: Path, limit: int):
-    from harness.types import Example
-
-    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()[1:] if "\t" in line]
-    return [Example(f"{path.stem}-{i}", text.strip(), int(label)) for i, (text, label) in enumerate(rows[:limit])]
-
-
-def fine_tuned_classifier(device: str):
+def fine_tuned_classifier(device: str, sst2):
     from harness.models import load_base_classifier, load_trained_classifier
     from harness.runner import make_progress
     from harness.suite import resolve_model_location
@@ -39,8 +34,7 @@ def fine_tuned_classifier(device: str):
     from harness.types import Budgets, ModelSource, StageEnvironment, TaskData, TrainRequest
     import tempfile
 
-    train = read_tsv(DATA / "train.tsv", 400)
-    data = TaskData("sst2", ("negative", "positive"), tuple(train), tuple(read_tsv(DATA / "dev.tsv", 100)), ())
+    data = TaskData("sst2", sst2.label_names, sst2.train[:400], sst2.validation[:100], ())
     source = ModelSource("minilm", resolve_model_location("minilm"), 128)
     directory = Path(tempfile.mkdtemp(prefix="attack-bench-"))
     model, tokenizer = load_base_classifier(source, data.label_names)
@@ -97,7 +91,9 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=12)
     parser.add_argument("--recipes", default="deepwordbug,pwws")
     parser.add_argument("--workers", type=int, default=0, help="also time the plugin with this many worker processes")
+    add_data_argument(parser)
     args = parser.parse_args()
+    sst2 = load_sst2(args.data)
 
     from harness.models import resolve_device
     from harness.resources import prepare_offline_resources
@@ -106,11 +102,11 @@ def main() -> int:
     import torch
 
     device = resolve_device("auto")
-    classifier = fine_tuned_classifier(device)
+    classifier = fine_tuned_classifier(device, sst2)
     classifier.predictor.textattack_wrapper()  # prepares NLTK data before textattack is imported
     import textattack.attack_recipes as recipes
 
-    examples = read_tsv(DATA / "test.tsv", args.examples)
+    examples = list(sst2.test[:args.examples])
     print(f"device: {device} ({torch.cuda.get_device_name(0) if device == 'cuda' else f'{torch.get_num_threads()} CPU threads'}); "
           f"model: all-MiniLM-L6-v2 fine-tuned on 400 SST-2 sentences; {len(examples)} SST-2 test sentences")
     print(f"{'recipe':<13}{'TextAttack s':>13}{'harness s':>11}{'speed-up':>10}{'identical text+queries+status':>31}"

@@ -21,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from attack_speed import DATA, fine_tuned_classifier, read_tsv  # noqa: E402
+from attack_speed import fine_tuned_classifier  # noqa: E402
+from sst2_data import add_data_argument, load_sst2  # noqa: E402
 
 
 def explain_plain(classifier, examples, n_steps: int):
@@ -74,7 +75,9 @@ def main() -> int:
     parser.add_argument("--n-steps", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=None,
                         help="texts per Captum call for the harness (default: its own, 1 on CPU, 16 on GPU)")
+    add_data_argument(parser)
     args = parser.parse_args()
+    sst2 = load_sst2(args.data)
 
     from harness.models import resolve_device
     from harness.resources import prepare_offline_resources
@@ -85,8 +88,8 @@ def main() -> int:
     from scipy.stats import spearmanr
 
     device = resolve_device("auto")
-    classifier = fine_tuned_classifier(device)
-    examples = read_tsv(DATA / "test.tsv", args.examples)
+    classifier = fine_tuned_classifier(device, sst2)
+    examples = list(sst2.test[:args.examples])
     explain_plain(classifier, examples[:2], args.n_steps)  # warm-up: first calls pay for lazy initialisation
     print(f"device: {device} ({torch.cuda.get_device_name(0) if device == 'cuda' else f'{torch.get_num_threads()} CPU threads'}); "
           f"model: all-MiniLM-L6-v2 fine-tuned on 400 SST-2 sentences; {len(examples)} SST-2 test sentences; "

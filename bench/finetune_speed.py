@@ -1,8 +1,8 @@
 """Fine-tuning throughput: the harness's training loop vs the Hugging Face Trainer, same model, data, settings.
 
-Run:  .venv/bin/python bench/finetune_speed.py [--examples 4000] [--epochs 1]
+Run:  .venv/bin/python bench/finetune_speed.py [--data DIR] [--examples 4000] [--epochs 1]
 
-Both train all-MiniLM-L6-v2 (packaged, offline) on the same SST-2 sentences (../shared/data/sst2/train.tsv) with the
+Both train all-MiniLM-L6-v2 (packaged, offline) on the same SST-2 phrases (from the hub, or --data DIR: see bench/sst2_data.py) with the
 same batch size, learning rate, warm-up, weight decay, clipping, seed and one validation pass per epoch, in one
 process. Two pairings:
   plain:   no length grouping in either (dynamic padding in both: DataCollatorWithPadding vs the harness)
@@ -14,21 +14,14 @@ On a GPU both use bf16 (Trainer bf16=True, the harness's autocast). Printed: sam
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("HARNESS_SHARED_DATA", REPO.parent / "shared" / "data")) / "sst2"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def read_tsv(path: Path, limit: int):
-    from harness.types import Example
-
-    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()[1:] if "\t" in line]
-    return [Example(f"{path.stem}-{i}", text, int(label)) for i, (text, label) in enumerate(rows[:limit])]
+from sst2_data import add_data_argument, load_sst2  # noqa: E402
 
 
 def minilm_source(max_length: int):
@@ -99,7 +92,9 @@ def main() -> int:
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-length", type=int, default=64)
+    add_data_argument(parser)
     args = parser.parse_args()
+    sst2 = load_sst2(args.data)
 
     from harness.models import resolve_device
     from harness.resources import prepare_offline_resources
@@ -108,8 +103,8 @@ def main() -> int:
     import torch
 
     device = resolve_device("auto")
-    train = read_tsv(DATA / "train.tsv", args.examples)
-    validation = read_tsv(DATA / "dev.tsv", args.validation)
+    train = list(sst2.train[:args.examples])
+    validation = list(sst2.validation[:args.validation])
     print(f"device: {device} ({torch.cuda.get_device_name(0) if device == 'cuda' else f'{torch.get_num_threads()} CPU threads'})")
     print(f"data: {len(train)} SST-2 train sentences, {len(validation)} validation; batch {args.batch_size}, "
           f"max_length {args.max_length}, {args.epochs} epoch(s)")

@@ -1,6 +1,6 @@
 """SST-2 accuracy of full fine-tuning and LoRA on MiniLM, through the harness (suites/sst2-methods.yaml).
 
-Run from the repository root:  .venv/bin/python bench/sst2_accuracy.py [--out reports] [--set KEY=VALUE ...]
+Run:  .venv/bin/python bench/sst2_accuracy.py [--data DIR] [--advglue FILE] [--out reports] [--set KEY=VALUE ...]
 Trains every method of the suite; prints full fine-tuning's and LoRA's test accuracy (GLUE SST-2 dev, 872
 sentences) with 95% CIs, training time and samples/s, and whether the targets hold: full >= 88%, LoRA within 1.5
 points of full (on the whole training set; `--set budgets.max_train_examples=4000` makes a CPU-sized run).
@@ -13,20 +13,30 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sst2_data import load_sst2  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=REPO / "reports")
     parser.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="suite override")
+    parser.add_argument("--data", metavar="DIR", help="a local copy of GLUE SST-2 (default: the Hugging Face Hub)")
+    parser.add_argument("--advglue", metavar="FILE", help="a local AdvGLUE dev.json (default: the Hugging Face Hub)")
     args = parser.parse_args()
 
+    load_sst2(args.data)  # stops here, with the task's error, when SST-2 cannot be had (offline without --data)
     from harness.cli import main as harness_main
     from harness.store import read_run
 
-    overrides = [argument for override in args.set for argument in ("--set", override)]
+    sets = [*args.set, *([f"task.path={args.data}"] if args.data else []),
+            *([f"attacks.0.path={args.advglue}"] if args.advglue else [])]
+    overrides = [argument for override in sets for argument in ("--set", override)]
     code = harness_main(["run", str(REPO / "suites" / "sst2-methods.yaml"), "--out", str(args.out), "--no-progress",
                          *overrides])
+    if code == 2:
+        return code  # the suite did not run (the error is printed above)
     runs = sorted((args.out / "sst2-methods").iterdir(), key=lambda p: (p / "manifest.json").stat().st_mtime_ns
                   if (p / "manifest.json").exists() else 0)
     run = read_run(runs[-1])

@@ -5,6 +5,7 @@ the errors, and the helpers a finetuner, attack or explainer needs (loaded lazil
 never imports torch).
 """
 
+from harness.config import SuitePath
 from harness.components import Attack, Augmenter, Classifier, Executor, Explainer, Finetuner, Reporter, Task
 from harness.errors import HarnessError, PluginError, SourceLocation, StageError, SuiteError, SuiteErrors
 from harness.hookspecs import hookimpl
@@ -93,6 +94,7 @@ _LAZY = {
     "hold_out": "harness.task_sources",
     "seeded_order": "harness.task_sources",
     "glue_source": "harness.task_sources",
+    "hub_dataset_name": "harness.task_sources",
     "read_table": "harness.task_sources",
     "read_text": "harness.task_sources",
     "read_generic": "harness.task_sources",
@@ -157,6 +159,6 @@ __all__ = [
     "SCHEMA_VERSION", "AdversarialRound", "AdversarialTraining", "Attack", "AttackOutcome", "AttackRecord", "Augmenter", "Budgets", "CellJob", "CellResult", "Classifier",
     "ComponentInfo", "EpochRecord", "Example", "ExecutionPlan", "Executor", "ExplainOutcome", "Explainer", "Finetuner", "GateOutcome",
     "HarnessError", "Metric", "ModelSource", "PluginError", "ReportRequest", "Reporter", "ResultRow",
-    "SourceLocation", "StageEnvironment", "StageError", "StageRecord", "StoredRun", "SuiteError", "SuiteErrors",
+    "SourceLocation", "StageEnvironment", "SuitePath", "StageError", "StageRecord", "StoredRun", "SuiteError", "SuiteErrors",
     "Task", "TaskData", "TokenExample", "TrainRequest", "TrainedModel", "WordAttribution", "hookimpl", *_LAZY,
 ]

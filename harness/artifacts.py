@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.store import unique_directory
 
 COMPLETION_MARKER = "stage.json"
 
@@ -70,7 +70,7 @@ def fetch_into(cache_root: Path, mirror: ArtifactMirror, kind: str, key: str) ->
     """Download a stage from the mirror into the local cache with the cache's own atomic-rename discipline."""
     parent = cache_root / kind
     parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(dir=parent, prefix=f".{key}.", suffix=".download"))
+    building = unique_directory(parent, f".{key}.", ".download")
     try:
         if not mirror.download(kind, key, building):
             return False

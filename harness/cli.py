@@ -137,6 +137,7 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
             print(f"{arguments.suite}: ok ({len(suite.methods)} methods x {len(suite.seeds)} seeds, "
                   f"{len(suite.attacks)} attacks, {len(suite.perturbations)} perturbations, "
                   f"{len(suite.explainers)} explainers)")
+            _print_hub_downloads(suite, registry)
             return EXIT_OK
         if arguments.command == "plugins":
             return _plugins(registry, arguments.json)
@@ -191,6 +192,24 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
         return EXIT_USAGE_ERROR
     parser.error(f"unknown command {arguments.command}")
     return EXIT_USAGE_ERROR
+
+
+def _print_hub_downloads(suite, registry: Registry) -> None:
+    """Validation passes for a suite that needs the hub; it says so, and whether the hub can be reached now."""
+    from harness.resources import hub_reachable
+    from harness.suite import hub_downloads
+
+    downloads = hub_downloads(suite, registry)
+    if not downloads:
+        return
+    if hub_reachable():
+        print("needs the Hugging Face Hub at run time (reachable now), for:")
+    else:
+        print("needs the Hugging Face Hub at run time, which is NOT reachable from here now (offline): the run "
+              "fails unless the Hugging Face cache already holds these, or you point the suite at local copies "
+              "(e.g. --set task.path=DIR):")
+    for location, what in downloads:
+        print(f"  {location}: {what}")
 
 
 def _run(arguments: argparse.Namespace, registry: Registry, manager) -> int:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
 import re
 import types
 import typing
-from typing import Any, Mapping, Optional
+from typing import Annotated, Any, Mapping, Optional
 
 from harness.errors import SourceLocation, SuiteError
 
@@ -17,10 +18,52 @@ from harness.errors import SourceLocation, SuiteError
 _FLOAT_LITERAL = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
+class _RelativeToSuite:
+    """Marks a config field as a filesystem path (see SuitePath)."""
+
+    def __repr__(self) -> str:
+        return "path"
+
+
+SuitePath = Annotated[str, _RelativeToSuite()]
+"""A config field holding a file or directory path, e.g. `train: SuitePath` or `path: Optional[SuitePath] = None`.
+
+A relative path written in a suite is relative to the suite file's directory (as in most configuration formats);
+one given on the command line (`--set task.path=DIR`) is relative to the current directory. `~` and `$VARS` are
+expanded. The config receives the resolved, absolute path, so its own errors show where it looked."""
+
+
+def is_suite_path(annotation: Any) -> bool:
+    """Whether a type hint (taken with include_extras=True) is, or contains, SuitePath."""
+    if typing.get_origin(annotation) is Annotated:
+        return any(isinstance(extra, _RelativeToSuite) for extra in annotation.__metadata__) or is_suite_path(
+            typing.get_args(annotation)[0])
+    return any(is_suite_path(argument) for argument in typing.get_args(annotation))
+
+
+def resolve_suite_path(value: str, location: Optional[SourceLocation]) -> str:
+    """`value` as an absolute path: expanded, and joined to the directory it is relative to (see SuitePath)."""
+    expanded = os.path.expanduser(os.path.expandvars(value))
+    if not expanded.strip() or "\0" in expanded or os.path.isabs(expanded):
+        return expanded  # empty and NUL-containing paths are left for the plugin to refuse by name
+    base = location.base_directory() if location is not None else os.getcwd()
+    return os.path.normpath(os.path.join(base, expanded))
+
+
+def _resolve_paths(value: Any, location: Optional[SourceLocation]) -> Any:
+    if isinstance(value, str):
+        return resolve_suite_path(value, location)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_resolve_paths(item, location) for item in value)
+    return value
+
+
 def describe_type(annotation: Any) -> str:
     if annotation is type(None):
         return "null"
     origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return "path" if is_suite_path(annotation) else describe_type(typing.get_args(annotation)[0])
     if origin in (typing.Union, types.UnionType):
         return " | ".join(describe_type(arg) for arg in typing.get_args(annotation))
     if origin is typing.Literal:
@@ -34,7 +77,7 @@ def describe_type(annotation: Any) -> str:
 def config_field_summary(config_class: Optional[type]) -> tuple[tuple[str, str, str], ...]:
     if config_class is None:
         return ()
-    hints = typing.get_type_hints(config_class)
+    hints = typing.get_type_hints(config_class, include_extras=True)
     summary = []
     for field in dataclasses.fields(config_class):
         if field.default is not dataclasses.MISSING:
@@ -133,6 +176,8 @@ def build_config(
             errors.append(SuiteError(f"{subject} takes no parameters, got {key!r}", locations.get(key, where), plugin))
         return None, errors
     hints = typing.get_type_hints(config_class)
+    path_fields = {name for name, hint in typing.get_type_hints(config_class, include_extras=True).items()
+                   if is_suite_path(hint)}
     fields = {field.name: field for field in dataclasses.fields(config_class) if field.init}
     values = {}
     for key, value in params.items():
@@ -147,6 +192,8 @@ def build_config(
             continue
         try:
             values[key] = coerce(value, hints[key])
+            if key in path_fields:
+                values[key] = _resolve_paths(values[key], location)
         except TypeError as error:
             errors.append(SuiteError(f"{subject} parameter {key!r}: {error}", location, plugin))
     for field_name, field in fields.items():

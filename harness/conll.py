@@ -295,8 +295,8 @@ _GENERIC_EXTENSIONS = (".jsonl", ".json", ".parquet")
 def _local_sentences(source: TokenTaskSource,
                      path: Path) -> tuple[dict[str, tuple[tuple[ConllSentence, ...], str]], str]:
     if not path.is_dir():
-        raise HarnessError(f"task {source.name!r}: path {str(path)!r} is not a folder (resolved to "
-                           f"{path.absolute()}); expected {source.layout_help()}")
+        raise HarnessError(f"task {source.name!r}: path {str(path.absolute())!r} is not a folder; "
+                           f"expected {source.layout_help()}")
     found: dict[str, tuple[tuple[ConllSentence, ...], str]] = {}
     for task_split, hub_split in source.splits.items():
         for name in source.conll_files.get(task_split, ()):

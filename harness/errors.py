@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 
@@ -15,9 +17,18 @@ class SourceLocation:
     file: str
     line: int
     column: int
+    from_command_line: bool = False
+    """The value came from a command-line flag (`--set`), not from the suite file: a relative path in it is
+    relative to the current directory, not to the suite file."""
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
+
+    def base_directory(self) -> Path:
+        """The directory a relative path written here is relative to: the suite file's, or the current one."""
+        if self.from_command_line:
+            return Path.cwd()
+        return Path(os.path.abspath(self.file)).parent
 
 
 class SuiteError(HarnessError):

@@ -121,7 +121,7 @@ TASK_MODULE = '''\
 CSV and TSV files need a header line; TSV is read without quote handling (corpora such as SST-2 contain
 unbalanced quotes). JSON lines: one object per line. Labels are integers 0..n-1 (named by `label_names`) or
 strings (indexed in the order of `label_names`, default sorted). Without a validation file the harness holds out
-10% of the training split. Relative paths are relative to the current directory.
+10% of the training split. Paths are `SuitePath`s: a relative path is relative to the suite file.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from harness import Example, StageEnvironment, TaskData, hookimpl
+from harness import Example, StageEnvironment, SuitePath, TaskData, hookimpl
 
 NAME = "$name"
 FORMATS = (".csv", ".tsv", ".jsonl")
@@ -141,11 +141,11 @@ SPLITS = ("train", "validation", "test")
 
 @dataclass(frozen=True)
 class ${Class}Config:
-    train: str
+    train: SuitePath
     """Training file (.csv, .tsv or .jsonl)."""
-    test: str
+    test: SuitePath
     """Test file (.csv, .tsv or .jsonl)."""
-    validation: Optional[str] = None
+    validation: Optional[SuitePath] = None
     """Optional validation file; without it the harness holds out 10% of train."""
     text_column: str = "text"
     label_column: str = "label"
@@ -161,7 +161,7 @@ class ${Class}Config:
             if Path(path).suffix.lower() not in FORMATS:
                 raise ValueError(f"{split} file {path!r} must end in .csv, .tsv or .jsonl")
             if not Path(path).is_file():
-                raise ValueError(f"{split} file {path!r} does not exist (resolved to {Path(path).resolve()})")
+                raise ValueError(f"{split} file {str(Path(path).absolute())!r} does not exist")
 
 
 def read_rows(path: Path) -> list[dict]:

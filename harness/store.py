@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 import socket
-import tempfile
+import secrets
 import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
@@ -52,9 +52,26 @@ def content_key(parts: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(parts).encode("utf-8")).hexdigest()[:24]
 
 
+def unique_directory(parent: Path, prefix: str, suffix: str) -> Path:
+    """A new, empty, uniquely named directory in `parent`, with the mode the user's umask gives (tempfile.mkdtemp
+    would make it 0700: stages in a cache shared with a group would be unreadable to the group)."""
+    while True:
+        path = parent / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            os.mkdir(path, 0o777)
+            return path
+        except FileExistsError:
+            continue
+
+
 def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` in one step (a temporary file renamed over it): a kill never leaves half a file.
+
+    The file gets the mode the user's umask gives a new file (0644 under the usual 022), as `open()` would;
+    tempfile.mkstemp would make every run file 0600, unreadable to the user's group and to web servers."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = str(path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp")
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
@@ -122,7 +139,7 @@ class StageCache:
         run can tell a killed run's leftovers from a live run's work (see remove_abandoned)."""
         parent = self.root / kind
         parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(dir=parent, prefix=f".{key}.{_HOST}.{os.getpid()}.", suffix=".partial"))
+        return unique_directory(parent, f".{key}.{_HOST}.{os.getpid()}.", ".partial")
 
     def remove_abandoned(self) -> int:
         """Delete half-built stages of processes of this host that are gone (killed mid-stage); return how many.

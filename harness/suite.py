@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
-from harness.config import build_config, coerce
+from harness.config import build_config, coerce, resolve_suite_path
 from harness.errors import SourceLocation, SuiteError, SuiteErrors
 from harness.registry import Registry
 from harness.types import Budgets, ModelSource
@@ -529,8 +529,11 @@ def _kind_of(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def resolve_model_location(name: str) -> Optional[str]:
-    """A packaged model's directory, a local directory, or None (then `name` is a hub id)."""
+def resolve_model_location(name: str, location: Optional[SourceLocation] = None) -> Optional[str]:
+    """A packaged model's directory, a local directory, or None (then `name` is a hub id).
+
+    A relative directory is looked for where `location` says paths written there are relative to (the suite
+    file's directory, or the current one for `--set`); without a location, in the current directory."""
     if name in PACKAGED_MODELS:
         import importlib.util
 
@@ -538,10 +541,15 @@ def resolve_model_location(name: str) -> Optional[str]:
         if spec is None or not spec.submodule_search_locations:
             return None
         return str(Path(list(spec.submodule_search_locations)[0]) / "model")
-    expanded = os.path.expanduser(name)
-    if os.path.isdir(expanded):
-        return os.path.abspath(expanded)
+    candidate = resolve_suite_path(name, location)
+    if os.path.isdir(candidate):
+        return candidate
     return None
+
+
+def _looks_like_a_path(source: str) -> bool:
+    """`./m`, `../m`, `/m`, `~/m`, `$DIR/m`, `a/b/c`: a directory, never a hub id (which is `name` or `org/name`)."""
+    return source.startswith((".", "/", "~", "$")) or os.sep in source and source.count("/") > 1
 
 
 def _check_model(checker: _Checker, value: Any, location: SourceLocation) -> Optional[ModelSpec]:
@@ -581,7 +589,7 @@ def _check_model(checker: _Checker, value: Any, location: SourceLocation) -> Opt
         if not isinstance(flag, bool):
             checker.error(f"`model.{key}` must be true or false, got {_kind_of(flag)}", locations[key])
             ok = False
-    resolved = resolve_model_location(source)
+    resolved = resolve_model_location(source, locations["source"])
     if resolved is None and source in PACKAGED_MODELS:
         checker.error(
             f"model {source!r} is the packaged {PACKAGED_MODELS[source]} weights, which are not installed; "
@@ -589,10 +597,11 @@ def _check_model(checker: _Checker, value: Any, location: SourceLocation) -> Opt
             locations["source"],
         )
         ok = False
-    elif resolved is None and (source.startswith((".", "/", "~")) or os.sep in source and source.count("/") > 1):
-        is_file = _is_file(os.path.expanduser(source))
-        checker.error(f"model directory {source!r} {'is a file, not a directory' if is_file else 'does not exist'}",
-                      locations["source"])
+    elif resolved is None and _looks_like_a_path(source):
+        looked_at = resolve_suite_path(source, locations["source"])
+        is_file = _is_file(looked_at)
+        checker.error(f"model directory {source!r} {'is a file, not a directory' if is_file else 'does not exist'} "
+                      f"(resolved to {looked_at})", locations["source"])
         ok = False
     elif resolved is not None:
         problem = _model_directory_problem(Path(resolved), max_length if ok else None)
@@ -604,7 +613,8 @@ def _check_model(checker: _Checker, value: Any, location: SourceLocation) -> Opt
                 where = locations.get("max_length", where)
                 if "max_length" not in value_dict:
                     problem = problem.replace(f"{max_length} ", f"{max_length} (the default) ", 1) + "; set it lower"
-            checker.error(f"model directory {source!r}: {problem}", where)
+            shown = repr(source) if resolved == source else f"{source!r} (resolved to {resolved})"
+            checker.error(f"model directory {shown}: {problem}", where)
             ok = False
     if not ok:
         return None
@@ -953,11 +963,15 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
     gates = _check_gates(checker, document.get("gates"), document.value_locations.get("gates", start),
                          method_labels, component_labels)
 
+    # Written in the suite, `output:` is relative to the suite file like every other path; the default is the
+    # current directory's reports/ (the command-line flag --out overrides both).
     output_value = document.get("output", "reports")
     output = Path(output_value) if isinstance(output_value, str) and output_value and "\0" not in output_value else None
     if output is None:
         checker.error(f"`output` must be a directory path, got {_kind_of(output_value)}",
                       document.value_locations["output"])
+    elif "output" in document:
+        output = Path(resolve_suite_path(output_value, document.value_locations["output"]))
     if output_override is not None:
         output = output_override
 
@@ -983,6 +997,25 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
     )
 
 
+def hub_downloads(suite: Suite, registry: Registry) -> list[tuple[SourceLocation, str]]:
+    """What running the suite downloads from the Hugging Face Hub, where the suite asks for it: the model when it
+    is a hub id, and what each component's optional `hub_downloads()` lists (a task without `path:`, ...)."""
+    downloads = []
+    model = suite.model.source
+    if model.name not in PACKAGED_MODELS and not os.path.isdir(model.location):
+        downloads.append((suite.model.location, f"model {model.name}" + (f" @ {model.revision}" if model.revision else "")))
+    refs = [suite.task, *suite.methods, *suite.attacks, *suite.perturbations, *suite.explainers]
+    refs += [method.augment.augmenter for method in suite.methods if method.augment is not None]
+    refs += [method.adversarial.attack for method in suite.methods if method.adversarial is not None]
+    for ref in refs:
+        component = registry.get(ref.kind, ref.name)
+        instance = component.factory(ref.config) if component.config_class is not None else component.factory(None)
+        listed = getattr(instance, "hub_downloads", None)
+        for what in (listed() if callable(listed) else ()):
+            downloads.append((ref.location, f"{ref.kind} {ref.label!r}: {what}"))
+    return downloads
+
+
 def load_suite(path: Path | str, registry: Registry, output_override: Optional[Path] = None,
                overrides: Sequence[str] = ()) -> Suite:
     return parse_suite(read_suite_text(path), str(Path(path)), registry, output_override, overrides)
@@ -990,7 +1023,7 @@ def load_suite(path: Path | str, registry: Registry, output_override: Optional[P
 
 def apply_override(document: "_LocatedDict", override: str) -> None:
     """Set one `a.b.0.c=value` path in a loaded suite; errors (and later validation errors) point at the flag."""
-    where = SourceLocation(f"--set {override}", 1, 1)
+    where = SourceLocation(f"--set {override}", 1, 1, from_command_line=True)
     dotted, separator, raw = override.partition("=")
     keys = [key.strip() for key in dotted.split(".")]
     if not separator or not all(keys):

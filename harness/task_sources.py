@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
+from harness.config import SuitePath
 from harness.errors import HarnessError
 from harness.types import Example, TaskData
 
@@ -52,7 +53,7 @@ _JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 def expand_path(path: str) -> Path:
-    """A `path:` parameter as a Path: ~ and $VARS expanded; relative paths stay relative to the current directory."""
+    """A `path:` parameter as a Path: ~ and $VARS expanded (suite paths arrive resolved; see SuitePath)."""
     return Path(os.path.expandvars(os.path.expanduser(path)))
 
 
@@ -283,9 +284,10 @@ def read_generic(path: Path, source: TaskSource) -> Optional[dict[str, RawSplit]
 class TaskSourceConfig:
     """Parameters every hub-or-local task has (a plugin's config dataclass extends it)."""
 
-    path: Optional[str] = None
+    path: Optional[SuitePath] = None
     """A local copy of the data (usually a folder; see the task's layouts), read offline, never the hub.
-    $VARS and ~ are expanded; a relative path is relative to the current directory. Default: the hub."""
+    $VARS and ~ are expanded; a relative path is relative to the suite file (to the current directory when given
+    with `--set`). Default: the hub."""
     hub_name: Optional[str] = None
     """Hub dataset to load instead of the task's default (a mirror with the same columns and splits)."""
     revision: Optional[str] = None
@@ -296,6 +298,12 @@ class TaskSourceConfig:
     out 10% of train itself)."""
     split_seed: int = 0
     """Seeds the hold-out and the order of examples; the same on every machine."""
+
+    def hub_downloads_for(self, hub_path: str, hub_config: Optional[str]) -> tuple[str, ...]:
+        """What loading the task downloads from the hub (its dataset `hub_path`): nothing when `path:` is set."""
+        if self.path is not None:
+            return ()
+        return (f"dataset {hub_dataset_name(self.hub_name or hub_path, hub_config, self.revision)}",)
 
     def __post_init__(self):
         if self.path is not None:
@@ -322,8 +330,7 @@ def check_path(path: str, parameter: str, want_file: bool = False) -> Path:
         raise ValueError(f"{parameter} {path!r} cannot be opened: {error.strerror or error}") from error
     if not exists:
         what = "file" if want_file else "file or folder"
-        raise ValueError(f"{parameter} {path!r} does not exist (resolved to {resolved.absolute()}); "
-                         f"it should be a local {what}")
+        raise ValueError(f"{parameter} {str(resolved.absolute())!r} does not exist; it should be a local {what}")
     return resolved
 
 
@@ -370,8 +377,8 @@ def load_splits(source: TaskSource, *, path: Optional[str] = None, hub_name: Opt
 
 def _local_rows(source: TaskSource, path: Path) -> tuple[dict[str, RawSplit], str]:
     if not path.exists():
-        raise HarnessError(f"task {source.name!r}: path {str(path)!r} does not exist (resolved to "
-                           f"{path.absolute()}); expected {source.layout_help()}")
+        raise HarnessError(f"task {source.name!r}: path {str(path.absolute())!r} does not exist; "
+                           f"expected {source.layout_help()}")
     for layout in (*source.layouts, LocalLayout(_generic_description(source), read_generic)):
         try:
             found = layout.read(path, source)
@@ -395,13 +402,18 @@ def _listing(path: Path) -> str:
     return ", ".join(names[:20]) + (f", ... ({len(names)} entries)" if len(names) > 20 else "") or "(nothing)"
 
 
+def hub_dataset_name(hub_name: str, hub_config: Optional[str] = None, revision: Optional[str] = None) -> str:
+    """How messages name a hub dataset: `nyu-mll/glue (sst2) @ REVISION`."""
+    return hub_name + (f" ({hub_config})" if hub_config else "") + (f" @ {revision}" if revision else "")
+
+
 def download_from_hub(task_name: str, hub_name: str, hub_config: Optional[str], revision: Optional[str],
                       layout_help: str) -> tuple[Any, str]:
     """`datasets.load_dataset(hub_name, hub_config)`, or a HarnessError telling the user to set `path:` (no network,
     or the hub refused); returns the DatasetDict and how to name it in messages."""
     from harness import resources
 
-    shown = hub_name + (f" ({hub_config})" if hub_config else "") + (f" @ {revision}" if revision else "")
+    shown = hub_dataset_name(hub_name, hub_config, revision)
     advice = f"set `path:` to a local copy: {layout_help}"
     offline = resources.offline_mode()
     if not offline and not resources.hub_reachable():
@@ -667,7 +679,7 @@ def glue_source(task: str, mismatched: bool = False) -> TaskSource:
     layouts = [LocalLayout(f"GLUE's files: {spec['glue_files']}", _glue_layout_reader)]
     if task == "sst2":
         layouts.insert(0, LocalLayout(
-            "a re-split SST-2 (as in ../shared/data/sst2): train.tsv and dev.tsv together = GLUE train, test.tsv = "
+            "a re-split SST-2: train.tsv and dev.tsv together = GLUE train, test.tsv = "
             "GLUE dev, each with a header line sentence<TAB>label", _read_resplit_sst2))
     return TaskSource(
         name=task, title=spec["title"], hub_path=GLUE_HUB, hub_config=task, label_names=spec["label_names"],
@@ -693,6 +705,9 @@ class SourceTask:
 
     def load(self, env: Any) -> TaskData:
         return load_task(self.source, self.config)
+
+    def hub_downloads(self) -> tuple[str, ...]:
+        return self.config.hub_downloads_for(self.source.hub_path, self.source.hub_config)
 
 
 def source_task(source: TaskSource) -> Callable[["TaskSourceConfig"], SourceTask]:

@@ -54,12 +54,14 @@ from harness import (
     LocalLayout,
     RawSplit,
     StageEnvironment,
+    SuitePath,
     TaskData,
     TaskSource,
     check_path,
     glue_source,
     hold_out,
     hookimpl,
+    hub_dataset_name,
     load_splits,
     seeded_order,
 )
@@ -75,9 +77,9 @@ TEXT_FIELDS = {
     "rte": ("sentence1", "sentence2"),
 }
 LABEL_COUNTS = {"sst2": 2, "qqp": 2, "mnli": 3, "mnli-mm": 3, "qnli": 2, "rte": 2}
-HUB_DATASET = "adv_glue"
-TASK_HUB_DATASET = "AI-Secure/adv_glue"
-"""The task's hub dataset: "adv_glue" under its current name (parquet, no loading script)."""
+HUB_DATASET = "AI-Secure/adv_glue"
+"""AdvGLUE on the hub: "adv_glue" under its current name (parquet; the old name needs a loading script, which
+datasets 4 and later refuse)."""
 GLUE_TASK = {"sst2": "sst2", "qqp": "qqp", "mnli": "mnli", "mnli-mm": "mnli", "qnli": "qnli", "rte": "rte"}
 """The clean GLUE task each AdvGLUE task perturbs."""
 HUB_CONFIGS = {"sst2": "adv_sst2", "qqp": "adv_qqp", "mnli": "adv_mnli", "mnli-mm": "adv_mnli_mismatched",
@@ -92,8 +94,8 @@ def _expand(path: str) -> Path:
 class AdvGlueConfig:
     task: Literal["sst2", "qqp", "mnli", "mnli-mm", "qnli", "rte"] = "sst2"
     """Which AdvGLUE task to evaluate; the model must have 2 labels (3 for mnli and mnli-mm)."""
-    path: Optional[str] = None
-    """Local AdvGLUE dev.json ($VARS and ~ expanded); default: the hub dataset "adv_glue" (needs network)."""
+    path: Optional[SuitePath] = None
+    """Local AdvGLUE dev.json ($VARS and ~ expanded; relative to the suite file); default: the hub dataset "adv_glue" (needs network)."""
     label_map: Optional[tuple[int, ...]] = None
     """label_map[advglue_label] = the model's label index, for models whose label order differs; default identity."""
     pair_separator: Optional[str] = None
@@ -102,7 +104,7 @@ class AdvGlueConfig:
 
     def __post_init__(self):
         if self.path is not None and not _expand(self.path).is_file():
-            raise ValueError(f"path {self.path!r} does not exist (resolved to {_expand(self.path).resolve()}); "
+            raise ValueError(f"path {str(_expand(self.path).absolute())!r} does not exist; "
                              "it should be AdvGLUE's dev.json")
         if self.label_map is not None:
             count = LABEL_COUNTS[self.task]
@@ -161,6 +163,9 @@ class AdvGlueAttack:
                 status="failed" if prediction == label else "successful", num_queries=1, words_perturbed=0,
                 words_total=len(item.text.split()) + len((item.text_pair or "").split()), seconds=seconds_each))
         return AttackOutcome(records=tuple(records), model_forwards=forwards)
+
+    def hub_downloads(self) -> tuple[str, ...]:
+        return () if self.config.path else (f"dataset {hub_dataset_name(HUB_DATASET, HUB_CONFIGS[self.config.task])}",)
 
     def items(self, separator: Optional[str] = None) -> list[AdvGlueItem]:
         """The task's items; a pair task's two texts as text and text_pair, or, given a separator, joined into
@@ -248,7 +253,7 @@ def advglue_source(subset: str) -> TaskSource:
     """AdvGLUE's items of one task, as a source whose only split is the hub's "validation" (the dev set)."""
     glue = glue_source(GLUE_TASK[subset])
     return TaskSource(
-        name=f"advglue-{subset}", title=f"AdvGLUE {subset}", hub_path=TASK_HUB_DATASET, hub_config=HUB_CONFIGS[subset],
+        name=f"advglue-{subset}", title=f"AdvGLUE {subset}", hub_path=HUB_DATASET, hub_config=HUB_CONFIGS[subset],
         label_names=glue.label_names, text_columns=glue.text_columns, splits={"test": "validation"},
         id_column="idx", layouts=(LocalLayout("AdvGLUE's dev.json ({task: [{idx, text fields..., label}]}), or a "
                                                "folder holding it", _read_dev_json(subset)),))
@@ -258,10 +263,10 @@ def advglue_source(subset: str) -> TaskSource:
 class AdvGlueTaskConfig:
     subset: Literal["sst2", "qqp", "mnli", "mnli-mm", "qnli", "rte"] = "sst2"
     """The AdvGLUE task: its items are the test split; the matching GLUE task (mnli for mnli-mm) trains."""
-    path: Optional[str] = None
-    """AdvGLUE's dev.json, or a folder holding it ($VARS and ~ expanded; relative to the current directory);
+    path: Optional[SuitePath] = None
+    """AdvGLUE's dev.json, or a folder holding it ($VARS and ~ expanded; relative to the suite file);
     default: the hub dataset AI-Secure/adv_glue."""
-    glue_path: Optional[str] = None
+    glue_path: Optional[SuitePath] = None
     """A local copy of the matching GLUE task for the train and validation splits (a folder in a layout the
     GLUE task plugins read, e.g. GLUE's train.tsv); default: the hub dataset nyu-mll/glue."""
     revision: Optional[str] = None
@@ -303,6 +308,14 @@ class AdvGlueTask:
                        f"{config.split_seed})")
         return TaskData(name=source.name, label_names=source.label_names, train=train, validation=validation,
                         test=test, description=description, text_fields=source.text_columns)
+
+    def hub_downloads(self) -> tuple[str, ...]:
+        glue = glue_source(GLUE_TASK[self.config.subset])
+        downloads = [] if self.config.glue_path else [f"dataset {hub_dataset_name(glue.hub_path, glue.hub_config)}"]
+        if not self.config.path:
+            name = hub_dataset_name(HUB_DATASET, HUB_CONFIGS[self.config.subset], self.config.revision)
+            downloads.append(f"dataset {name}")
+        return tuple(downloads)
 
 
 @hookimpl

@@ -45,6 +45,9 @@ class Conll2003Task:
     def load(self, env: StageEnvironment) -> TaskData:
         return load_token_task(CONLL2003, self.config, encoding=self.config.encoding)
 
+    def hub_downloads(self) -> tuple[str, ...]:
+        return self.config.hub_downloads_for(CONLL2003.hub_path, CONLL2003.hub_config)
+
 
 @hookimpl
 def register_tasks(register):

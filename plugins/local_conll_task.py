@@ -15,6 +15,7 @@ from typing import Literal, Optional
 from harness import (
     HarnessError,
     StageEnvironment,
+    SuitePath,
     TaskData,
     check_path,
     convert_sentences,
@@ -31,10 +32,10 @@ SPLITS = ("train", "validation", "test")
 class LocalConllConfig:
     """CoNLL files, one per split."""
 
-    train: str
-    """Training file ($VARS and ~ expanded; a relative path is relative to the current directory)."""
-    test: str
-    validation: Optional[str] = None
+    train: SuitePath
+    """Training file ($VARS and ~ expanded; a relative path is relative to the suite file)."""
+    test: SuitePath
+    validation: Optional[SuitePath] = None
     """Optional; without it the harness holds out part of train."""
     tag_column: int = -1
     """0-based column of the tag; negative counts from the end (default: the last). Column 0 is the token."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from harness import Example, HarnessError, StageEnvironment, TaskData, hookimpl
+from harness import Example, HarnessError, StageEnvironment, SuitePath, TaskData, hookimpl
 
 TEXT_COLUMN_GUESSES = ("text", "sentence", "content", "review", "document")
 LABEL_COLUMN_GUESSES = ("label", "labels", "class", "target")
@@ -67,10 +67,11 @@ class LocalTaskConfig:
     - Rationales are checked when the task loads, at the start of a run.
     """
 
-    train: str
-    """Training file (relative paths are relative to the current directory; $VARS and ~ are expanded)."""
-    test: str
-    validation: Optional[str] = None
+    train: SuitePath
+    """Training file (a relative path is relative to the suite file, or to the current directory when given with
+    `--set`; $VARS and ~ are expanded)."""
+    test: SuitePath
+    validation: Optional[SuitePath] = None
     """Optional; without it the harness holds out 10% of train."""
     format: Optional[Literal["csv", "tsv", "jsonl", "parquet"]] = None
     """Default: from the file extension."""
@@ -112,7 +113,7 @@ class LocalTaskConfig:
             if is_directory:
                 raise DataFileError(f"{split} file {path!r} is a directory, not a file")
             if not is_file:
-                raise DataFileError(f"{split} file {path!r} does not exist (resolved to {resolved.absolute()})")
+                raise DataFileError(f"{split} file {str(resolved.absolute())!r} does not exist")
             if self.format is None and resolved.suffix.lower() not in FORMAT_BY_SUFFIX:
                 raise DataFileError(f"{split} file {path!r}: cannot tell its format from its extension; "
                                     f"set format: csv, tsv, jsonl or parquet")
