@@ -290,9 +290,13 @@ def _gate(arguments: argparse.Namespace, registry: Registry) -> int:
 
 
 def component_infos(registry: Registry) -> list[ComponentInfo]:
+    from harness.textattack_recipes import needs_textattack, textattack_unavailable
+
+    missing_textattack = textattack_unavailable() or ""
     return [
         ComponentInfo(component.name, component.kind, component.plugin, component.distribution, component.version,
-                      config_field_summary(component.config_class), component.description)
+                      config_field_summary(component.config_class), component.description,
+                      missing_textattack if needs_textattack(component.config_class) else "")
         for component in registry.all_components()
     ]
 
@@ -315,6 +319,8 @@ def _plugins(registry: Registry, as_json: bool) -> int:
         for info in of_kind:
             origin = f"{info.distribution} {info.version}".strip()
             print(f"  {info.name:<24} plugin {info.plugin} ({origin})")
+            if info.unavailable:
+                print(f"      unavailable: {info.unavailable}")
             if info.description:
                 print(f"      {info.description}")
             for name, type_name, default in info.config_fields:

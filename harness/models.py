@@ -115,6 +115,14 @@ def load_base_classifier(source: ModelSource, label_names: tuple[str, ...],
         raise HarnessError(f"model {source.name!r} has no safetensors weights; the harness does not load pickle "
                            f"checkpoints (they can run arbitrary code) unless the suite sets `allow_pickle: true` "
                            f"under `model:`. ({error})") from error
+    embeddings = model.get_input_embeddings()
+    if (tokenizer.pad_token_id is not None and embeddings is not None and tokenizer.eos_token is not None
+            and tokenizer.pad_token_id >= embeddings.num_embeddings):
+        # transformers 5's tokenizer classes of some decoders (Qwen2) add a default pad token that the checkpoint's
+        # vocabulary may lack. An id past the embedding matrix cannot be looked up even at masked positions: pad
+        # with EOS, as for decoders shipped without a pad token.
+        tokenizer.pad_token = tokenizer.eos_token
+        model.config.pad_token_id = tokenizer.pad_token_id
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     align_tokenizer_with_model(tokenizer, model)
@@ -192,10 +200,10 @@ def load_trained_classifier(trained: TrainedModel, label_names: tuple[str, ...],
     if trained.adapter_of is not None:
         from peft import PeftModel
 
-        base, tokenizer = load_base_classifier(trained.adapter_of, label_names, kind=kind)
-        model = PeftModel.from_pretrained(base, str(trained.model_dir))
-        from harness.virtual_tokens import trim_virtual_tokens
+        from harness.virtual_tokens import accept_prefix_key_values, trim_virtual_tokens
 
+        base, tokenizer = load_base_classifier(trained.adapter_of, label_names, kind=kind)
+        model = PeftModel.from_pretrained(accept_prefix_key_values(base), str(trained.model_dir))
         model = trim_virtual_tokens(model, kind)
         if hasattr(model, "merge_and_unload") and _can_merge(model):
             # Merged LoRA/IA3 weights give the same logits with one matmul less per layer.

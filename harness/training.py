@@ -608,12 +608,11 @@ def train_with_peft(request: Any, settings: TrainingSettings, make_peft_config: 
     from peft import get_peft_model
 
     from harness.models import load_base_classifier
+    from harness.virtual_tokens import accept_prefix_key_values, trim_virtual_tokens
 
     model, tokenizer = load_base_classifier(request.base, request.data.label_names, quantization,
                                             kind=request.data.kind)
-    model = get_peft_model(model, make_peft_config(model))
-    from harness.virtual_tokens import trim_virtual_tokens
-
+    model = get_peft_model(accept_prefix_key_values(model), make_peft_config(model))
     model = trim_virtual_tokens(model, request.data.kind)
     callback = make_step_callback(model) if make_step_callback is not None else None
     return train_and_save(model, tokenizer, request, settings, is_adapter=True, after_optimizer_step=callback)

@@ -371,6 +371,8 @@ class ComponentInfo:
     config_fields: tuple[tuple[str, str, str], ...] = field(default=())
     """(field name, type, default) for each config field."""
     description: str = ""
+    unavailable: str = ""
+    """Why the component cannot run in this environment (e.g. "needs TextAttack: pip install ..."); "" if it can."""
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,16 @@
 """Finetuner `prefix-tuning`: trainable key/value prefixes in every attention layer (Li & Liang 2021).
 
 Needs an architecture whose attention accepts past key/values as PEFT passes them (BERT, GPT-2, Llama, Qwen2,
-Mistral). DistilBERT and DeBERTa have no such input; RoBERTa and ELECTRA have one, but in transformers 4.57 their
-cache indexing rejects PEFT's prefix format (TypeError inside modeling_roberta). Training says so up front.
+Mistral; RoBERTa and ELECTRA on transformers 5). DistilBERT and DeBERTa have no such input; RoBERTa and ELECTRA have
+one, but in transformers 4.x their cache indexing rejects PEFT's prefix format (TypeError inside modeling_roberta).
+Training says so up front. On transformers 5, which renamed the argument `cache`, harness.virtual_tokens hands PEFT's
+prefixes on under the new name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from harness import TrainedModel, TrainingSettings, TrainRequest, hookimpl
 
@@ -15,10 +18,24 @@ UNSUPPORTED_MODEL_TYPES = {
     "distilbert": "does not accept past key/values",
     "deberta": "does not accept past key/values",
     "deberta-v2": "does not accept past key/values",
-    "roberta": "rejects PEFT's prefix key/values in transformers 4.x (cache indexing error)",
-    "xlm-roberta": "rejects PEFT's prefix key/values in transformers 4.x (cache indexing error)",
-    "electra": "rejects PEFT's prefix key/values in transformers 4.x (cache indexing error)",
 }
+UNSUPPORTED_BEFORE_TRANSFORMERS_5 = {
+    "roberta": "rejects PEFT's prefix key/values in transformers 4.x (cache indexing error; transformers 5 takes them)",
+    "xlm-roberta": "rejects PEFT's prefix key/values in transformers 4.x (cache indexing error; transformers 5 takes "
+                   "them)",
+    "electra": "rejects PEFT's prefix key/values in transformers 4.x (cache indexing error; transformers 5 takes them)",
+}
+
+
+def unsupported_reason(model_type: str) -> Optional[str]:
+    """Why prefix tuning cannot train this model type with the installed transformers; None if it can."""
+    reason = UNSUPPORTED_MODEL_TYPES.get(model_type)
+    if reason is None and model_type in UNSUPPORTED_BEFORE_TRANSFORMERS_5:
+        import transformers
+
+        if int(transformers.__version__.split(".")[0]) < 5:
+            reason = UNSUPPORTED_BEFORE_TRANSFORMERS_5[model_type]
+    return reason
 
 
 @dataclass(frozen=True)
@@ -45,7 +62,7 @@ class PrefixTuningFinetuner:
         def peft_config(model):
             from peft import PrefixTuningConfig as PeftPrefixTuningConfig
 
-            reason = UNSUPPORTED_MODEL_TYPES.get(model.config.model_type)
+            reason = unsupported_reason(model.config.model_type)
             if reason is not None:
                 raise HarnessError(f"prefix-tuning: model type {model.config.model_type!r} {reason}, which prefix "
                                    f"tuning needs; use prompt-tuning or lora for this model")

@@ -83,3 +83,17 @@ def dump_suite(suite: dict, path: Path) -> Path:
 
     path.write_text(yaml.safe_dump(suite, sort_keys=False), encoding="utf-8")
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `textattack` need TextAttack (the `textattack` extra). Where it cannot run (not installed, or
+    next to transformers 5: `.ci/transformers5`) they are skipped with the reason; where it can, they run."""
+    from harness.textattack_recipes import textattack_unavailable
+
+    reason = textattack_unavailable()
+    if reason is None:
+        return
+    skip = pytest.mark.skip(reason=reason)
+    for item in items:
+        if item.get_closest_marker("textattack") is not None:
+            item.add_marker(skip)

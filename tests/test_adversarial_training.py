@@ -79,6 +79,7 @@ def output(tmp_path) -> Path:
     return tmp_path / "reports"
 
 
+@pytest.mark.textattack
 def test_adversarially_trained_full_and_lora_models_are_their_own_methods(tmp_path, output, tiny_model_dir,
                                                                            sst2_files, capsys):
     # The real MiniLM, trained long enough to tell the classes apart: a model that predicts one class for
@@ -115,6 +116,7 @@ def test_adversarially_trained_full_and_lora_models_are_their_own_methods(tmp_pa
     assert stages["lora+adv-deepwordbug/seed0/finetune"] == "cached"
 
 
+@pytest.mark.textattack
 def test_adversarial_settings_are_validated_at_their_line(tmp_path, capsys, tiny_model_dir, sst2_files):
     from harness.plugins import make_plugin_manager
     from harness.registry import Registry
@@ -179,6 +181,7 @@ class IgnoringPlugin:
         register("ignores-adversarial", IgnoresAdversarialFinetuner, config=IgnoringConfig)
 
 
+@pytest.mark.textattack
 def test_a_finetuner_that_ignores_adversarial_training_fails_its_stage(tmp_path, output, tiny_model_dir, sst2_files,
                                                                        capsys):
     suite = tiny_suite(tiny_model_dir, sst2_files, output, attacks=[], explainers=[], methods=[

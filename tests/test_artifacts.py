@@ -20,6 +20,7 @@ def _stages(run_root: Path) -> list:
     return read_run(run_dir)
 
 
+@pytest.mark.textattack
 def test_a_second_machine_takes_every_stage_from_the_mirror(tmp_path, tiny_model_dir, sst2_files):
     suite = tiny_suite(tiny_model_dir, sst2_files, tmp_path, methods=[{"use": "lora", "epochs": 1, "batch_size": 16}])
     path = dump_suite(suite, tmp_path / "suite.yaml")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-import harness.textattack_bridge as bridge
 from conftest import dump_suite, minilm_dir, tiny_suite
 from harness.cli import main
 from harness.models import load_trained_classifier
@@ -15,6 +14,8 @@ from harness.runner import make_progress
 from harness.store import read_jsonl, read_run
 from harness.textattack_recipes import RECIPES, TextAttackRecipe
 from harness.types import Budgets, Example, ModelSource, StageEnvironment, TaskData, TrainRequest
+
+pytestmark = pytest.mark.textattack  # TextAttack's recipes (gradient-swap's own tests: test_gradient_swap.py)
 
 OFFLINE_ATTACKS = {
     "deepwordbug": {}, "pwws": {}, "pruthi": {}, "input-reduction": {}, "gradient-swap": {},
@@ -120,6 +121,8 @@ def test_batching_across_examples_changes_no_result(registry, minilm_sst2, monke
     batched = component.factory(component.config_class()).attack(classifier, examples[:4], environment)
     classifier.predictor.clear_cache()
     set_seed(0)
+    import harness.textattack_bridge as bridge
+
     monkeypatch.setattr(bridge, "prewarm_first_queries", lambda attack, predictor, examples: None)
     sequential = component.factory(component.config_class()).attack(classifier, examples[:4], environment)
     strip = [(r.perturbed_text, r.num_queries, r.status) for r in batched.records]

@@ -25,6 +25,7 @@ def test_nearest_neighbours_put_the_word_first_then_by_cosine():
     assert neighbours[0, 1] == 1 and neighbours[3, 1] != 0
 
 
+@pytest.mark.textattack
 def test_imported_vectors_load_through_textattack(tmp_path, monkeypatch):
     source = tmp_path / "vectors.txt"
     source.write_text(VECTORS, encoding="utf-8")

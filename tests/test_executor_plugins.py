@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from conftest import dump_suite, tiny_suite
 from harness import ExecutionPlan, hookimpl
 from harness.cli import main
 from harness.store import read_run
+
+pytestmark = pytest.mark.textattack  # the suites attack with deepwordbug (conftest.tiny_suite)
 
 MACHINE_DEPENDENT = {"train_seconds", "samples_per_second", "seconds_per_example", "peak_rss_mb", "peak_gpu_memory_mb"}
 

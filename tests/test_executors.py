@@ -65,6 +65,7 @@ def only_run(output: Path) -> Path:
     return run_dir
 
 
+@pytest.mark.textattack
 def test_ray_executor_gives_the_local_results_table(tmp_path, tiny_model_dir, sst2_files):
     suite = tiny_suite(tiny_model_dir, sst2_files, tmp_path, seeds=[0, 1],
                        perturbations=[{"use": "keyboard-typos"}],
@@ -123,6 +124,7 @@ def test_a_killed_cell_is_retried_or_recorded_without_losing_other_cells(tmp_pat
     assert stages["full/seed0/finetune"] == "cached"
 
 
+@pytest.mark.textattack
 def test_executor_options_are_checked(tmp_path, tiny_model_dir, sst2_files, capsys):
     path = dump_suite(tiny_suite(tiny_model_dir, sst2_files, tmp_path), tmp_path / "suite.yaml")
     assert main(["run", str(path), "--num-gpus", "1"]) == 2

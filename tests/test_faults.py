@@ -80,6 +80,7 @@ def reference(tmp_path_factory, tiny_model_dir, sst2_files):
     return _only_run(root / "out")
 
 
+@pytest.mark.textattack
 @pytest.mark.parametrize("point", KILL_POINTS, ids=lambda point: point.name)
 def test_sigkill_then_resume_equals_an_uninterrupted_run(point, reference, tmp_path, tiny_model_dir, sst2_files):
     path = _suite(tmp_path, tiny_model_dir, sst2_files)
@@ -111,6 +112,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(point, reference, tmp_p
     assert all(stage_json.stat().st_size > 0 for stage_json in cache.glob("*/*/stage.json"))
 
 
+@pytest.mark.textattack
 def test_two_runs_cannot_write_one_run_directory(tmp_path, tiny_model_dir, sst2_files, capsys):
     path = _suite(tmp_path, tiny_model_dir, sst2_files)
     holder = RunStore(tmp_path / "out" / "tiny" / "same-id", lock=True)  # a run in progress
@@ -163,6 +165,7 @@ class ResourceExhaustion:
         register("out-of-memory", out_of_memory)
 
 
+@pytest.mark.textattack
 def test_disk_full_and_out_of_memory_are_readable_stage_failures(tmp_path, tiny_model_dir, sst2_files, capsys):
     suite = tiny_suite(tiny_model_dir, sst2_files, tmp_path, methods=["disk-full", "out-of-memory", "lora"],
                        explainers=[], budgets={"max_attack_examples": 2})

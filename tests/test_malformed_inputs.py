@@ -278,6 +278,7 @@ def test_malformed_yaml_gives_located_errors_and_runs_nothing(workspace, capsys,
         assert not marker.exists(), "a YAML tag ran code"
 
 
+@pytest.mark.textattack
 def test_the_unmutated_suite_is_valid(workspace, capsys):
     suite = dump_suite(base_suite(workspace), workspace / "valid.yaml")
     assert validate(capsys, suite)[0] == 0

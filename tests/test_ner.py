@@ -248,8 +248,8 @@ def test_ner_scorecard_in_a_real_browser(ner_run):
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"attacks": ["deepwordbug"], "perturbations": [], "explainers": []},
-     "attack 'deepwordbug' supports sequence classification only"),
+    pytest.param({"attacks": ["deepwordbug"], "perturbations": [], "explainers": []},
+                 "attack 'deepwordbug' supports sequence classification only", marks=pytest.mark.textattack),
     ({"attacks": [], "perturbations": ["keyboard-typos"], "explainers": []},
      "perturbation 'keyboard-typos' perturbs texts (sequence classification only)"),
     ({"attacks": [], "perturbations": [], "explainers": ["lime"]},

@@ -53,6 +53,7 @@ def test_probabilities_and_predictions(model_and_tokenizer):
     assert predictor.logits([]).shape == (0, 2)
 
 
+@pytest.mark.textattack
 def test_textattack_wrapper_answers_through_the_predictor(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
     predictor = Predictor(model, tokenizer, "cpu")

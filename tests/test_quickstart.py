@@ -14,6 +14,7 @@ from harness.store import read_jsonl
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.textattack
 @pytest.mark.slow
 def test_quickstart_suite_end_to_end(tmp_path, capsys):
     code = main(["run", str(REPO / "suites" / "quickstart.yaml"), "--out", str(tmp_path), "--no-progress"])

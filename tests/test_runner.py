@@ -106,6 +106,7 @@ def output(tmp_path) -> Path:
     return tmp_path / "reports"
 
 
+@pytest.mark.textattack
 def test_full_suite_runs_and_rerun_recomputes_nothing(tmp_path, output, tiny_model_dir, sst2_files, capsys):
     suite = tiny_suite(tiny_model_dir, sst2_files, output,
                        attacks=[{"use": "deepwordbug"}, {"use": "uppercase"}],

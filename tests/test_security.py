@@ -15,6 +15,7 @@ from harness.cli import main
 from harness.store import read_run
 
 
+@pytest.mark.textattack
 def test_offline_mode_never_opens_a_connection(tmp_path, tiny_model_dir, sst2_files, monkeypatch):
     attempts: list = []
 
@@ -94,12 +95,16 @@ def test_a_model_with_its_own_code_runs_only_when_the_suite_and_the_command_agre
 
 
 def test_a_pickle_only_checkpoint_is_refused_unless_allowed(tmp_path, tiny_model_dir, sst2_files, capsys):
+    import torch
     from transformers import BertForSequenceClassification
 
     directory = tmp_path / "pickled-model"
     shutil.copytree(tiny_model_dir, directory)
     (directory / "model.safetensors").unlink()
-    BertForSequenceClassification.from_pretrained(tiny_model_dir).save_pretrained(directory, safe_serialization=False)
+    # torch.save, not save_pretrained(safe_serialization=False): transformers 5 writes safetensors whatever it is told.
+    model = BertForSequenceClassification.from_pretrained(tiny_model_dir)
+    model.config.save_pretrained(directory)
+    torch.save(model.state_dict(), directory / "pytorch_model.bin")
     assert (directory / "pytorch_model.bin").exists() and not (directory / "model.safetensors").exists()
     suite = tiny_suite(directory, sst2_files, tmp_path, methods=[{"use": "full", "epochs": 1}], attacks=[],
                        explainers=[])

@@ -256,6 +256,7 @@ def test_faithfulness_removes_words_from_their_own_segment():
 # ------------------------------------------------------------------------------------- end to end
 
 
+@pytest.mark.textattack
 def test_a_pair_task_runs_end_to_end(tmp_path, tiny_model_dir):
     mnli_items()
     output = tmp_path / "out"
@@ -339,6 +340,7 @@ def test_a_pair_task_runs_end_to_end(tmp_path, tiny_model_dir):
     assert f"<mark>{shouted.split()[0].upper()}</mark>" in html
 
 
+@pytest.mark.textattack
 def test_pair_target_first_attacks_and_perturbs_only_the_premise(tmp_path, pair_classifier):
     from harness_plugins.deepwordbug import DeepWordBugAttack, DeepWordBugConfig
     from harness_plugins.keyboard_typos import KeyboardTypos, KeyboardTyposConfig
@@ -382,6 +384,7 @@ def test_gradient_swap_attacks_the_hypothesis_of_a_pair(tmp_path, pair_classifie
         assert record.perturbed_prediction == int(expected.argmax())
 
 
+@pytest.mark.textattack
 def test_the_local_task_reads_pair_files_and_runs_them(tmp_path, tiny_model_dir):
     """A local TSV with premise and hypothesis columns: fine-tuned, attacked (hypothesis only) and explained."""
     items = mnli_items()

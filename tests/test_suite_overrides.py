@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import dump_suite, tiny_suite
 from harness.cli import main
 from harness.plugins import make_plugin_manager
@@ -11,6 +13,7 @@ from harness.registry import Registry
 from harness.suite import load_suite
 
 
+@pytest.mark.textattack
 def test_overrides_reach_the_validated_suite(tmp_path, tiny_model_dir, sst2_files):
     suite = tiny_suite(tiny_model_dir, sst2_files, tmp_path, methods=["full", {"use": "lora", "r": 4}])
     path = dump_suite(suite, tmp_path / "suite.yaml")

@@ -87,6 +87,7 @@ def test_a_home_relative_path_is_expanded(project, monkeypatch):
     assert suite.task.config.test == str(project / "data" / "test.tsv")
 
 
+@pytest.mark.textattack  # the shipped suites attack with TextAttack recipes
 def test_every_shipped_suite_validates_offline_and_says_what_it_needs_from_the_hub(capsys, monkeypatch):
     monkeypatch.chdir(REPO)
     needs_hub = {}

@@ -52,12 +52,14 @@ def validate(tmp_path, capsys, text):
     return path, code, captured.out + captured.err
 
 
+@pytest.mark.textattack
 def test_valid_suite_passes(tmp_path, capsys, data_files):
     _, code, output = validate(tmp_path, capsys, VALID.format(**data_files))
     assert code == 0, output
     assert "ok" in output
 
 
+@pytest.mark.textattack
 def test_shipped_suites_validate(capsys):
     from pathlib import Path
 
@@ -90,6 +92,7 @@ BROKEN = [
 ]
 
 
+@pytest.mark.textattack
 @pytest.mark.parametrize("case", BROKEN, ids=[case[0] for case in BROKEN])
 def test_broken_suite_reports_file_line_and_exits_2(tmp_path, capsys, data_files, case):
     _, transform, line, fragment = case
@@ -127,6 +130,7 @@ def test_missing_suite_file(capsys, tmp_path):
     assert "not found" in capsys.readouterr().err
 
 
+@pytest.mark.textattack
 def test_yaml_float_without_dot_is_accepted_for_float_fields(tmp_path, capsys, data_files):
     # PyYAML reads 5e-5 as a string (YAML 1.1); a learning rate written that way must still work.
     _, code, output = validate(tmp_path, capsys, VALID.format(**data_files).replace("epochs: 1", "learning_rate: 5e-5"))

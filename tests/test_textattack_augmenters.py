@@ -9,6 +9,8 @@ from harness.registry import Registry
 from harness.textattack_augmenters import AUGMENTERS
 from harness.types import StageEnvironment
 
+pytestmark = pytest.mark.textattack
+
 OFFLINE = ("char-edits", "eda", "wordnet-synonyms")
 TEXTS = ["the movie was a charming and often affecting journey through a beautiful country .",
          "it is a dull , lifeless film with no heart and a thin plot", "a good film", ""]
