@@ -1,5 +1,5 @@
 """Adversarial training: the shared loop's round schedule and loss weighting, and adversarially trained full and
-LoRA models recorded as their own methods in a real run (tiny BERT, real SST-2 sentences, real DeepWordBug)."""
+LoRA models recorded as their own methods in a real run (tiny BERT, SST-2-style sentences, real DeepWordBug)."""
 
 from __future__ import annotations
 

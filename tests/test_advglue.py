@@ -1,14 +1,16 @@
-"""Attack `advglue`: a tiny fine-tuned BERT evaluated on the real AdvGLUE dev set in ../shared/data."""
+"""Attack `advglue`: a tiny fine-tuned BERT evaluated on an AdvGLUE dev.json written by the tests in the release's
+layout (the same checks on the real dev set: tests/shared_data, opt-in)."""
 
 from __future__ import annotations
 
 import json
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_DATA
+from fixture_data import ADVGLUE_SIZES
 from harness import HarnessError, SourceLocation
 from harness.config import build_config
 from harness.models import load_trained_classifier
@@ -19,17 +21,14 @@ from harness.runner import make_progress
 from harness.types import Budgets, Example, ModelSource, StageEnvironment, TaskData, TrainRequest
 from harness_plugins.advglue import AdvGlueAttack, AdvGlueConfig
 
-ADVGLUE = SHARED_DATA / "advglue" / "dev.json"
 SENTENCES = ("a charming and often affecting journey", "unflinchingly bleak and desperate", "the acting is superb",
              "it is a dull , lifeless film", "one of the best films of the year", "a waste of time and money",
              "the plot is thin but the performances are great", "i hated every minute of it")
 
 
 @pytest.fixture(scope="module")
-def advglue_path() -> str:
-    if not ADVGLUE.is_file():
-        pytest.skip(f"AdvGLUE not found at {ADVGLUE}; set HARNESS_SHARED_DATA")
-    return str(ADVGLUE)
+def advglue_path(release_data) -> str:
+    return str(release_data / "advglue" / "dev.json")
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +38,13 @@ def environment(tmp_path_factory) -> StageEnvironment:
 
 @pytest.fixture(scope="module")
 def classifier(tiny_model_dir, tmp_path_factory):
+    return two_label_classifier(tiny_model_dir, tmp_path_factory.mktemp("advglue-model"))
+
+
+def two_label_classifier(tiny_model_dir: Path, output: Path):
     """The tiny BERT fine-tuned for one short epoch on two labels (what it learns does not matter here)."""
     examples = tuple(Example(str(index), text, index % 2) for index, text in enumerate(SENTENCES * 4))
     data = TaskData("tiny", ("negative", "positive"), examples, examples[:8], examples[:8])
-    output = tmp_path_factory.mktemp("advglue-model")
     finetuner = Registry(make_plugin_manager()).get("finetuner", "full")
     request = TrainRequest(ModelSource("tiny", str(tiny_model_dir), 64), data, Budgets(), output / "model",
                            StageEnvironment("cpu", 0, output, make_progress(False)))
@@ -55,7 +57,12 @@ def run(classifier, environment, **config):
 
 
 def test_sst2_records_agree_with_the_predictor_and_the_metrics(classifier, environment, advglue_path):
-    items = json.loads(ADVGLUE.read_text(encoding="utf-8"))["sst2"]
+    assert len(check_sst2_records(classifier, environment, advglue_path)) == ADVGLUE_SIZES["sst2"] == 48
+
+
+def check_sst2_records(classifier, environment, advglue_path: str) -> list:
+    """The sst2 records of a dev.json agree with its items, the predictor and the attack metrics; returns them."""
+    items = json.loads(Path(advglue_path).read_text(encoding="utf-8"))["sst2"]
     calls = []
     original_probabilities = classifier.predictor.probabilities
 
@@ -72,7 +79,7 @@ def test_sst2_records_agree_with_the_predictor_and_the_metrics(classifier, envir
         counting, [Example("ignored", "ignored", 0)], environment)
     records = outcome.records
 
-    assert calls == [148] and len(records) == 148
+    assert calls == [len(items)] and len(records) == len(items)
     assert {record.status for record in records} <= {"successful", "failed"}
     assert [record.example_id for record in records] == [f"advglue-sst2-{item['idx']}" for item in items]
     assert [record.original_text for record in records] == [item["sentence"] for item in items]
@@ -94,10 +101,16 @@ def test_sst2_records_agree_with_the_predictor_and_the_metrics(classifier, envir
     assert metrics["clean_accuracy"] == pytest.approx(correct)
     assert metrics["attack_success_rate"] == pytest.approx(1 - correct)
     assert metrics["skipped_examples"] == 0
+    return records
 
 
 def test_pair_task_reads_the_texts_as_a_pair(classifier, environment, advglue_path):
-    items = json.loads(ADVGLUE.read_text(encoding="utf-8"))["qnli"]
+    assert len(check_pair_records(classifier, environment, advglue_path)) == ADVGLUE_SIZES["qnli"] == 30
+
+
+def check_pair_records(classifier, environment, advglue_path: str) -> list:
+    """The qnli records of a dev.json hold each item's two texts as a pair, or joined by pair_separator."""
+    items = json.loads(Path(advglue_path).read_text(encoding="utf-8"))["qnli"]
     calls = []
     original_probabilities = classifier.predictor.probabilities
     classifier.predictor.probabilities = lambda texts: calls.append(list(texts)) or original_probabilities(texts)
@@ -106,7 +119,7 @@ def test_pair_task_reads_the_texts_as_a_pair(classifier, environment, advglue_pa
     finally:
         del classifier.predictor.probabilities
     assert calls == [[(item["question"], item["sentence"]) for item in items]]
-    assert len(records) == len(items) == 148
+    assert len(records) == len(items)
     assert [(record.original_text, record.original_text_pair) for record in records] == [
         (item["question"], item["sentence"]) for item in items]
     assert all(record.perturbed_text_pair == record.original_text_pair for record in records)
@@ -119,6 +132,7 @@ def test_pair_task_reads_the_texts_as_a_pair(classifier, environment, advglue_pa
     custom = run(classifier, environment, task="qnli", path=advglue_path, pair_separator="|").records
     assert custom[0].original_text == f"{items[0]['question']} | {items[0]['sentence']}"
     assert getattr(custom[0], "original_text_pair", None) is None
+    return records
 
 
 def test_three_label_task_against_a_two_label_model_is_refused(classifier, environment, advglue_path):
@@ -161,7 +175,7 @@ def test_hub_path_loads_adv_glue_and_fails_clearly_offline(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=fake_load_dataset))
     items = AdvGlueAttack(AdvGlueConfig(task="mnli-mm")).items()
-    assert calls == [("adv_glue", "adv_mnli_mismatched", "validation")]
+    assert calls == [("AI-Secure/adv_glue", "adv_mnli_mismatched", "validation")]
     assert [(item.idx, item.text, item.text_pair, item.label) for item in items] == [(4, "a cat sat", "an animal sat", 0)]
     joined = AdvGlueAttack(AdvGlueConfig(task="mnli-mm")).items("[SEP]")
     assert [(item.text, item.text_pair) for item in joined] == [("a cat sat [SEP] an animal sat", None)]

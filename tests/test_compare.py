@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from scipy.stats import binomtest
 
-from conftest import SHARED_DATA, dump_suite, minilm_dir, tiny_suite
+from conftest import dump_suite, minilm_dir, tiny_suite
 from harness.cli import main
 from harness.significance import mcnemar_exact, paired_bootstrap_p, paired_outcomes
 
@@ -27,12 +27,12 @@ def test_paired_tests():
     assert paired_bootstrap_p([0.1 * i for i in range(30)], [0.1 * i + 0.5 for i in range(30)]) < 0.01
 
 
-def test_compare_two_runs(tmp_path, tiny_model_dir, sst2_files, capsys):
-    """A tiny randomly initialised model (A) against MiniLM (B), both fine-tuned on 400 SST-2 training sentences and
-    tested on the same 40 SST-2 test sentences."""
-    lines = (SHARED_DATA / "sst2" / "train.tsv").read_text(encoding="utf-8").splitlines()
+def test_compare_two_runs(tmp_path, tiny_model_dir, release_data, sst2_files, capsys):
+    """A tiny randomly initialised model (A) against MiniLM (B), both fine-tuned on 400 SST-2-style training
+    sentences and tested on the same 40 test sentences, whose sentiment words training never showed them."""
+    lines = (release_data / "sst2" / "train.tsv").read_text(encoding="utf-8").splitlines()
     train = tmp_path / "train.tsv"
-    sentences = [line for line in lines[1:] if len(line.split()) >= 6][:400]  # SST-2 train is mostly short phrases
+    sentences = [line for line in lines[1:] if len(line.split()) >= 6][:400]  # sentences, not phrases
     train.write_text("\n".join([lines[0], *sentences]) + "\n", encoding="utf-8")
     runs = []
     for name, model in (("a", tiny_model_dir), ("b", minilm_dir())):

@@ -1,4 +1,5 @@
-"""Explainers on a small fine-tuned MiniLM (real SST-2 sentences), and the explanation-quality metrics of a run."""
+"""Explainers on a small fine-tuned MiniLM (SST-2-style sentences written by the tests), and the explanation-quality
+metrics of a run."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA, dump_suite, minilm_dir, tiny_suite
+from conftest import dump_suite, minilm_dir, tiny_suite
+from fixture_data import read_sst2_tsv
 from harness import AttackOutcome, AttackRecord, Example, hookimpl
 from harness.cli import main
 from harness.explanation_metrics import faithfulness_metrics, rank_correlation_between
@@ -26,13 +28,17 @@ FAST_SETTINGS = {"integrated-gradients": {"n_steps": 32}, "gradient-shap": {"n_s
                  "kernel-shap": {"n_samples": 40}}
 
 
-def read_sst2(split: str, count: int) -> list[Example]:
-    path = SHARED_DATA / "sst2" / f"{split}.tsv"
-    if not path.exists():
-        pytest.skip(f"SST-2 not found under {path.parent}")
-    rows = [line.rsplit("\t", 1) for line in path.read_text(encoding="utf-8").splitlines()[1:]]
-    rows = [(text, label) for text, label in rows if len(text.split()) >= 6][:count]
-    return [Example(f"{split}-{index}", text, int(label)) for index, (text, label) in enumerate(rows)]
+@pytest.fixture(scope="module")
+def read_sst2(release_data):
+    """read_sst2(split, count): the first `count` sentences (of six words or more) of a split of the written SST-2,
+    whose test split's sentiment words never occur in its train split (see fixture_data)."""
+
+    def read(split: str, count: int) -> list[Example]:
+        rows = [(text, label) for text, label in read_sst2_tsv(release_data / "sst2" / f"{split}.tsv")
+                if len(text.split()) >= 6][:count]
+        return [Example(f"{split}-{index}", text, label) for index, (text, label) in enumerate(rows)]
+
+    return read
 
 
 def environment(tmp_path: Path = Path(".")) -> StageEnvironment:
@@ -46,18 +52,28 @@ def _quiet(iterable=None, **kwargs):
 
 
 @pytest.fixture(scope="module")
-def classifier():
-    """MiniLM fine-tuned on 400 SST-2 training sentences (about 30 s on two CPU cores)."""
+def classifier(read_sst2):
+    """MiniLM fine-tuned on 400 SST-2-style training sentences (about 15 s on two CPU cores)."""
+    return fine_tuned_minilm(read_sst2("train", 400), read_sst2("dev", 32))
+
+
+def fine_tuned_minilm(train: list[Example], validation: list[Example]):
+    """MiniLM fine-tuned for two epochs on `train` as a negative/positive classifier."""
     from harness.models import LoadedClassifier, load_base_classifier
     from harness.predict import Predictor
     from harness.training import TrainingSettings, fit
     from harness.types import Budgets, ModelSource
 
     model, tokenizer = load_base_classifier(ModelSource("minilm", str(minilm_dir()), 64), ("negative", "positive"))
-    fit(model, tokenizer, read_sst2("train", 400), read_sst2("dev", 32),
-        TrainingSettings(epochs=2, learning_rate=1e-4, batch_size=16), Budgets(), "cpu", 0, 64, _quiet)
+    fit(model, tokenizer, train, validation, TrainingSettings(epochs=2, learning_rate=1e-4, batch_size=16), Budgets(),
+        "cpu", 0, 64, _quiet)
     return LoadedClassifier(model, tokenizer, Predictor(model, tokenizer, "cpu", 64, 32), ("negative", "positive"),
                             "cpu", 64)
+
+
+def accuracy(classifier, examples: list[Example]) -> float:
+    predictions = classifier.predictor.predict([example.text for example in examples])
+    return float(np.mean(predictions == np.array([example.label for example in examples])))
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +86,9 @@ def build(registry, name: str, **params):
     return component.factory(component.config_class(**{**FAST_SETTINGS.get(name, {}), **params}))
 
 
-def test_the_model_learned_the_task(classifier):
-    test = read_sst2("test", 40)
-    predictions = classifier.predictor.predict([example.text for example in test])
-    assert np.mean(predictions == np.array([example.label for example in test])) >= 0.7
+def test_the_model_learned_the_task(classifier, read_sst2):
+    # The test sentences' sentiment words never occur in training: MiniLM carries its training over to them.
+    assert accuracy(classifier, read_sst2("test", 40)) >= 0.7
 
 
 EXPLAINERS = ("integrated-gradients", "saliency", "input-x-gradient", "deeplift", "gradient-shap", "feature-ablation",
@@ -85,7 +100,7 @@ def test_every_builtin_explainer_is_registered(registry):
 
 
 @pytest.mark.parametrize("name", EXPLAINERS)
-def test_explainer_gives_one_score_per_word(name, classifier, registry):
+def test_explainer_gives_one_score_per_word(name, classifier, registry, read_sst2):
     examples = read_sst2("test", 3) + [Example("punctuated", "well-made, but dull: I'd skip it.", 0)]
     reference = build(registry, "feature-ablation").explain(classifier, examples, environment())
     outcome = build(registry, name).explain(classifier, examples, environment())
@@ -99,7 +114,7 @@ def test_explainer_gives_one_score_per_word(name, classifier, registry):
         assert attribution.target == int(classifier.predictor.predict([example.text])[0])
 
 
-def test_integrated_gradients_is_complete(classifier, registry):
+def test_integrated_gradients_is_complete(classifier, registry, read_sst2):
     """Completeness: the attributions of each text sum to logit(text) - logit(baseline), up to the delta."""
     examples = read_sst2("test", 6)
     outcome = build(registry, "integrated-gradients", n_steps=64).explain(classifier, examples, environment())
@@ -110,8 +125,11 @@ def test_integrated_gradients_is_complete(classifier, registry):
 
 
 @pytest.mark.parametrize("name", ["integrated-gradients", "feature-ablation"])
-def test_faithful_explainers_beat_random_attributions(name, classifier, registry):
-    examples = read_sst2("test", 12)
+def test_faithful_explainers_beat_random_attributions(name, classifier, registry, read_sst2):
+    check_faithful_explainer_beats_random(name, classifier, registry, read_sst2("test", 12))
+
+
+def check_faithful_explainer_beats_random(name: str, classifier, registry, examples: list[Example]) -> None:
     outcome = build(registry, name).explain(classifier, examples, environment())
     texts = [example.text for example in examples]
     spans = [attribution.spans for attribution in outcome.attributions]
@@ -126,7 +144,7 @@ def test_faithful_explainers_beat_random_attributions(name, classifier, registry
     assert explained["loo_correlation"] > 0.3
 
 
-def test_randomised_model_changes_the_explanation(classifier, registry):
+def test_randomised_model_changes_the_explanation(classifier, registry, read_sst2):
     """Model-parameter randomisation (Adebayo et al. 2018): IG must depend on the weights it explains."""
     examples = read_sst2("test", 8)
     explainer = build(registry, "integrated-gradients")
@@ -146,7 +164,7 @@ def test_randomised_model_changes_the_explanation(classifier, registry):
 
 
 @pytest.mark.parametrize("method", ["lora", "prompt-tuning"])
-def test_explainers_run_on_peft_models(method, registry):
+def test_explainers_run_on_peft_models(method, registry, read_sst2):
     from peft import LoraConfig, PromptTuningConfig, TaskType, get_peft_model
 
     from harness.models import LoadedClassifier, load_base_classifier
@@ -255,7 +273,7 @@ def test_rationales_are_read_as_phrases_or_character_spans(tiny_model_dir, sst2_
         task._rationale_spans(text, [[30, 40]], "row 0")
 
 
-def test_captum_infidelity_and_sensitivity_for_gradient_explainers(classifier, registry):
+def test_captum_infidelity_and_sensitivity_for_gradient_explainers(classifier, registry, read_sst2):
     from harness_plugins.integrated_gradients import IntegratedGradientsConfig, IntegratedGradientsExplainer
 
     class RandomAttributions(IntegratedGradientsExplainer):

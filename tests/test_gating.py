@@ -1,8 +1,9 @@
 """Gating in CI: absolute and baseline gates, significance, exit codes, JUnit, and `harness gate` on stored runs.
 
-The baseline is MiniLM fine-tuned on 400 real SST-2 sentences; the deliberately worse run is a randomly
-initialised tiny BERT trained the same way; a run one point worse comes from the same (cached) model tested on
-the same sentences with one label flipped.
+The baseline is MiniLM fine-tuned on 400 SST-2-style sentences written by the tests (the test sentences carry
+sentiment words the training sentences never use); the deliberately worse run is a randomly initialised tiny BERT
+trained the same way, which cannot carry what it learns over to unseen words; a run one point worse comes from the
+same (cached) model tested on the same sentences with one label flipped.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from conftest import SHARED_DATA, dump_suite, minilm_dir, tiny_suite
+from conftest import dump_suite, minilm_dir, tiny_suite
 from harness.cli import main
 
 ACCURACY_MAY_NOT_FALL = {"metric": "accuracy", "stage": "evaluate", "baseline": {"max_decrease": 0.0},
@@ -26,10 +27,10 @@ FLIPS_MAY_RISE_TWO_POINTS = {"metric": "flip_rate", "perturbation": "keyboard-ty
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory, sst2_files) -> dict[str, Path]:
+def data(tmp_path_factory, release_data, sst2_files) -> dict[str, Path]:
     directory = tmp_path_factory.mktemp("gating-data")
-    lines = (SHARED_DATA / "sst2" / "train.tsv").read_text(encoding="utf-8").splitlines()
-    sentences = [line for line in lines[1:] if len(line.split()) >= 6][:400]  # SST-2 train is mostly phrases
+    lines = (release_data / "sst2" / "train.tsv").read_text(encoding="utf-8").splitlines()
+    sentences = [line for line in lines[1:] if len(line.split()) >= 6][:400]  # sentences, not phrases
     train = directory / "train.tsv"
     train.write_text("\n".join([lines[0], *sentences]) + "\n", encoding="utf-8")
     test_lines = sst2_files["test"].read_text(encoding="utf-8").splitlines()

@@ -11,7 +11,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from conftest import SHARED_DATA, dump_suite, tiny_suite
+from conftest import dump_suite, tiny_suite
+from fixture_data import sentiment_rows, write_sst2_tsv
 from harness import AttackOutcome, AttackRecord, hookimpl
 from harness.cli import main
 from harness.store import read_run
@@ -54,7 +55,7 @@ def latest_run(output: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory, tiny_model_dir, sst2_files) -> Path:
-    """Two methods on real SST-2 training sentences, tested on hostile texts, attacked and explained."""
+    """Two methods on SST-2-style training sentences, tested on hostile texts, attacked and explained."""
     directory = tmp_path_factory.mktemp("hostile")
     test_file = directory / "test.jsonl"
     test_file.write_text("".join(json.dumps({"text": text, "label": label}) + "\n" for text, label in HOSTILE_TEXTS),
@@ -180,10 +181,7 @@ def test_report_rerenders_from_the_store(hostile_run, tmp_path, capsys):
 
 def test_a_1000_example_scorecard_stays_small(tmp_path, tiny_model_dir, sst2_files):
     """Page weight: 1,000 test examples evaluated, attacked and perturbed, 100 explained, all in one run."""
-    source = SHARED_DATA / "sst2" / "dev.tsv"
-    lines = source.read_text(encoding="utf-8").splitlines()
-    test_file = tmp_path / "test.tsv"
-    test_file.write_text("\n".join(lines[:1001]) + "\n", encoding="utf-8")
+    test_file = write_sst2_tsv(tmp_path / "test.tsv", sentiment_rows(1000, seed=11, vocabulary="test"))
     output = tmp_path / "reports"
     suite = tiny_suite(tiny_model_dir, sst2_files, output, attacks=[{"use": "hostile"}],
                        explainers=[{"use": "integrated-gradients", "n_steps": 4}],

@@ -1,28 +1,27 @@
-"""Sentence-pair tasks end to end: a slice of AdvGLUE mnli fine-tuned, attacked, perturbed and explained as
-(premise, hypothesis) pairs, and the pair encoding checked where models read it."""
+"""Sentence-pair tasks end to end: AdvGLUE-style mnli items (written by the tests, tests/fixture_data.py) fine-tuned,
+attacked, perturbed and explained as (premise, hypothesis) pairs, and the pair encoding checked where models read
+it."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 
 import pytest
 
-from conftest import SHARED_DATA, dump_suite, tiny_suite
+from conftest import dump_suite, tiny_suite
+from fixture_data import advglue_items
 from harness import hookimpl
 from harness.cli import main
 from harness.store import read_run
 from harness.types import Budgets, Example, StageEnvironment, TaskData
 
-ADVGLUE = SHARED_DATA / "advglue" / "dev.json"
 LABELS = ("entailment", "neutral", "contradiction")
 
 
 def mnli_items() -> list[dict]:
-    if not ADVGLUE.is_file():
-        pytest.skip(f"AdvGLUE not found at {ADVGLUE}; set HARNESS_SHARED_DATA")
-    return json.loads(ADVGLUE.read_text(encoding="utf-8"))["mnli"]
+    """The 120 mnli items of the written AdvGLUE dev.json: {idx, premise, hypothesis, label}, labels balanced."""
+    return advglue_items()["mnli"]
 
 
 def pair_examples(items: list[dict], prefix: str = "mnli") -> tuple[Example, ...]:
@@ -37,7 +36,7 @@ class PairSliceConfig:
 
 
 class PairSliceTask:
-    """A slice of AdvGLUE's mnli items as a pair task (what the task plugins give for GLUE pair tasks)."""
+    """A slice of the mnli items as a pair task (what the task plugins give for GLUE pair tasks)."""
 
     def __init__(self, config: PairSliceConfig):
         self.config = config
@@ -163,9 +162,12 @@ def test_training_encodes_pairs_with_their_token_type_ids(pair_model):
     model, tokenizer = pair_model
     examples = pair_examples(mnli_items()[:8])
     encoded = _encode(tokenizer, examples, 48)
-    expected = tokenizer(examples[0].text, examples[0].text_pair, truncation="longest_first", max_length=48)
-    assert encoded["input_ids"][0] == expected["input_ids"] and len(expected["input_ids"]) == 48
-    assert encoded["token_type_ids"][0] == expected["token_type_ids"] and 1 in encoded["token_type_ids"][0]
+    # The first pair longer than 48 tokens: truncated as the tokenizer truncates a pair (longest first).
+    row = next(index for index, example in enumerate(examples)
+               if len(tokenizer(example.text, example.text_pair)["input_ids"]) > 48)
+    expected = tokenizer(examples[row].text, examples[row].text_pair, truncation="longest_first", max_length=48)
+    assert encoded["input_ids"][row] == expected["input_ids"] and len(expected["input_ids"]) == 48
+    assert encoded["token_type_ids"][row] == expected["token_type_ids"] and 1 in encoded["token_type_ids"][row]
 
     seen = []
     trained = copy.deepcopy(model)
@@ -258,7 +260,6 @@ def test_faithfulness_removes_words_from_their_own_segment():
 
 @pytest.mark.textattack
 def test_a_pair_task_runs_end_to_end(tmp_path, tiny_model_dir):
-    mnli_items()
     output = tmp_path / "out"
     suite = tiny_suite(tiny_model_dir, {"train": "unused", "test": "unused"}, output,
                        name="pairs",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from harness.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
 
 VALID = """\
 name: check
@@ -61,10 +64,32 @@ def test_valid_suite_passes(tmp_path, capsys, data_files):
 
 @pytest.mark.textattack
 def test_shipped_suites_validate(capsys):
-    from pathlib import Path
-
-    for suite in sorted(Path(__file__).resolve().parents[1].joinpath("suites").glob("*.yaml")):
+    for suite in sorted((REPO / "suites").glob("*.yaml")):
         assert main(["validate", str(suite)]) == 0, capsys.readouterr().err
+
+
+LOCAL_COPIES = {
+    "sst2-methods.yaml": {"task.path": "sst2", "attacks.0.path": "advglue/dev.json"},
+    "sst2-robust-training.yaml": {"task.path": "sst2"},
+}
+"""What the SST-2 suites' comments tell offline users to --set, relative to a folder laid out as ../shared/data."""
+
+
+def validate_sst2_suites_on_local_copies(data: Path, capsys) -> None:
+    """The shipped SST-2 suites validate with --set pointing into `data`, and then need no dataset from the hub."""
+    for name, overrides in LOCAL_COPIES.items():
+        arguments = ["validate", str(REPO / "suites" / name)]
+        for key, relative in overrides.items():
+            arguments += ["--set", f"{key}={data / relative}"]
+        code = main(arguments)
+        output = capsys.readouterr()
+        assert code == 0, output.err
+        assert "nyu-mll/glue" not in output.out and "adv_glue" not in output.out, output.out
+
+
+@pytest.mark.textattack  # the SST-2 suites use TextAttack recipes
+def test_shipped_sst2_suites_validate_on_local_copies(capsys, release_data):
+    validate_sst2_suites_on_local_copies(release_data, capsys)
 
 
 BROKEN = [

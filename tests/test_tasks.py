@@ -1,5 +1,6 @@
-"""Task plugins: local files (the real data in ../shared/data), the hub path (datasets.load_dataset replaced by
-small DatasetDicts with the hub's exact schema), the same Examples either way, and the offline error."""
+"""Task plugins: local files (small copies written by the tests in each dataset's release layout), the hub path
+(datasets.load_dataset replaced by small DatasetDicts with the hub's exact schema), the same Examples either way,
+and the offline error. The same loaders on the full real copies: tests/shared_data (opt-in)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,18 @@ import random
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_DATA
+from fixture_data import (
+    ADVGLUE_SIZES,
+    AG_NEWS_SIZES,
+    SST2_SIZES,
+    read_sst2_tsv,
+    write_acl_imdb,
+    write_ag_news_csv,
+    write_ag_news_tsv,
+    write_glue_mnli,
+    write_glue_pair_tasks,
+    write_rt_polarity,
+)
 
 from harness import HarnessError
 from harness.cli import main
@@ -26,13 +38,6 @@ def load(name: str, **params):
     return task(name, **params).load(None)
 
 
-def shared(folder: str) -> Path:
-    path = SHARED_DATA / folder
-    if not path.exists():
-        pytest.skip(f"{path} not found; set HARNESS_SHARED_DATA")
-    return path
-
-
 def examples(data):
     return data.train, data.validation, data.test
 
@@ -44,75 +49,100 @@ def sizes(data):
 # ----------------------------------------------------------------------------------------------- local data
 
 
-def test_sst2_from_the_shared_resplit():
-    folder = shared("sst2")
+def test_sst2_from_the_resplit_layout(release_data):
+    folder = release_data / "sst2"
     data = check_task(task("sst2", path=str(folder)))  # the contract kit: also loads twice, same data
-    # README: train.tsv 60,614 + dev.tsv 6,735 = GLUE train (held out again: 10%), test.tsv = GLUE dev, 872.
-    assert sizes(data) == (60614, 6735, 872)
+    # train.tsv + dev.tsv = GLUE train (10% held out again, seeded), test.tsv = GLUE dev.
+    train_rows = read_sst2_tsv(folder / "train.tsv") + read_sst2_tsv(folder / "dev.tsv")
+    assert len(train_rows) == SST2_SIZES["train"] + SST2_SIZES["dev"] == 1000
+    assert sizes(data) == (900, 100, SST2_SIZES["test"])
     assert data.label_names == ("negative", "positive") and data.text_fields == ("sentence",)
-    test_rows = (folder / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]
-    assert sorted((e.text, e.label) for e in data.test) == sorted(
-        (line.rsplit("\t", 1)[0], int(line.rsplit("\t", 1)[1])) for line in test_rows)
+    assert sorted((e.text, e.label) for e in data.test) == sorted(read_sst2_tsv(folder / "test.tsv"))
+    assert sorted((e.text, e.label) for e in data.train + data.validation) == sorted(train_rows)
+    assert [e.text for e in data.train[:20]] != [text for text, _ in train_rows[:20]]  # seeded order
     assert all(e.id.startswith("sst2-") and e.text_pair is None for e in data.test)
 
 
-def test_rotten_tomatoes_from_the_rt_polarity_release():
-    folder = shared("rt-polarity")
-    data = check_task(task("rotten-tomatoes", path=str(folder)))
-    assert sizes(data) == (8530, 1066, 1066)  # the hub's split, made as its loading script makes it
+def test_rotten_tomatoes_from_the_rt_polarity_release(tmp_path):
+    # The Cornell tarball unpacks to rt-polaritydata/ with Latin-1 files; a path to the folder above it works too.
+    release = write_rt_polarity(tmp_path / "release" / "rt-polaritydata", per_class=53)
+    data = check_task(task("rotten-tomatoes", path=str(tmp_path / "release")))
+    # The hub's split, made as its loading script makes it: per polarity int(53 * 0.8 + 0.5) = 42 lines train,
+    # up to int(53 * 0.9 + 0.5) = 48 validation, the remaining 5 test.
+    assert sizes(data) == (84, 12, 10)
     assert data.label_names == ("neg", "pos") and data.text_fields == ("text",)
-    for split, per_class in zip(examples(data), (4265, 533, 533)):
+    for split, per_class in zip(examples(data), (42, 6, 5)):
         assert sum(e.label for e in split) == per_class  # balanced
-    positive = (folder / "rt-polarity.pos").read_text(encoding="utf-8").splitlines()
-    assert [e.text for e in data.train if e.label == 1] != positive[:4265]  # seeded order, not file order
-    assert sorted(e.text for e in data.train if e.label == 1) == sorted(line.strip() for line in positive[:4265])
-    assert any("é" in e.text for e in data.train)  # UTF-8 decoded
+    positive = (release / "rt-polarity.pos").read_bytes().decode("latin-1").splitlines()
+    assert [e.text for e in data.train if e.label == 1] != positive[:42]  # seeded order, not file order
+    assert sorted(e.text for e in data.train if e.label == 1) == sorted(line.strip() for line in positive[:42])
+    assert any("é" in e.text for e in data.train)  # Latin-1 decoded
+    # A UTF-8 re-encoding of the release (as some redistributions have it) gives the same examples.
+    utf8 = write_rt_polarity(tmp_path / "utf-8", per_class=53, encoding="utf-8")
+    assert (utf8 / "rt-polarity.pos").read_bytes() != (release / "rt-polarity.pos").read_bytes()
+    assert examples(load("rotten-tomatoes", path=str(utf8))) == examples(data)
 
 
-def test_ag_news_from_the_shared_tsv_files():
-    data = check_task(task("ag-news", path=str(shared("agnews"))))
-    # README: dev 10,000 / test 7,600; the dev file actually holds 10,001 rows. dev.tsv is the train split
-    # (10% held out as validation); test.tsv the test split.
-    assert len(data.train) + len(data.validation) == 10001 and len(data.validation) == 1000
-    assert len(data.test) == 7600
+def test_ag_news_from_the_tsv_files_and_the_original_csv(tmp_path):
+    tsv = write_ag_news_tsv(tmp_path / "tsv")  # the train split in dev.tsv, as in the shared copy
+    data = check_task(task("ag-news", path=str(tsv)))
+    per_class = AG_NEWS_SIZES["train"]
+    # No validation split of its own: 10% of the train split is held out.
+    assert len(data.train) + len(data.validation) == 4 * per_class and len(data.validation) == round(0.4 * per_class)
+    assert len(data.test) == 4 * AG_NEWS_SIZES["test"]
     assert data.label_names == ("World", "Sports", "Business", "Sci/Tech")
     assert {e.label for e in data.test} == {0, 1, 2, 3}
+    assert all(e.text_pair is None and len(e.text.split()) > 8 for e in data.test)  # title + lead paragraph
+    # The train split spread over train.tsv and dev.tsv, and the original release's quoted CSV files
+    # ("class index","title","description": text = title + " " + description, as on the hub): the same examples.
+    split = write_ag_news_tsv(tmp_path / "split", train_files=("train.tsv", "dev.tsv"))
+    assert examples(load("ag-news", path=str(split))) == examples(data)
+    original = write_ag_news_csv(tmp_path / "csv")
+    assert '""' in (original / "train.csv").read_text(encoding="utf-8")  # quotes inside a field, doubled
+    assert examples(load("ag-news", path=str(original))) == examples(data)
+
+
+def test_imdb_from_the_acl_imdb_release(hub, tmp_path):
+    import datasets
+
+    folder = write_acl_imdb(tmp_path, train_per_class=6, test_per_class=4)
+    data = check_task(task("imdb", path=str(tmp_path)))  # the folder holding aclImdb/
+    assert sizes(data) == (11, 1, 8)  # train/unsup is not read; 10% of train held out
+    assert data.label_names == ("neg", "pos") and {e.label for e in data.test} == {0, 1}
+    reviews = {(path.read_text(encoding="utf-8"), int(path.parent.name == "pos"))
+               for path in folder.glob("t*/[pn]*/*.txt")}
+    assert {(e.text, e.label) for e in data.train + data.validation + data.test} == reviews  # verbatim
+    assert any("<br /><br />" in e.text for e in data.test)
+    assert examples(load("imdb", path=str(folder))) == examples(data)
+    # The hub's rows are the files' contents: the same examples, ids and order.
+    rows = {split: [{"text": path.read_text(encoding="utf-8"), "label": int(path.parent.name == "pos")}
+                    for path in sorted(folder.glob(f"{split}/[pn]*/*.txt"))] for split in ("train", "test")}
+    rows["unsupervised"] = [{"text": "unlabelled", "label": -1}]
+    hub.datasets["stanfordnlp/imdb", None] = datasets.DatasetDict({
+        split: datasets.Dataset.from_dict(
+            {"text": [row["text"] for row in split_rows], "label": [row["label"] for row in split_rows]},
+            features=datasets.Features({"text": datasets.Value("string"),
+                                        "label": datasets.ClassLabel(names=["neg", "pos"])}))
+        for split, split_rows in rows.items() if split != "unsupervised"})
+    assert examples(load("imdb")) == examples(data)
 
 
 @pytest.fixture(scope="module")
 def glue_pairs(tmp_path_factory) -> Path:
-    """Tiny GLUE-format train.tsv files (GLUE's own column layouts) for the pair tasks that ../shared/data lacks."""
-    root = tmp_path_factory.mktemp("glue")
-    (root / "QNLI").mkdir()
-    (root / "QNLI" / "train.tsv").write_text(
-        "index\tquestion\tsentence\tlabel\n" + "".join(
-            f"{i}\tWhat is {i}?\tIt is \"number {i}.\tentailment\n" if i % 2 else
-            f"{i}\tWho is {i}?\tNobody knows {i}\tnot_entailment\n" for i in range(20)), encoding="utf-8")
-    write_mnli(root / "MNLI", {"train.tsv": [(f"p{i}", f"h{i}", ("entailment", "neutral", "contradiction")[i % 3])
-                                             for i in range(30)]})
-    return root
+    """Tiny GLUE-format train.tsv files (GLUE's own column layouts) for the pair tasks: QNLI/ and MNLI/."""
+    return write_glue_pair_tasks(tmp_path_factory.mktemp("glue"), rows=20)
 
 
-def write_mnli(folder: Path, files: dict[str, list[tuple[str, str, str]]]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    header = ("index\tpromptID\tpairID\tgenre\tsentence1_binary_parse\tsentence2_binary_parse\tsentence1_parse\t"
-              "sentence2_parse\tsentence1\tsentence2\tlabel1\tgold_label\n")
-    for name, rows in files.items():
-        (folder / name).write_text(header + "".join(
-            f"{i}\t{i}\t{i}e\tfiction\t( {p} )\t( {h} )\t(ROOT {p})\t(ROOT {h})\t{p}\t{h}\t{label}\t{label}\n"
-            for i, (p, h, label) in enumerate(rows)), encoding="utf-8")
-
-
-def test_advglue_task_from_the_shared_dev_json(glue_pairs):
-    dev_json = shared("advglue") / "dev.json"
+def test_advglue_task_from_its_dev_json(release_data, glue_pairs):
+    dev_json = release_data / "advglue" / "dev.json"
     items = json.loads(dev_json.read_text(encoding="utf-8"))
-    sst2 = check_task(task("advglue", subset="sst2", path=str(dev_json), glue_path=str(shared("sst2"))))
-    assert sizes(sst2) == (60614, 6735, 148) and sst2.label_names == ("negative", "positive")
+    sst2 = check_task(task("advglue", subset="sst2", path=str(dev_json), glue_path=str(release_data / "sst2")))
+    assert sizes(sst2) == (900, 100, ADVGLUE_SIZES["sst2"]) and sst2.label_names == ("negative", "positive")
     assert sorted(e.id for e in sst2.test) == sorted(f"advglue-sst2-{item['idx']}" for item in items["sst2"])
     assert sst2.name == "advglue-sst2" and sst2.text_fields == ("sentence",)
 
     qnli = check_task(task("advglue", subset="qnli", path=str(dev_json.parent), glue_path=str(glue_pairs / "QNLI")))
-    assert len(qnli.test) == 148 and qnli.text_fields == ("question", "sentence")
+    assert len(qnli.test) == ADVGLUE_SIZES["qnli"] and qnli.text_fields == ("question", "sentence")
     assert qnli.label_names == ("entailment", "not_entailment") and sizes(qnli)[:2] == (18, 2)
     by_id = {e.id: e for e in qnli.test}
     for item in items["qnli"]:
@@ -121,19 +151,22 @@ def test_advglue_task_from_the_shared_dev_json(glue_pairs):
     assert any('"' in e.text_pair for e in qnli.train)  # GLUE's TSVs are read unquoted
 
     mismatched = check_task(task("advglue", subset="mnli-mm", path=str(dev_json), glue_path=str(glue_pairs / "MNLI")))
-    assert len(mismatched.test) == 162 and mismatched.label_names == ("entailment", "neutral", "contradiction")
+    assert len(mismatched.test) == ADVGLUE_SIZES["mnli-mm"]
+    assert mismatched.label_names == ("entailment", "neutral", "contradiction")
     assert mismatched.text_fields == ("premise", "hypothesis") and all(e.text_pair for e in mismatched.test)
+    assert sizes(mismatched)[:2] == (27, 3)
 
 
-def test_advglue_task_ids_match_the_attack_records():
+def test_advglue_task_ids_match_the_attack_records(release_data):
     from harness_plugins.advglue import AdvGlueAttack, AdvGlueConfig, advglue_source
 
     from harness.task_sources import load_splits
 
-    dev_json = shared("advglue") / "dev.json"
+    dev_json = release_data / "advglue" / "dev.json"
     attack_items = AdvGlueAttack(AdvGlueConfig(task="rte", path=str(dev_json))).items()
     test, _ = load_splits(advglue_source("rte"), path=str(dev_json))
     assert [e.id for e in test["validation"]] == [f"advglue-rte-{item.idx}" for item in attack_items]
+    assert len(attack_items) == ADVGLUE_SIZES["rte"]
 
 
 def test_bbc_news_from_its_package():
@@ -258,8 +291,8 @@ def test_mnli_pairs_from_the_hub_and_from_glue_files(hub, tmp_path):
     mismatched = load("mnli", test_set="mismatched", validation_fraction=0.25)
     assert {e.text for e in mismatched.test} == {"Tax rates rose."} and mismatched.train == matched.train
 
-    write_mnli(tmp_path, {"train.tsv": MNLI_ROWS["train"], "dev_matched.tsv": MNLI_ROWS["validation_matched"],
-                          "dev_mismatched.tsv": MNLI_ROWS["validation_mismatched"]})
+    write_glue_mnli(tmp_path, {"train.tsv": MNLI_ROWS["train"], "dev_matched.tsv": MNLI_ROWS["validation_matched"],
+                               "dev_mismatched.tsv": MNLI_ROWS["validation_mismatched"]})
     assert examples(load("mnli", path=str(tmp_path), validation_fraction=0.25)) == examples(matched)
     assert examples(load("mnli", path=str(tmp_path), test_set="mismatched",
                          validation_fraction=0.25)) == examples(mismatched)
