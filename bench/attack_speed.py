@@ -27,12 +27,13 @@ RECIPE_CLASSES = {"deepwordbug": "DeepWordBugGao2018", "pwws": "PWWSRen2019", "p
 
 
 def fine_tuned_classifier(device: str, sst2):
+    import tempfile
+
     from harness.models import load_base_classifier, load_trained_classifier
     from harness.runner import make_progress
     from harness.suite import resolve_model_location
     from harness.training import TrainingSettings, train_and_save
     from harness.types import Budgets, ModelSource, StageEnvironment, TaskData, TrainRequest
-    import tempfile
 
     data = TaskData("sst2", sst2.label_names, sst2.train[:400], sst2.validation[:100], ())
     source = ModelSource("minilm", resolve_model_location("minilm"), 128)
@@ -107,7 +108,8 @@ def main() -> int:
     import textattack.attack_recipes as recipes
 
     examples = list(sst2.test[:args.examples])
-    print(f"device: {device} ({torch.cuda.get_device_name(0) if device == 'cuda' else f'{torch.get_num_threads()} CPU threads'}); "
+    print(f"device: {device} "
+          f"({torch.cuda.get_device_name(0) if device == 'cuda' else f'{torch.get_num_threads()} CPU threads'}); "
           f"model: all-MiniLM-L6-v2 fine-tuned on 400 SST-2 sentences; {len(examples)} SST-2 test sentences")
     print(f"{'recipe':<13}{'TextAttack s':>13}{'harness s':>11}{'speed-up':>10}{'identical text+queries+status':>31}"
           f"   model forwards")

@@ -91,7 +91,8 @@ def main() -> int:
     classifier = fine_tuned_classifier(device, sst2)
     examples = list(sst2.test[:args.examples])
     explain_plain(classifier, examples[:2], args.n_steps)  # warm-up: first calls pay for lazy initialisation
-    print(f"device: {device} ({torch.cuda.get_device_name(0) if device == 'cuda' else f'{torch.get_num_threads()} CPU threads'}); "
+    print(f"device: {device} "
+          f"({torch.cuda.get_device_name(0) if device == 'cuda' else f'{torch.get_num_threads()} CPU threads'}); "
           f"model: all-MiniLM-L6-v2 fine-tuned on 400 SST-2 sentences; {len(examples)} SST-2 test sentences; "
           f"integrated gradients, n_steps={args.n_steps}")
     plain_seconds, plain = explain_plain(classifier, examples, args.n_steps)

@@ -2,9 +2,9 @@
 
 Run:  .venv/bin/python bench/finetune_speed.py [--data DIR] [--examples 4000] [--epochs 1]
 
-Both train all-MiniLM-L6-v2 (packaged, offline) on the same SST-2 phrases (from the hub, or --data DIR: see bench/sst2_data.py) with the
-same batch size, learning rate, warm-up, weight decay, clipping, seed and one validation pass per epoch, in one
-process. Two pairings:
+Both train all-MiniLM-L6-v2 (packaged, offline) on the same SST-2 phrases (from the hub, or --data DIR: see
+bench/sst2_data.py) with the same batch size, learning rate, warm-up, weight decay, clipping, seed and one
+validation pass per epoch, in one process. Two pairings:
   plain:   no length grouping in either (dynamic padding in both: DataCollatorWithPadding vs the harness)
   grouped: length-grouped batches in both (Trainer group_by_length=True)
 On a GPU both use bf16 (Trainer bf16=True, the harness's autocast). Printed: samples/s of each, the ratio
@@ -105,11 +105,14 @@ def main() -> int:
     device = resolve_device("auto")
     train = list(sst2.train[:args.examples])
     validation = list(sst2.validation[:args.validation])
-    print(f"device: {device} ({torch.cuda.get_device_name(0) if device == 'cuda' else f'{torch.get_num_threads()} CPU threads'})")
+    print(f"device: {device} "
+          f"({torch.cuda.get_device_name(0) if device == 'cuda' else f'{torch.get_num_threads()} CPU threads'})")
     print(f"data: {len(train)} SST-2 train sentences, {len(validation)} validation; batch {args.batch_size}, "
           f"max_length {args.max_length}, {args.epochs} epoch(s)")
-    run_harness(train[:256], validation[:64], argparse.Namespace(**{**vars(args), "epochs": 1}), device, True)  # warm-up
-    print(f"{'pairing':<10}{'Trainer samples/s':>20}{'harness samples/s':>20}{'ratio':>8}{'Trainer acc':>13}{'harness acc':>13}")
+    # warm-up
+    run_harness(train[:256], validation[:64], argparse.Namespace(**{**vars(args), "epochs": 1}), device, True)
+    print(f"{'pairing':<10}{'Trainer samples/s':>20}{'harness samples/s':>20}{'ratio':>8}"
+          f"{'Trainer acc':>13}{'harness acc':>13}")
     for name, grouped in (("plain", False), ("grouped", True)):
         trainer_speed, trainer_accuracy = run_trainer(train, validation, args, device, grouped)
         harness_speed, harness_accuracy = run_harness(train, validation, args, device, grouped)

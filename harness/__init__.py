@@ -5,8 +5,8 @@ the errors, and the helpers a finetuner, attack or explainer needs (loaded lazil
 never imports torch).
 """
 
-from harness.config import SuitePath
 from harness.components import Attack, Augmenter, Classifier, Executor, Explainer, Finetuner, Reporter, Task
+from harness.config import SuitePath
 from harness.errors import HarnessError, PluginError, SourceLocation, StageError, SuiteError, SuiteErrors
 from harness.hookspecs import hookimpl
 from harness.types import (
@@ -156,9 +156,12 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "SCHEMA_VERSION", "AdversarialRound", "AdversarialTraining", "Attack", "AttackOutcome", "AttackRecord", "Augmenter", "Budgets", "CellJob", "CellResult", "Classifier",
-    "ComponentInfo", "EpochRecord", "Example", "ExecutionPlan", "Executor", "ExplainOutcome", "Explainer", "Finetuner", "GateOutcome",
+    "SCHEMA_VERSION", "AdversarialRound", "AdversarialTraining", "Attack", "AttackOutcome", "AttackRecord", "Augmenter",
+    "Budgets", "CellJob", "CellResult", "Classifier",
+    "ComponentInfo", "EpochRecord", "Example", "ExecutionPlan", "Executor", "ExplainOutcome", "Explainer", "Finetuner",
+    "GateOutcome",
     "HarnessError", "Metric", "ModelSource", "PluginError", "ReportRequest", "Reporter", "ResultRow",
-    "SourceLocation", "StageEnvironment", "SuitePath", "StageError", "StageRecord", "StoredRun", "SuiteError", "SuiteErrors",
+    "SourceLocation", "StageEnvironment", "SuitePath", "StageError", "StageRecord", "StoredRun", "SuiteError",
+    "SuiteErrors",
     "Task", "TaskData", "TokenExample", "TrainRequest", "TrainedModel", "WordAttribution", "hookimpl", *_LAZY,
 ]

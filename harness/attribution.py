@@ -71,7 +71,8 @@ def _encode_batch(classifier: Any, batch_examples: list[Example]) -> EncodedBatc
     input_ids = encoding["input_ids"].to(classifier.device)
     special = encoding["special_tokens_mask"].bool().to(classifier.device)
     baseline = input_ids.masked_fill(~special, tokenizer.pad_token_id)
-    token_type_ids = encoding["token_type_ids"].to(classifier.device) if pairs and "token_type_ids" in encoding else None
+    token_type_ids = (encoding["token_type_ids"].to(classifier.device)
+                      if pairs and "token_type_ids" in encoding else None)
     return EncodedBatch(batch_examples, input_ids, encoding["attention_mask"].to(classifier.device), baseline, encoding,
                         token_type_ids)
 

@@ -20,10 +20,9 @@ from harness.errors import HarnessError, SuiteErrors
 from harness.executors import DEFAULT_EXECUTOR, executor_option_pairs
 from harness.plugins import make_plugin_manager
 from harness.registry import Registry
-from harness.runner import EXIT_GATE_FAILED, EXIT_OK, EXIT_STAGE_CRASHED, EXIT_USAGE_ERROR, RunOptions, Runner
+from harness.runner import EXIT_GATE_FAILED, EXIT_OK, EXIT_STAGE_CRASHED, EXIT_USAGE_ERROR, Runner, RunOptions
 from harness.suite import load_suite, read_suite_text
 from harness.types import ComponentInfo, ReportRequest
-
 
 DISTRIBUTION = "nlp-robustness-harness"
 

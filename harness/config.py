@@ -207,6 +207,7 @@ def build_config(
     except (TypeError, ValueError) as error:
         # A config's own __post_init__ checks (e.g. "r must be positive") surface here; point at the
         # parameter the message starts with, if any, else at the component.
-        location = next((locations[key] for key in params if str(error).startswith(f"{key} ") and key in locations), where)
+        location = next((locations[key] for key in params if str(error).startswith(f"{key} ") and key in locations),
+                        where)
         return None, [SuiteError(f"{subject}: {error}", location, plugin)]
     return config, []

@@ -98,11 +98,13 @@ def rationale_mask(spans: Sequence[tuple[int, int]], rationale: Sequence[tuple[i
                    segments: Sequence[int] = ()) -> list[bool]:
     """Which words overlap the human rationale's character spans (of `text`: a pair's second-segment words never
     do)."""
-    return [(not segments or segments[index] == 0) and any(start < r_end and r_start < end for r_start, r_end in rationale)
+    return [(not segments or segments[index] == 0)
+            and any(start < r_end and r_start < end for r_start, r_end in rationale)
             for index, (start, end) in enumerate(spans)]
 
 
-def _spans_and_segments(attribution: WordAttribution, example: Example) -> tuple[Sequence[tuple[int, int]], tuple[int, ...]]:
+def _spans_and_segments(attribution: WordAttribution,
+                        example: Example) -> tuple[Sequence[tuple[int, int]], tuple[int, ...]]:
     """Character spans of the attribution's words, and for a pair the segment of each word."""
     segments = attribution_segments(attribution)
     if example.text_pair is None:
@@ -153,7 +155,8 @@ def _stability(explain: Callable, classifier: Any, adversarial: Sequence[Adversa
     from harness.explanation_metrics import stability_metrics
 
     known = {attribution.example_id: attribution for attribution in attributions}
-    originals = list({pair.original.id: pair.original for pair in adversarial if pair.original.id not in known}.values())
+    originals = list({pair.original.id: pair.original for pair in adversarial
+                      if pair.original.id not in known}.values())
     adversarial_examples = [Example(f"{pair.original.id}~{pair.attack}", pair.adversarial_text, pair.original.label,
                                     text_pair=pair.adversarial_text_pair)
                             for pair in adversarial]

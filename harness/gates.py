@@ -71,7 +71,8 @@ def evaluate_gates(gates: Iterable, rows: Sequence[ResultRow], run: Optional[Sto
         failing = [row for row in selected if not compare(row.value, gate.threshold)]
         worst = failing[0] if failing else min(
             selected, key=lambda row: row.value if gate.op in (">=", ">") else -row.value)
-        ci = f" (95% CI {worst.ci_low:.4g}-{worst.ci_high:.4g})" if worst.ci_low is not None and worst.ci_high is not None else ""
+        ci = (f" (95% CI {worst.ci_low:.4g}-{worst.ci_high:.4g})"
+              if worst.ci_low is not None and worst.ci_high is not None else "")
         detail = f"{_where(worst)}: {worst.metric} = {worst.value:.4g}{ci}, required {gate.op} {gate.threshold:g}"
         outcomes.append(GateOutcome(gate.name, gate.metric, gate.op, gate.threshold, not failing, worst.value, detail))
     return tuple(outcomes)

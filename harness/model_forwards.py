@@ -27,7 +27,8 @@ class LogitsFromEmbeddings(torch.nn.Module):
         self.segment_coded = segment_coded
 
     def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.model(inputs_embeds=inputs_embeds, **_mask_arguments(attention_mask, self.segment_coded)).logits.float()
+        return self.model(inputs_embeds=inputs_embeds,
+                          **_mask_arguments(attention_mask, self.segment_coded)).logits.float()
 
 
 class LogitsFromIds(torch.nn.Module):

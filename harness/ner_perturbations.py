@@ -28,6 +28,7 @@ from typing import Callable, Iterable, Mapping, Optional, Sequence
 from harness.entity_metrics import Entity, decode_tags, extract_entities
 from harness.perturbation import KEYBOARD_NEIGHBOURS, changes_for, check_rate, text_rng
 from harness.types import TokenExample
+
 """QWERTY neighbours (the table of the keyboard-typos augmenter; the core cannot import a plugin)."""
 TYPO_KINDS = ("keyboard", "swap", "mixed")
 

@@ -20,8 +20,7 @@ and augment stages read it from an augmenter config that has the field, else use
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
-from typing import Any, Literal, Mapping, Optional, Sequence, Union
+from typing import Any, Literal, Mapping, Sequence, Union
 
 from harness.types import AttackRecord, Example, WordAttribution
 

@@ -199,7 +199,8 @@ def markdown_escape(text: object) -> str:
             .replace(">", "&gt;").replace("`", "\\`").replace("\r", " ").replace("\n", " "))
 
 
-def segment_diff(original: Optional[str], perturbed: Optional[str]) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
+def segment_diff(original: Optional[str],
+                 perturbed: Optional[str]) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
     """Words of both versions of a segment, each flagged True where it changed (for highlighting)."""
     import difflib
 

@@ -75,7 +75,8 @@ def textattack_cache_dir() -> Path:
 
 
 def offline_mode() -> bool:
-    """True when the user set Hugging Face's offline flags (or `harness --offline` did): nothing may touch the network."""
+    """True when the user set Hugging Face's offline flags (or `harness --offline` did): nothing may touch the
+    network."""
     return any(os.environ.get(flag, "").strip().lower() in ("1", "true", "yes", "on") for flag in OFFLINE_FLAGS)
 
 

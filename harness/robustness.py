@@ -20,7 +20,8 @@ def attack_metrics(records: Sequence[AttackRecord], model_forwards: int, seed: i
     attacked = [record for record in records if record.status != "skipped"]
     successful = [record for record in records if record.status == "successful"]
     metrics = [
-        bootstrap_metric("clean_accuracy", [record.original_prediction == record.label for record in records], seed=seed),
+        bootstrap_metric("clean_accuracy", [record.original_prediction == record.label for record in records],
+                         seed=seed),
         bootstrap_metric("accuracy_under_attack", [record.status == "failed" for record in records], seed=seed),
         bootstrap_metric("attack_success_rate", [record.status == "successful" for record in attacked], seed=seed),
         Metric("attacked_examples", float(len(attacked)), n=total),
@@ -32,7 +33,8 @@ def attack_metrics(records: Sequence[AttackRecord], model_forwards: int, seed: i
         ),
         bootstrap_metric("mean_queries", [record.num_queries for record in attacked], seed=seed),
         Metric("model_forwards", float(model_forwards), n=total),
-        Metric("seconds_per_example", float(np.mean([record.seconds for record in records])) if records else float("nan"),
+        Metric("seconds_per_example",
+               float(np.mean([record.seconds for record in records])) if records else float("nan"),
                n=total),
     ]
     return metrics

@@ -32,16 +32,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
+from harness.artifacts import ArtifactMirror
 from harness.components import Classifier
 from harness.errors import HarnessError, PluginError, StageError
-from harness.artifacts import ArtifactMirror
-from harness.sampling import resolve_count, sample, stratified_order
 from harness.executors import NOT_SHIPPABLE, CellRecorder, build_executor, make_plan
 from harness.explanation_quality import AdversarialPair, quality_settings, round_robin, score_explanations
 from harness.gates import evaluate_gates, load_baseline
+from harness.pairs import attack_record_from_dict, model_input, pair_target_of, perturb_inputs, with_input
 from harness.plugins import HarnessPluginManager
 from harness.registry import Registry
 from harness.robustness import attack_metrics
+from harness.sampling import resolve_count, sample, stratified_order
 from harness.statistics import bootstrap_macro_f1, bootstrap_metric
 from harness.store import (
     CACHE_DIR_NAME,
@@ -54,7 +55,6 @@ from harness.store import (
     write_jsonl,
 )
 from harness.suite import ComponentRef, Suite
-from harness.pairs import attack_record_from_dict, model_input, pair_target_of, perturb_inputs, with_input
 from harness.training import set_seed
 from harness.types import (
     SCHEMA_VERSION,
@@ -236,7 +236,8 @@ class Runner:
         self.options = options
         self.output = Path(options.output or suite.output)
         mirror = ArtifactMirror(options.artifacts) if options.artifacts else None
-        self.cache = StageCache(Path(options.cache_dir or os.environ.get("HARNESS_CACHE_DIR") or self.output / CACHE_DIR_NAME),
+        self.cache = StageCache(Path(options.cache_dir or os.environ.get("HARNESS_CACHE_DIR")
+                                     or self.output / CACHE_DIR_NAME),
                                 mirror)
         self.progress = make_progress(options.progress)
         self.libraries = library_versions()
@@ -310,7 +311,8 @@ class Runner:
             "budgets": dataclasses.asdict(self.suite.budgets),
             "started_at": _now(),
             "device": self.device,
-            "device_name": torch.cuda.get_device_name(0) if self.device.startswith("cuda") else platform.processor() or platform.machine(),
+            "device_name": (torch.cuda.get_device_name(0) if self.device.startswith("cuda")
+                            else platform.processor() or platform.machine()),
             "cpu_count": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
@@ -371,7 +373,8 @@ class Runner:
                 raise
         rows = [
             ResultRow(task=self.suite.task.label, model=self.suite.model.source.name, method=method_label, seed=seed,
-                      stage=kind, component=ref.label if kind not in ("finetune", "evaluate") else "", metric=metric["name"],
+                      stage=kind, component=ref.label if kind not in ("finetune", "evaluate") else "",
+                      metric=metric["name"],
                       value=_float(metric["value"]), ci_low=metric.get("ci_low"), ci_high=metric.get("ci_high"),
                       n=metric.get("n"), stage_key=key, train_size=cell.train_size if cell else None)
             for metric in payload.get("metrics", [])
@@ -431,14 +434,17 @@ class Runner:
             print(f"error: task {ref.label!r} (plugin {ref.plugin!r}) failed: {record.error}", file=sys.stderr)
             self._fire("on_stage_error", stage=record, error=error)
             return None
-        key = content_key({split: examples_fingerprint(getattr(data, split)) for split in ("train", "validation", "test")})
+        key = content_key({split: examples_fingerprint(getattr(data, split))
+                           for split in ("train", "validation", "test")})
         rows = [ResultRow(task=ref.label, model=self.suite.model.source.name, method="", seed=0, stage="task",
                           component=ref.label, metric=f"{split}_examples", value=float(len(getattr(data, split))),
                           stage_key=key)
                 for split in ("train", "validation", "test")]
-        record = StageRecord("task", "task", ref.label, ref.plugin, key, "computed", round(time.perf_counter() - started, 3))
+        record = StageRecord("task", "task", ref.label, ref.plugin, key, "computed",
+                             round(time.perf_counter() - started, 3))
         self.store.update_manifest(label_names=list(data.label_names), task_description=data.description,
-                                   split_sizes={split: len(getattr(data, split)) for split in ("train", "validation", "test")},
+                                   split_sizes={split: len(getattr(data, split))
+                                                for split in ("train", "validation", "test")},
                                    # What reports call the segments of a sentence-pair task.
                                    **({"text_fields": list(data.text_fields)} if len(data.text_fields) > 1 else {}),
                                    # Reports show NER runs with entity tables and spans.
@@ -627,7 +633,8 @@ class Runner:
     def _augmented(ref: ComponentRef, augmenter: Any, texts: list[str], env: StageEnvironment) -> list[str]:
         """augmenter.augment(texts, env), checked to be one string per text."""
         augmented = augmenter.augment(texts, env)
-        if not isinstance(augmented, list) or len(augmented) != len(texts) or not all(isinstance(t, str) for t in augmented):
+        if (not isinstance(augmented, list) or len(augmented) != len(texts)
+                or not all(isinstance(t, str) for t in augmented)):
             raise PluginError(ref.plugin, f"augmenter {ref.name!r} must return a list of {len(texts)} strings, "
                                           f"one per input text")
         return augmented
@@ -644,7 +651,8 @@ class Runner:
         for copy in range(spec.n):
             # Each copy draws with its own seed, so n copies of a text can differ.
             copy_env = dataclasses.replace(env, seed=env.seed * 1000 + copy)
-            texts = perturb_inputs(chosen, lambda strings: self._augmented(spec.augmenter, augmenter, strings, copy_env),
+            texts = perturb_inputs(chosen,
+                                   lambda strings: self._augmented(spec.augmenter, augmenter, strings, copy_env),
                                    pair_target_of(spec.augmenter.config))
             for example, text in zip(chosen, texts):
                 if text not in seen:  # an unchanged or repeated text adds nothing to learn from
@@ -820,7 +828,8 @@ class Runner:
              **({"text_pair": example.text_pair} if example.text_pair is not None else {}),
              "label": example.label, "prediction": int(prediction), "confidence": float(row[prediction])}
             for example, prediction, row in zip(examples, predictions, probabilities)))
-        accuracy = bootstrap_metric("accuracy", [int(p == l) for p, l in zip(predictions, labels)], seed=cell.seed)
+        accuracy = bootstrap_metric("accuracy", [int(p == label) for p, label in zip(predictions, labels)],
+                                    seed=cell.seed)
         f1 = bootstrap_macro_f1(labels, predictions, len(self.task_data.label_names), seed=cell.seed)
         return {"metrics": [dataclasses.asdict(accuracy), dataclasses.asdict(f1)]}
 
@@ -888,9 +897,11 @@ class Runner:
             for example, text, b, a in zip(examples, perturbed, before, after)))
         labels = [example.label for example in examples]
         metrics = [
-            bootstrap_metric("perturbed_accuracy", [int(a == label) for a, label in zip(after, labels)], seed=cell.seed),
+            bootstrap_metric("perturbed_accuracy", [int(a == label) for a, label in zip(after, labels)],
+                             seed=cell.seed),
             bootstrap_metric("flip_rate", [int(a != b) for a, b in zip(after, before)], seed=cell.seed),
-            Metric("changed_text_rate", sum(p != t for p, t in zip(perturbed, texts)) / max(1, len(texts)), n=len(texts)),
+            Metric("changed_text_rate", sum(p != t for p, t in zip(perturbed, texts)) / max(1, len(texts)),
+                   n=len(texts)),
         ]
         return {"metrics": [dataclasses.asdict(metric) for metric in metrics]}
 
@@ -974,7 +985,8 @@ class Runner:
             started = time.perf_counter()
             try:
                 reporter = self._build(ref)
-                produced = reporter.render(ReportRequest(run=read_run(self.store.run_dir), output_dir=self.store.run_dir))
+                produced = reporter.render(ReportRequest(run=read_run(self.store.run_dir),
+                                                         output_dir=self.store.run_dir))
                 paths.extend(Path(path) for path in produced)
                 record = StageRecord(f"report/{ref.label}", "report", ref.label, component.plugin, "", "computed",
                                      round(time.perf_counter() - started, 3))

@@ -47,6 +47,7 @@ def bootstrap_macro_f1(labels: Sequence[int], predictions: Sequence[int], num_la
     return bootstrap_metric(
         "macro_f1",
         np.arange(len(labels_array)),
-        statistic=lambda rows: macro_f1(labels_array[rows.astype(int)], predictions_array[rows.astype(int)], num_labels),
+        statistic=lambda rows: macro_f1(labels_array[rows.astype(int)], predictions_array[rows.astype(int)],
+                                        num_labels),
         seed=seed,
     )

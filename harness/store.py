@@ -18,9 +18,9 @@ import io
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
-import secrets
 import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional

@@ -346,7 +346,8 @@ class _Checker:
         elif isinstance(value, dict):
             locations = dict(value.value_locations)
             if "use" not in value:
-                self.error(f"a {kind} entry needs `use: <{kind} name>`, got keys {', '.join(value) or '(none)'}", location)
+                self.error(f"a {kind} entry needs `use: <{kind} name>`, got keys {', '.join(value) or '(none)'}",
+                           location)
                 return None
             name = value["use"]
             if not isinstance(name, str):
@@ -356,7 +357,8 @@ class _Checker:
             label = name
             if "name" in value:
                 if not allow_label:
-                    self.error("`name` is only allowed on methods, attacks, perturbations and explainers", locations["name"])
+                    self.error("`name` is only allowed on methods, attacks, perturbations and explainers",
+                               locations["name"])
                     return None
                 if not isinstance(value["name"], str) or not value["name"]:
                     self.error("`name` must be a non-empty string", locations["name"])
@@ -434,7 +436,8 @@ class _Checker:
             for key, (valid, expected) in checks.items():
                 if key in value:
                     if not valid(value[key]):
-                        self.error(f"adversarial `{key}` must be {expected}, got {_kind_of(value[key])}", locations[key])
+                        self.error(f"adversarial `{key}` must be {expected}, got {_kind_of(value[key])}",
+                                   locations[key])
                         return None
                     settings[key] = value[key]
             stripped = _LocatedDict({key: item for key, item in value.items() if key not in ADVERSARIAL_KEYS})
@@ -578,7 +581,8 @@ def _check_model(checker: _Checker, value: Any, location: SourceLocation) -> Opt
     revision = value_dict.get("revision")
     for key, number in (("max_length", max_length), ("batch_size", batch_size)):
         if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
-            checker.error(f"`model.{key}` must be a positive integer, got {_kind_of(number)}", locations.get(key, location))
+            checker.error(f"`model.{key}` must be a positive integer, got {_kind_of(number)}",
+                          locations.get(key, location))
             ok = False
     if revision is not None and not isinstance(revision, str):
         checker.error(f"`model.revision` must be a string, got {_kind_of(revision)}", locations["revision"])
@@ -740,7 +744,8 @@ def _check_gates(checker: _Checker, value: Any, location: SourceLocation, method
     gates = []
     for index, (gate, gate_location) in enumerate(zip(value, value.item_locations)):
         if not isinstance(gate, dict):
-            checker.error(f"a gate must be a mapping with metric, op and threshold, got {_kind_of(gate)}", gate_location)
+            checker.error(f"a gate must be a mapping with metric, op and threshold, got {_kind_of(gate)}",
+                          gate_location)
             continue
         locations = gate.value_locations
         ok = True
@@ -976,7 +981,8 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
         output = output_override
 
     if checker.errors:
-        raise SuiteErrors(sorted(checker.errors, key=lambda e: (e.location.line, e.location.column) if e.location else (0, 0)))
+        raise SuiteErrors(sorted(checker.errors,
+                                 key=lambda e: (e.location.line, e.location.column) if e.location else (0, 0)))
     return Suite(
         name=name,
         description=description,
@@ -1003,7 +1009,8 @@ def hub_downloads(suite: Suite, registry: Registry) -> list[tuple[SourceLocation
     downloads = []
     model = suite.model.source
     if model.name not in PACKAGED_MODELS and not os.path.isdir(model.location):
-        downloads.append((suite.model.location, f"model {model.name}" + (f" @ {model.revision}" if model.revision else "")))
+        downloads.append((suite.model.location,
+                          f"model {model.name}" + (f" @ {model.revision}" if model.revision else "")))
     refs = [suite.task, *suite.methods, *suite.attacks, *suite.perturbations, *suite.explainers]
     refs += [method.augment.augmenter for method in suite.methods if method.augment is not None]
     refs += [method.adversarial.attack for method in suite.methods if method.adversarial is not None]

@@ -46,6 +46,7 @@ from harness.plugins import make_plugin_manager
 from harness.registry import Component, Registry
 from harness.types import (
     ATTACK_STATUSES,
+    TASK_KINDS,
     AttackOutcome,
     AttackRecord,
     Budgets,
@@ -59,7 +60,6 @@ from harness.types import (
     ResultRow,
     StageEnvironment,
     StageRecord,
-    TASK_KINDS,
     TaskData,
     TokenExample,
     TrainedModel,
@@ -454,7 +454,8 @@ def check_finetuner(finetuner: Any, request: TrainRequest) -> TrainedModel:
     finetuner, subject = _resolve("finetuner", finetuner)
     trained = finetuner.train(request)
     if not isinstance(trained, TrainedModel):
-        raise AssertionError(f"{subject}: train() returned {type(trained).__name__}, expected harness.types.TrainedModel")
+        raise AssertionError(f"{subject}: train() returned {type(trained).__name__}, "
+                             f"expected harness.types.TrainedModel")
     model_dir = Path(trained.model_dir).resolve()
     output_dir = Path(request.output_dir).resolve()
     if model_dir != output_dir and output_dir not in model_dir.parents:
@@ -471,7 +472,8 @@ def check_finetuner(finetuner: Any, request: TrainRequest) -> TrainedModel:
     if not _is_finite(trained.train_seconds) or trained.train_seconds < 0:
         raise AssertionError(f"{subject}: train_seconds must be a non-negative number, got {trained.train_seconds!r}")
     if not _is_int(trained.train_examples) or trained.train_examples < 0:
-        raise AssertionError(f"{subject}: train_examples must be a non-negative integer, got {trained.train_examples!r}")
+        raise AssertionError(f"{subject}: train_examples must be a non-negative integer, "
+                             f"got {trained.train_examples!r}")
     if not all(isinstance(record, EpochRecord) for record in trained.history):
         raise AssertionError(f"{subject}: history must hold harness.types.EpochRecord")
     if not all(isinstance(metric, Metric) for metric in trained.metrics):
@@ -539,7 +541,8 @@ def check_attack(attack: Any, classifier: Any, examples: Sequence[Example] = (),
     with _environment(env) as environment:
         outcome = attack.attack(classifier, examples, environment)
     if not isinstance(outcome, AttackOutcome):
-        raise AssertionError(f"{subject}: attack() returned {type(outcome).__name__}, expected harness.types.AttackOutcome")
+        raise AssertionError(f"{subject}: attack() returned {type(outcome).__name__}, "
+                             f"expected harness.types.AttackOutcome")
     records = list(outcome.records)
     if [getattr(record, "example_id", None) for record in records] != [example.id for example in examples]:
         raise AssertionError(f"{subject}: expected one AttackRecord per example, in order "
@@ -585,7 +588,8 @@ def check_attack(attack: Any, classifier: Any, examples: Sequence[Example] = (),
             raise AssertionError(f"{where}: the record changes in a JSON round trip (use int and float, not numpy "
                                  f"scalars)")
     if not _is_int(outcome.model_forwards) or outcome.model_forwards < 0:
-        raise AssertionError(f"{subject}: model_forwards must be a non-negative integer, got {outcome.model_forwards!r}")
+        raise AssertionError(f"{subject}: model_forwards must be a non-negative integer, "
+                             f"got {outcome.model_forwards!r}")
     return outcome
 
 
@@ -643,7 +647,8 @@ def check_explainer(explainer: Any, classifier: Any, examples: Sequence[Example]
         if attribution.label != example.label:
             raise AssertionError(f"{where}: label {attribution.label!r} is not the example's label {example.label}")
         if attribution.convergence_delta is not None and not _is_finite(attribution.convergence_delta):
-            raise AssertionError(f"{where}: convergence_delta must be None or finite, got {attribution.convergence_delta!r}")
+            raise AssertionError(f"{where}: convergence_delta must be None or finite, "
+                                 f"got {attribution.convergence_delta!r}")
         _serialisable(where, "the WordAttribution", dataclasses.asdict(attribution))
     for metric in outcome.metrics:
         if not isinstance(metric, Metric):
@@ -734,7 +739,8 @@ def sample_run_dir(tmp_dir: Path) -> Path:
                          row(method, "finetune", "", "trainable_parameters", 1000.0, n=None)])
         store.add_stage(StageRecord(f"{method}/seed0/evaluate", "evaluate", method, method, f"{method}-ev",
                                     "computed", 0.5, method, 0),
-                        [row(method, "evaluate", "", "accuracy", accuracy, (accuracy - 0.25, min(1.0, accuracy + 0.25))),
+                        [row(method, "evaluate", "", "accuracy", accuracy,
+                             (accuracy - 0.25, min(1.0, accuracy + 0.25))),
                          row(method, "evaluate", "", "macro_f1", accuracy - 0.05, (0.2, 0.9))])
     store.add_stage(StageRecord("full/seed0/attack/deepwordbug", "attack", "deepwordbug", "deepwordbug", "full-at",
                                 "computed", 2.0, "full", 0),

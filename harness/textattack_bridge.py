@@ -139,7 +139,8 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Example], env: StageEnvironment) -> AttackOutcome:
+def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Example],
+                          env: StageEnvironment) -> AttackOutcome:
     """Attack each example with a built textattack.Attack; one AttackRecord per example.
 
     `attack` must have been built on `classifier.predictor.textattack_wrapper()`, so every query goes through
@@ -176,7 +177,8 @@ def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Examp
             raise TypeError(f"unexpected TextAttack result {type(result).__name__}")
         original = result.original_result
         perturbed = result.perturbed_result
-        words_perturbed = _words_changed(original.attacked_text, perturbed.attacked_text) if status == "successful" else 0
+        words_perturbed = (_words_changed(original.attacked_text, perturbed.attacked_text)
+                           if status == "successful" else 0)
         records.append(make_attack_record(
             _record_input(original.attacked_text), _record_input(perturbed.attacked_text),
             example_id=example.id,

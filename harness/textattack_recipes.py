@@ -107,7 +107,8 @@ def _nltk_resource(*names: str) -> Callable[[], bool]:
     def present() -> bool:
         from harness.resources import nltk_data_dir
 
-        roots = [nltk_data_dir(), Path.home() / "nltk_data", Path("/usr/share/nltk_data"), Path("/usr/local/share/nltk_data")]
+        roots = [nltk_data_dir(), Path.home() / "nltk_data", Path("/usr/share/nltk_data"),
+                 Path("/usr/local/share/nltk_data")]
         return any((root / name).exists() or (root / f"{name}.zip").exists() for root in roots for name in names)
 
     return present
@@ -143,7 +144,8 @@ RESOURCES = {
                     _packages("tensorflow", "tensorflow_hub")),
     "pos-tagger": Resource("NLTK averaged perceptron tagger", "python -m nltk.downloader "
                            "averaged_perceptron_tagger_eng (needs network)",
-                           _nltk_resource("taggers/averaged_perceptron_tagger_eng", "taggers/averaged_perceptron_tagger"),
+                           _nltk_resource("taggers/averaged_perceptron_tagger_eng",
+                                          "taggers/averaged_perceptron_tagger"),
                            "raw.githubusercontent.com"),
     "bert-base-uncased": Resource("masked language model bert-base-uncased", "downloaded from the Hugging Face Hub "
                                   "on first use (needs network)", _hub_model_cached("bert-base-uncased"),
@@ -157,7 +159,8 @@ RESOURCES = {
                                      "Hub on first use (needs network)",
                                      _hub_model_cached("sentence-transformers/stsb-distilbert-base"), "huggingface.co"),
     "google-lm": Resource("Alzantot's Google 1-billion-words language model", "downloaded by TextAttack on first use "
-                          "(needs network)", _textattack_cache("constraints/semantics/language-models/alzantot-goog-lm"),
+                          "(needs network)",
+                          _textattack_cache("constraints/semantics/language-models/alzantot-goog-lm"),
                           "textattack.s3.amazonaws.com"),
     "learning-to-write": Resource("learning-to-write language model", "downloaded by TextAttack on first use (needs "
                                   "network)",
@@ -235,10 +238,12 @@ RECIPES: dict[str, RecipeSpec] = {
     "pruthi": RecipeSpec("Pruthi2019", (), "Pruthi et al. 2019"),
     "pso": RecipeSpec("PSOZang2020", ("hownet",), "Zang et al. 2020", candidate_limit=True),
     "pwws": RecipeSpec("PWWSRen2019", ("wordnet",), "Ren et al. 2019"),
-    "textbugger": RecipeSpec("TextBuggerLi2018", ("counter-fitted", "use", "homoglyphs"), "Li et al. 2019", sentence_encoder=True),
+    "textbugger": RecipeSpec("TextBuggerLi2018", ("counter-fitted", "use", "homoglyphs"), "Li et al. 2019",
+                             sentence_encoder=True),
     "textfooler": RecipeSpec("TextFoolerJin2019", ("counter-fitted", "use", "pos-tagger"), "Jin et al. 2020",
                              candidate_limit=True, sentence_encoder=True),
-    "textfooler-wordnet-sbert": RecipeSpec(None, ("wordnet", "minilm"), "variant of Jin et al. 2020", sentence_encoder=True),
+    "textfooler-wordnet-sbert": RecipeSpec(None, ("wordnet", "minilm"), "variant of Jin et al. 2020",
+                                           sentence_encoder=True),
 }
 
 

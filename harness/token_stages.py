@@ -67,7 +67,8 @@ def check_components(suite: Any, registry: Any, task: TaskData) -> None:
                                               f"token classification (NER); {what}")
         if not token and method.augment is not None and token_only(method.augment.augmenter):
             refuse(method.augment.augmenter, f"augmenter {method.augment.augmenter.name!r} perturbs token "
-                                             f"classification (NER) sentences only; task {task.name!r} classifies texts")
+                                             f"classification (NER) sentences only; task {task.name!r} "
+                                             f"classifies texts")
         if not token and method.adversarial is not None and token_only(method.adversarial.attack):
             refuse(method.adversarial.attack, f"attack {method.adversarial.attack.name!r} supports token "
                                               f"classification (NER) only; task {task.name!r} classifies texts")

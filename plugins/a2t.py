@@ -1,6 +1,8 @@
-"""Attack `a2t`: TextAttack's A2TYoo2021 recipe. A2T: cheap word-embedding swaps for adversarial training (Yoo & Qi 2021).
+"""Attack `a2t`: TextAttack's A2TYoo2021 recipe. A2T: cheap word-embedding swaps for adversarial training (Yoo & Qi
+2021).
 
-Needs the counter-fitted embeddings, a sentence-transformers model and NLTK's POS tagger (downloads). Missing resources fail `harness validate` with what is needed and how to get it.
+Needs the counter-fitted embeddings, a sentence-transformers model and NLTK's POS tagger (downloads). Missing resources
+fail `harness validate` with what is needed and how to get it.
 """
 
 from __future__ import annotations

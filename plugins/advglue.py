@@ -95,7 +95,8 @@ class AdvGlueConfig:
     task: Literal["sst2", "qqp", "mnli", "mnli-mm", "qnli", "rte"] = "sst2"
     """Which AdvGLUE task to evaluate; the model must have 2 labels (3 for mnli and mnli-mm)."""
     path: Optional[SuitePath] = None
-    """Local AdvGLUE dev.json ($VARS and ~ expanded; relative to the suite file); default: the hub dataset "adv_glue" (needs network)."""
+    """Local AdvGLUE dev.json ($VARS and ~ expanded; relative to the suite file); default: the hub dataset "adv_glue"
+    (needs network)."""
     label_map: Optional[tuple[int, ...]] = None
     """label_map[advglue_label] = the model's label index, for models whose label order differs; default identity."""
     pair_separator: Optional[str] = None

@@ -1,6 +1,8 @@
-"""Attack `alzantot`: TextAttack's GeneticAlgorithmAlzantot2018 recipe. Genetic-algorithm word swaps with a language-model filter (Alzantot et al. 2018).
+"""Attack `alzantot`: TextAttack's GeneticAlgorithmAlzantot2018 recipe. Genetic-algorithm word swaps with a
+language-model filter (Alzantot et al. 2018).
 
-Needs the counter-fitted embeddings and Google's 1B-words language model (downloads). Missing resources fail `harness validate` with what is needed and how to get it.
+Needs the counter-fitted embeddings and Google's 1B-words language model (downloads). Missing resources fail `harness
+validate` with what is needed and how to get it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Augmenter `back-translation`: TextAttack's augmenter. Back-translation through Romance languages with MarianMT.
 
-Needs the Helsinki-NLP opus-mt models (downloads). Missing resources fail `harness validate` with what is needed and how to get it. Deterministic: each
-text's augmentation depends only on the stage seed and the text. A text with nothing to change is returned as is.
+Needs the Helsinki-NLP opus-mt models (downloads). Missing resources fail `harness validate` with what is needed and how
+to get it. Deterministic: each text's augmentation depends only on the stage seed and the text. A text with nothing to
+change is returned as is.
 """
 
 from __future__ import annotations

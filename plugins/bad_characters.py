@@ -1,6 +1,8 @@
-"""Attack `bad-characters`: TextAttack's BadCharacters2021 recipe. Imperceptible perturbations: homoglyphs, invisible characters, reorderings, deletions (Boucher et al. 2021).
+"""Attack `bad-characters`: TextAttack's BadCharacters2021 recipe. Imperceptible perturbations: homoglyphs, invisible
+characters, reorderings, deletions (Boucher et al. 2021).
 
-Needs TextAttack's homoglyph table, which the textattack 0.3.11 wheel lacks. Missing resources fail `harness validate` with what is needed and how to get it.
+Needs TextAttack's homoglyph table, which the textattack 0.3.11 wheel lacks. Missing resources fail `harness validate`
+with what is needed and how to get it.
 """
 
 from __future__ import annotations
@@ -24,4 +26,5 @@ class BadCharactersAttack(TextAttackRecipe):
 @hookimpl
 def register_attacks(register):
     register("bad-characters", BadCharactersAttack, config=BadCharactersConfig,
-             description="Imperceptible perturbations: homoglyphs, invisible characters, reorderings, deletions (Boucher et al. 2021)")
+             description="Imperceptible perturbations: homoglyphs, invisible characters, reorderings, deletions "
+                         "(Boucher et al. 2021)")

@@ -1,6 +1,7 @@
 """Attack `bae`: TextAttack's BAEGarg2019 recipe. BERT masked-LM word replacements (Garg & Ramakrishnan 2019).
 
-Needs bert-base-uncased, the Universal Sentence Encoder and NLTK's POS tagger (downloads). Missing resources fail `harness validate` with what is needed and how to get it.
+Needs bert-base-uncased, the Universal Sentence Encoder and NLTK's POS tagger (downloads). Missing resources fail
+`harness validate` with what is needed and how to get it.
 """
 
 from __future__ import annotations

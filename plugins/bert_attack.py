@@ -1,6 +1,8 @@
-"""Attack `bert-attack`: TextAttack's BERTAttackLi2020 recipe. BERT masked-LM substitutions of important words (Li et al. 2020).
+"""Attack `bert-attack`: TextAttack's BERTAttackLi2020 recipe. BERT masked-LM substitutions of important words (Li et
+al. 2020).
 
-Needs bert-base-uncased and the Universal Sentence Encoder (downloads). Missing resources fail `harness validate` with what is needed and how to get it.
+Needs bert-base-uncased and the Universal Sentence Encoder (downloads). Missing resources fail `harness validate` with
+what is needed and how to get it.
 """
 
 from __future__ import annotations

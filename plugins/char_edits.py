@@ -1,4 +1,5 @@
-"""Augmenter `char-edits`: TextAttack's augmenter. Character-level edits inside words: neighbour swaps, substitutions, insertions, deletions.
+"""Augmenter `char-edits`: TextAttack's augmenter. Character-level edits inside words: neighbour swaps, substitutions,
+insertions, deletions.
 
 Runs offline. Missing resources fail `harness validate` with what is needed and how to get it. Deterministic: each
 text's augmentation depends only on the stage seed and the text. A text with nothing to change is returned as is.

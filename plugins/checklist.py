@@ -1,4 +1,5 @@
-"""Attack `checklist`: TextAttack's CheckList2020 recipe. CheckList invariance swaps: names, locations, numbers, contractions (Ribeiro et al. 2020).
+"""Attack `checklist`: TextAttack's CheckList2020 recipe. CheckList invariance swaps: names, locations, numbers,
+contractions (Ribeiro et al. 2020).
 
 Needs flair's NER model (download). Missing resources fail `harness validate` with what is needed and how to get it.
 """

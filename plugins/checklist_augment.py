@@ -1,7 +1,9 @@
-"""Augmenter `checklist-augment`: TextAttack's augmenter. CheckList invariances: names, locations, numbers, contractions.
+"""Augmenter `checklist-augment`: TextAttack's augmenter. CheckList invariances: names, locations, numbers,
+contractions.
 
-Needs flair's NER model (download). Missing resources fail `harness validate` with what is needed and how to get it. Deterministic: each
-text's augmentation depends only on the stage seed and the text. A text with nothing to change is returned as is.
+Needs flair's NER model (download). Missing resources fail `harness validate` with what is needed and how to get it.
+Deterministic: each text's augmentation depends only on the stage seed and the text. A text with nothing to change is
+returned as is.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Attack `clare`: TextAttack's CLARE2020 recipe. Contextualised replace/insert/merge with a masked LM (Li et al. 2021).
 
-Needs distilroberta-base and the Universal Sentence Encoder (downloads). Missing resources fail `harness validate` with what is needed and how to get it.
+Needs distilroberta-base and the Universal Sentence Encoder (downloads). Missing resources fail `harness validate` with
+what is needed and how to get it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Augmenter `clare-augment`: TextAttack's augmenter. CLARE's masked-LM replace/insert/merge.
 
-Needs distilroberta-base and the Universal Sentence Encoder (downloads). Missing resources fail `harness validate` with what is needed and how to get it. Deterministic: each
-text's augmentation depends only on the stage seed and the text. A text with nothing to change is returned as is.
+Needs distilroberta-base and the Universal Sentence Encoder (downloads). Missing resources fail `harness validate` with
+what is needed and how to get it. Deterministic: each text's augmentation depends only on the stage seed and the text. A
+text with nothing to change is returned as is.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""Augmenter `embedding-synonyms`: TextAttack's augmenter. Replaces words with counter-fitted embedding neighbours (cosine >= 0.8).
+"""Augmenter `embedding-synonyms`: TextAttack's augmenter. Replaces words with counter-fitted embedding neighbours
+(cosine >= 0.8).
 
-Needs the counter-fitted embeddings (download, or `harness import-embeddings`). Missing resources fail `harness validate` with what is needed and how to get it. Deterministic: each
-text's augmentation depends only on the stage seed and the text. A text with nothing to change is returned as is.
+Needs the counter-fitted embeddings (download, or `harness import-embeddings`). Missing resources fail `harness
+validate` with what is needed and how to get it. Deterministic: each text's augmentation depends only on the stage seed
+and the text. A text with nothing to change is returned as is.
 """
 
 from __future__ import annotations

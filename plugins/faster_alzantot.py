@@ -1,6 +1,8 @@
-"""Attack `faster-alzantot`: TextAttack's FasterGeneticAlgorithmJia2019 recipe. Faster genetic-algorithm attack (Jia et al. 2019).
+"""Attack `faster-alzantot`: TextAttack's FasterGeneticAlgorithmJia2019 recipe. Faster genetic-algorithm attack (Jia et
+al. 2019).
 
-Needs the counter-fitted embeddings and the learning-to-write language model (downloads). Missing resources fail `harness validate` with what is needed and how to get it.
+Needs the counter-fitted embeddings and the learning-to-write language model (downloads). Missing resources fail
+`harness validate` with what is needed and how to get it.
 """
 
 from __future__ import annotations

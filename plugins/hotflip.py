@@ -1,6 +1,8 @@
-"""Attack `hotflip`: TextAttack's HotFlipEbrahimi2017 recipe. TextAttack's HotFlip (Ebrahimi et al. 2018): LSTM/CNN models only.
+"""Attack `hotflip`: TextAttack's HotFlipEbrahimi2017 recipe. TextAttack's HotFlip (Ebrahimi et al. 2018): LSTM/CNN
+models only.
 
-Always fails validation for transformers: TextAttack computes its gradients only for its own word-level models. Use `gradient-swap`. Missing resources fail `harness validate` with what is needed and how to get it.
+Always fails validation for transformers: TextAttack computes its gradients only for its own word-level models. Use
+`gradient-swap`. Missing resources fail `harness validate` with what is needed and how to get it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Attack `iga`: TextAttack's IGAWang2019 recipe. Improved genetic algorithm over embedding swaps (Wang et al. 2019).
 
-Needs the counter-fitted embeddings (download). Missing resources fail `harness validate` with what is needed and how to get it.
+Needs the counter-fitted embeddings (download). Missing resources fail `harness validate` with what is needed and how to
+get it.
 """
 
 from __future__ import annotations

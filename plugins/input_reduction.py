@@ -1,4 +1,5 @@
-"""Attack `input-reduction`: TextAttack's InputReductionFeng2018 recipe. Input reduction: delete words while the prediction holds (Feng et al. 2018).
+"""Attack `input-reduction`: TextAttack's InputReductionFeng2018 recipe. Input reduction: delete words while the
+prediction holds (Feng et al. 2018).
 
 Runs offline. Its goal differs from the other attacks: a "successful" result keeps the prediction while
 dropping words (how few words the model needs), so its success rate measures reducibility, not vulnerability.

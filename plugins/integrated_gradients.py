@@ -15,7 +15,6 @@ from typing import Optional
 
 from harness import GradientExplainer, GradientExplainerSettings, hookimpl
 
-
 # Measured on 2 CPU cores (bench/explain_speed.py, MiniLM, n_steps=50): 1 text per call 1.01x the speed of
 # Captum's one-text-per-call usage, 4 texts 0.99x, 8 texts 0.92x, 16 texts 0.83x. A CPU gains nothing from
 # bigger calls (the n_steps interpolations already make each call a batch), a GPU gains much.

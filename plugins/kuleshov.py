@@ -1,6 +1,8 @@
-"""Attack `kuleshov`: TextAttack's Kuleshov2017 recipe. Greedy embedding swaps with a GPT-2 fluency filter (Kuleshov et al. 2018).
+"""Attack `kuleshov`: TextAttack's Kuleshov2017 recipe. Greedy embedding swaps with a GPT-2 fluency filter (Kuleshov et
+al. 2018).
 
-Needs the counter-fitted embeddings and gpt2 (downloads). Missing resources fail `harness validate` with what is needed and how to get it.
+Needs the counter-fitted embeddings and gpt2 (downloads). Missing resources fail `harness validate` with what is needed
+and how to get it.
 """
 
 from __future__ import annotations

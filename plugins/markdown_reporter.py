@@ -55,7 +55,8 @@ class MarkdownReporter:
                         continue
                     text = format_value(cell.value, column.percent)
                     if cell.ci_low is not None and cell.ci_high is not None:
-                        text += f" ({format_value(cell.ci_low, column.percent)}–{format_value(cell.ci_high, column.percent)})"
+                        text += (f" ({format_value(cell.ci_low, column.percent)}"
+                                 f"–{format_value(cell.ci_high, column.percent)})")
                     values.append(f"**{text}**" if table.best(column) == method else text)
                 lines.append(f"| {escape(method)} | " + " | ".join(values) + " |")
             lines += ["", "Percentages for accuracies and rates; 95% bootstrap CIs in brackets; best of each column "

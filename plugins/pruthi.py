@@ -1,4 +1,5 @@
-"""Attack `pruthi`: TextAttack's Pruthi2019 recipe. Keyboard typos and character edits on few words (Pruthi et al. 2019).
+"""Attack `pruthi`: TextAttack's Pruthi2019 recipe. Keyboard typos and character edits on few words (Pruthi et al.
+2019).
 
 Runs offline. Missing resources fail `harness validate` with what is needed and how to get it.
 """

@@ -1,6 +1,7 @@
 """Attack `pso`: TextAttack's PSOZang2020 recipe. Particle-swarm search over HowNet sememe swaps (Zang et al. 2020).
 
-Needs HowNet data from OpenHowNet (download). Missing resources fail `harness validate` with what is needed and how to get it.
+Needs HowNet data from OpenHowNet (download). Missing resources fail `harness validate` with what is needed and how to
+get it.
 """
 
 from __future__ import annotations

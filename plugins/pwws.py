@@ -1,4 +1,5 @@
-"""Attack `pwws`: TextAttack's PWWSRen2019 recipe. Probability-weighted word saliency with WordNet synonyms (Ren et al. 2019).
+"""Attack `pwws`: TextAttack's PWWSRen2019 recipe. Probability-weighted word saliency with WordNet synonyms (Ren et al.
+2019).
 
 Runs offline with WordNet from Debian. Missing resources fail `harness validate` with what is needed and how to get it.
 """

@@ -1,6 +1,8 @@
-"""Attack `textbugger`: TextAttack's TextBuggerLi2018 recipe. Character and word bugs on important words (Li et al. 2019).
+"""Attack `textbugger`: TextAttack's TextBuggerLi2018 recipe. Character and word bugs on important words (Li et al.
+2019).
 
-Needs the counter-fitted embeddings, the Universal Sentence Encoder and TextAttack's homoglyph table (missing from the 0.3.11 wheel). Missing resources fail `harness validate` with what is needed and how to get it.
+Needs the counter-fitted embeddings, the Universal Sentence Encoder and TextAttack's homoglyph table (missing from the
+0.3.11 wheel). Missing resources fail `harness validate` with what is needed and how to get it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
-"""Attack `textfooler`: TextAttack's TextFoolerJin2019 recipe. Counter-fitted embedding swaps under USE similarity and POS constraints (Jin et al. 2020).
+"""Attack `textfooler`: TextAttack's TextFoolerJin2019 recipe. Counter-fitted embedding swaps under USE similarity and
+POS constraints (Jin et al. 2020).
 
-Needs the counter-fitted embeddings, the Universal Sentence Encoder and NLTK's POS tagger (downloads). Offline: `textfooler-wordnet-sbert`. Missing resources fail `harness validate` with what is needed and how to get it.
+Needs the counter-fitted embeddings, the Universal Sentence Encoder and NLTK's POS tagger (downloads). Offline:
+`textfooler-wordnet-sbert`. Missing resources fail `harness validate` with what is needed and how to get it.
 """
 
 from __future__ import annotations

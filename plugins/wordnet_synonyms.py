@@ -1,7 +1,8 @@
 """Augmenter `wordnet-synonyms`: TextAttack's augmenter. Replaces words with WordNet synonyms.
 
-Needs WordNet (Debian wordnet-base). Missing resources fail `harness validate` with what is needed and how to get it. Deterministic: each
-text's augmentation depends only on the stage seed and the text. A text with nothing to change is returned as is.
+Needs WordNet (Debian wordnet-base). Missing resources fail `harness validate` with what is needed and how to get it.
+Deterministic: each text's augmentation depends only on the stage seed and the text. A text with nothing to change is
+returned as is.
 """
 
 from __future__ import annotations

@@ -16,8 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator, Literal, Sequence
 
-from harness import (Classifier, Example, ExplainerSettings, ExplainOutcome, StageEnvironment, WordAttribution,
-                     hookimpl)
+from harness import Classifier, Example, ExplainerSettings, ExplainOutcome, StageEnvironment, WordAttribution, hookimpl
 
 NAME = "leave-one-out"
 WORD = re.compile(r"\S+")
@@ -66,7 +65,8 @@ class LeaveOneOut:
             return ""
         unknown = classifier.tokenizer.unk_token
         if unknown is None:
-            raise ValueError(f"explainer {NAME!r}: this model's tokenizer has no unknown token; use replacement: delete")
+            raise ValueError(f"explainer {NAME!r}: this model's tokenizer has no unknown token; "
+                             "use replacement: delete")
         return unknown
 
     def explain_batch(self, classifier: Classifier, examples: list[Example]) -> Iterator[WordAttribution]:

@@ -5,9 +5,17 @@ Run with `pytest tests` after `pip install -e .` in this directory.
 
 from __future__ import annotations
 
-from harness.testing import (SAMPLE_TEXTS, build_component, check_augmenter, check_config, check_explainer,
-                             check_import_is_light, sample_examples)
 from harness_example_plugins import leave_one_out, vowel_drop
+
+from harness.testing import (
+    SAMPLE_TEXTS,
+    build_component,
+    check_augmenter,
+    check_config,
+    check_explainer,
+    check_import_is_light,
+    sample_examples,
+)
 
 # The fixtures harness_tiny_classifier and harness_environment come from harness.testing through conftest.py.
 
