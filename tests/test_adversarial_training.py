@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import dump_suite, minilm_dir, tiny_suite
+
 from harness import AdversarialRound, AdversarialTraining, Budgets, Example, TrainedModel, hookimpl
 from harness.cli import main
 from harness.store import read_jsonl, read_run
@@ -129,7 +129,8 @@ def test_adversarial_settings_are_validated_at_their_line(tmp_path, capsys, tiny
          "examples:"),
         ({"use": "lora", "epochs": 3, "adversarial": {"use": "deepwordbug", "alpha": -1}}, "adversarial `alpha`",
          "alpha:"),
-        ({"use": "lora", "epochs": 3, "adversarial": {"use": "deepwordbgu"}}, "did you mean 'deepwordbug'", "use: deepwordbgu"),
+        ({"use": "lora", "epochs": 3, "adversarial": {"use": "deepwordbgu"}}, "did you mean 'deepwordbug'",
+         "use: deepwordbgu"),
         ({"use": "lora", "epochs": 3, "adversarial": {"use": "deepwordbug", "query_budjet": 5}}, "query_budget",
          "query_budjet"),
     ]

@@ -9,8 +9,8 @@ import types
 from pathlib import Path
 
 import pytest
-
 from fixture_data import ADVGLUE_SIZES
+
 from harness import HarnessError, SourceLocation
 from harness.config import build_config
 from harness.models import load_trained_classifier
@@ -176,7 +176,8 @@ def test_hub_path_loads_adv_glue_and_fails_clearly_offline(monkeypatch):
     monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=fake_load_dataset))
     items = AdvGlueAttack(AdvGlueConfig(task="mnli-mm")).items()
     assert calls == [("AI-Secure/adv_glue", "adv_mnli_mismatched", "validation")]
-    assert [(item.idx, item.text, item.text_pair, item.label) for item in items] == [(4, "a cat sat", "an animal sat", 0)]
+    assert [(item.idx, item.text, item.text_pair, item.label) for item in items] == [
+        (4, "a cat sat", "an animal sat", 0)]
     joined = AdvGlueAttack(AdvGlueConfig(task="mnli-mm")).items("[SEP]")
     assert [(item.text, item.text_pair) for item in joined] == [("a cat sat [SEP] an animal sat", None)]
 

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import dump_suite, tiny_suite
+
 from harness.artifacts import ArtifactMirror, fetch_into
 from harness.cli import main
 from harness.errors import HarnessError

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-
 import pytest
-
 from conftest import dump_suite, minilm_dir, tiny_suite
+
 from harness.cli import main
 from harness.models import load_trained_classifier
 from harness.plugins import make_plugin_manager

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import dump_suite, minilm_dir, tiny_suite
 from scipy.stats import binomtest
 
-from conftest import dump_suite, minilm_dir, tiny_suite
 from harness.cli import main
 from harness.significance import mcnemar_exact, paired_bootstrap_p, paired_outcomes
 

@@ -35,9 +35,8 @@ def silent(iterable=None, **kwargs):
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from transformers import AutoTokenizer
-
     from tiny_models import minilm_dir
+    from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(minilm_dir())
 

@@ -41,7 +41,8 @@ def test_imported_vectors_load_through_textattack(tmp_path, monkeypatch):
     monkeypatch.delitem(word_embeddings.utils.GLOBAL_OBJECTS, "textattack_counterfitted_GLOVE_embedding", raising=False)
     embedding = word_embeddings.WordEmbedding.counterfitted_GLOVE_embedding()
     monkeypatch.delitem(word_embeddings.utils.GLOBAL_OBJECTS, "textattack_counterfitted_GLOVE_embedding")
-    neighbours = [embedding.index2word(index) for index in embedding.nearest_neighbours(embedding.word2index("good"), 2)]
+    nearest = embedding.nearest_neighbours(embedding.word2index("good"), 2)
+    neighbours = [embedding.index2word(index) for index in nearest]
     assert neighbours == ["great", "fine"]
     assert embedding.get_cos_sim("good", "great") > embedding.get_cos_sim("good", "bad")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import dump_suite, tiny_suite
+
 from harness import ExecutionPlan, hookimpl
 from harness.cli import main
 from harness.store import read_run
@@ -82,7 +82,8 @@ def test_cells_an_executor_drops_or_crashes_on_are_recorded_as_failed(tmp_path, 
         assert set(failed) == {"lora/seed0/cell", "full/seed1/cell", "lora/seed1/cell"}
         assert all(message in error for error in failed.values())
         # The cell the executor did compute is stored whole, and the reports were still written.
-        assert any(stage.stage_id == "full/seed0/attack/deepwordbug" and stage.status != "error" for stage in run.stages)
+        assert any(stage.stage_id == "full/seed0/attack/deepwordbug" and stage.status != "error"
+                   for stage in run.stages)
         assert (run.run_dir / "scorecard.html").exists()
 
 

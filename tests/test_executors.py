@@ -8,8 +8,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import dump_suite, tiny_suite
+
 from harness.cli import main
 from harness.store import read_jsonl, read_run
 
@@ -102,7 +102,8 @@ def test_a_killed_cell_is_retried_or_recorded_without_losing_other_cells(tmp_pat
                  "--max-retries", "2"]
     assert main(arguments) == 0
     assert marker.exists()  # the first attempt died; Ray ran the cell again and it finished
-    stages = {stage["stage_id"]: stage["status"] for stage in read_jsonl(only_run(tmp_path / "retried") / "stages.jsonl")}
+    records = read_jsonl(only_run(tmp_path / "retried") / "stages.jsonl")
+    stages = {stage["stage_id"]: stage["status"] for stage in records}
     assert stages["dies-once/seed0/finetune"] == "computed" and stages["full/seed0/evaluate"] == "computed"
 
     always = tiny_suite(tiny_model_dir, sst2_files, tmp_path / "failed", attacks=[], explainers=[],

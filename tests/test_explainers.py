@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import dump_suite, minilm_dir, tiny_suite
 from fixture_data import read_sst2_tsv
+
 from harness import AttackOutcome, AttackRecord, Example, hookimpl
 from harness.cli import main
 from harness.explanation_metrics import faithfulness_metrics, rank_correlation_between
@@ -121,7 +121,8 @@ def test_integrated_gradients_is_complete(classifier, registry, read_sst2):
     deltas = [abs(attribution.convergence_delta) for attribution in outcome.attributions]
     total = [abs(sum(attribution.scores)) for attribution in outcome.attributions]
     assert max(deltas) < 0.05 and min(total) > 10 * max(deltas)
-    assert dict((m.name, m.value) for m in outcome.metrics)["mean_abs_convergence_delta"] == pytest.approx(np.mean(deltas))
+    metrics = {m.name: m.value for m in outcome.metrics}
+    assert metrics["mean_abs_convergence_delta"] == pytest.approx(np.mean(deltas))
 
 
 @pytest.mark.parametrize("name", ["integrated-gradients", "feature-ablation"])
@@ -211,7 +212,8 @@ def test_a_run_scores_its_explanations(tmp_path, tiny_model_dir, sst2_files):
     """Faithfulness, plausibility against the task's rationales, stability under attack and the randomisation
     check, as results rows and records."""
     rows = [("a gorgeous , witty , seductive movie .", 1, ["gorgeous", "witty"]),
-            ("the plot is nothing but boilerplate clichés from start to finish", 0, ["nothing but boilerplate clichés"]),
+            ("the plot is nothing but boilerplate clichés from start to finish", 0,
+             ["nothing but boilerplate clichés"]),
             ("unflinchingly bleak and desperate", 0, ["bleak", "desperate"]),
             ("it 's a charming and often affecting journey .", 1, ["charming", "affecting"])]
     test_file = tmp_path / "test.jsonl"
@@ -238,7 +240,8 @@ def test_a_run_scores_its_explanations(tmp_path, tiny_model_dir, sst2_files):
     assert values[("integrated-gradients", "stability_pairs")].value == 4
     # Switched off: the attention explainer gets plausibility (free) and nothing that costs queries.
     assert ("attention", "token_f1") in values and ("attention", "comprehensiveness_aopc") not in values
-    assert ("attention", "stability_pairs") not in values and ("attention", "randomization_rank_correlation") not in values
+    assert ("attention", "stability_pairs") not in values
+    assert ("attention", "randomization_rank_correlation") not in values
     stability = read_jsonl(run_dir / "records" / "full_seed0_explain_integrated-gradients.stability.jsonl")
     assert len(stability) == 4 and all(record["adversarial_text"].startswith("indeed ") for record in stability)
     attributions = read_jsonl(run_dir / "records" / "full_seed0_explain_integrated-gradients.attributions.jsonl")

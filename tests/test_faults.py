@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, dump_suite, tiny_suite
+
 from harness import hookimpl
 from harness.cli import main
 from harness.store import RunStore, StageCache, read_run
@@ -76,7 +76,8 @@ def reference(tmp_path_factory, tiny_model_dir, sst2_files):
     """The uninterrupted run, with a cache of its own."""
     root = tmp_path_factory.mktemp("reference")
     path = _suite(root, tiny_model_dir, sst2_files)
-    assert main(["run", str(path), "--no-progress", "--out", str(root / "out"), "--cache-dir", str(root / "cache")]) == 0
+    assert main(["run", str(path), "--no-progress", "--out", str(root / "out"),
+                 "--cache-dir", str(root / "cache")]) == 0
     return _only_run(root / "out")
 
 
@@ -152,7 +153,8 @@ class ResourceExhaustion:
         def disk_full(config):
             class DiskFull:
                 def train(self, request):
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(request.output_dir / "model.safetensors"))
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC),
+                                  str(request.output_dir / "model.safetensors"))
             return DiskFull()
 
         def out_of_memory(config):

@@ -6,9 +6,10 @@ import importlib.metadata
 
 import numpy as np
 import pytest
+from conftest import dump_suite, tiny_suite
+from tiny_models import ARCHITECTURES, CORPUS, build_tiny_model
 
 import harness.training
-from conftest import dump_suite, tiny_suite
 from harness import HarnessError
 from harness.cli import main
 from harness.models import load_trained_classifier
@@ -18,7 +19,6 @@ from harness.registry import Registry
 from harness.runner import make_progress
 from harness.store import read_run
 from harness.types import Budgets, Example, ModelSource, StageEnvironment, TaskData, TrainRequest
-from tiny_models import ARCHITECTURES, CORPUS, build_tiny_model
 
 METHODS = ("full", "lora", "ia3", "adalora", "prompt-tuning", "prefix-tuning", "frozen")
 # RoBERTa and ELECTRA reject PEFT's prefixes in transformers 4.x only (plugins/prefix_tuning.py).

@@ -13,8 +13,8 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-
 from conftest import dump_suite, minilm_dir, tiny_suite
+
 from harness.cli import main
 
 ACCURACY_MAY_NOT_FALL = {"metric": "accuracy", "stage": "evaluate", "baseline": {"max_decrease": 0.0},

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_models import CORPUS, build_tiny_model
 
 from harness.models import load_trained_classifier
 from harness.runner import make_progress
@@ -22,7 +23,6 @@ from harness_plugins.gradient_swap import (
     split_words,
 )
 from harness_plugins.prompt_tuning import PromptTuningConfig, PromptTuningFinetuner
-from tiny_models import CORPUS, build_tiny_model
 
 POSITIVE_WORDS = ("best", "great", "superb", "charming")
 SENTENCES = tuple(dict.fromkeys(CORPUS))  # the 8 distinct sentences

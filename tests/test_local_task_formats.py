@@ -33,7 +33,8 @@ def test_parquet_problems_name_the_file_and_row(tmp_path):
     from harness_plugins.local_task import LocalTaskConfig
 
     _parquet(tmp_path / "bad.parquet", {"text": ["fine", " "], "label": [1, 0]})
-    with pytest.raises((ValueError, HarnessError), match=r"bad\.parquet row 2: the text \(column 'text'\) is only whitespace"):
+    with pytest.raises((ValueError, HarnessError),
+                       match=r"bad\.parquet row 2: the text \(column 'text'\) is only whitespace"):
         LocalTaskConfig(train=str(tmp_path / "bad.parquet"), test=str(tmp_path / "bad.parquet"))
     (tmp_path / "broken.parquet").write_bytes(b"not parquet at all")
     with pytest.raises((ValueError, HarnessError), match="is not a readable Parquet file"):

@@ -11,8 +11,8 @@ import random
 from pathlib import Path
 
 import pytest
-
 from conftest import dump_suite
+
 from harness.cli import main
 from harness.entity_metrics import extract_entities
 from harness.store import read_run
@@ -168,8 +168,10 @@ def test_perturbations_keep_entity_spans_aligned(ner_run):
                     assert before == after or index not in inside
             else:
                 # The words outside the entities are kept, in order; each entity is a same-type name.
-                outside_before = [w for i, w in enumerate(record["original_tokens"]) if record["original_tags"][i] == "O"]
-                outside_after = [w for i, w in enumerate(record["perturbed_tokens"]) if record["perturbed_tags"][i] == "O"]
+                outside_before = [word for word, tag in zip(record["original_tokens"], record["original_tags"])
+                                  if tag == "O"]
+                outside_after = [word for word, tag in zip(record["perturbed_tokens"], record["perturbed_tags"])
+                                 if tag == "O"]
                 assert outside_before == outside_after
                 for entity in perturbed:
                     name = " ".join(record["perturbed_tokens"][entity.start:entity.end])
@@ -373,7 +375,8 @@ def test_token_predictor_matches_tag_sentences_and_caches(tiny_model_dir):
     predictions = predictor.tag(sentences)
     reference = tag_sentences(model, tokenizer, sentences, max_length=16, batch_size=5)
     assert [p.tags for p in predictions] == [r.tags for r in reference]
-    assert [p.words_missing for p in predictions] == [r.words_missing for r in reference] and predictions[-1].words_missing
+    assert [p.words_missing for p in predictions] == [r.words_missing for r in reference]
+    assert predictions[-1].words_missing
     for mine, theirs in zip(predictions, reference):
         assert numpy.allclose(mine.probabilities, theirs.probabilities, atol=1e-5)
     again = predictor.tag(sentences[:2] + [()])

@@ -23,8 +23,8 @@ from typing import Iterator
 
 import numpy as np
 import pytest
-
 from conftest import dump_suite, tiny_suite
+
 from harness import AttackOutcome, AttackRecord, ExplainOutcome, WordAttribution, hookimpl, hookspecs
 from harness.components import AUTHORING_KINDS
 from harness.plugin_template import module_name, next_steps, write_plugin_package

@@ -10,8 +10,8 @@ from harness.models import load_base_classifier
 from harness.predict import Predictor
 from harness.types import ModelSource
 
-TEXTS = ["a short one", "this sentence is noticeably longer than the others in the batch , by design", "mid length text here",
-         "a short one", "x"]
+TEXTS = ["a short one", "this sentence is noticeably longer than the others in the batch , by design",
+         "mid length text here", "a short one", "x"]
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import dump_suite, tiny_suite
+
 from harness import AttackOutcome, AttackRecord, hookimpl
 from harness.cli import main
 from harness.store import read_jsonl, read_run
@@ -202,7 +202,8 @@ def test_killed_run_resumes_without_recomputing_finished_stages(tmp_path, output
         ["lora/seed0/finetune"]
     # No partial stage directory is left behind as if it were finished.
     cache = Path(json.loads((killed_run / "manifest.json").read_text())["cache_dir"])
-    assert all((directory / "stage.json").exists() for directory in cache.glob("*/*") if not directory.name.startswith("."))
+    assert all((directory / "stage.json").exists() for directory in cache.glob("*/*")
+               if not directory.name.startswith("."))
 
 
 def test_crashing_stage_is_recorded_and_others_go_on(tmp_path, output, tiny_model_dir, sst2_files, capsys):

@@ -8,8 +8,8 @@ import re
 from collections import Counter
 
 import pytest
-
 from conftest import dump_suite, tiny_suite
+
 from harness.cli import main
 from harness.sampling import resolve_count, sample, stratified_order
 from harness.types import Budgets, Example

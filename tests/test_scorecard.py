@@ -10,9 +10,9 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-
 from conftest import dump_suite, tiny_suite
 from fixture_data import sentiment_rows, write_sst2_tsv
+
 from harness import AttackOutcome, AttackRecord, hookimpl
 from harness.cli import main
 from harness.store import read_run

@@ -9,8 +9,8 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from conftest import dump_suite, tiny_suite
+
 from harness.cli import main
 from harness.store import read_run
 

@@ -8,9 +8,9 @@ import math
 from dataclasses import dataclass
 
 import pytest
-
 from conftest import dump_suite, tiny_suite
 from fixture_data import advglue_items
+
 from harness import hookimpl
 from harness.cli import main
 from harness.store import read_run
@@ -343,11 +343,10 @@ def test_a_pair_task_runs_end_to_end(tmp_path, tiny_model_dir):
 
 @pytest.mark.textattack
 def test_pair_target_first_attacks_and_perturbs_only_the_premise(tmp_path, pair_classifier):
-    from harness_plugins.deepwordbug import DeepWordBugAttack, DeepWordBugConfig
-    from harness_plugins.keyboard_typos import KeyboardTypos, KeyboardTyposConfig
-
     from harness.pairs import perturb_inputs
     from harness.runner import make_progress
+    from harness_plugins.deepwordbug import DeepWordBugAttack, DeepWordBugConfig
+    from harness_plugins.keyboard_typos import KeyboardTypos, KeyboardTyposConfig
 
     examples = pair_examples(mnli_items()[:3])
     env = StageEnvironment("cpu", 0, tmp_path, make_progress(False))
@@ -369,9 +368,8 @@ def test_pair_target_first_attacks_and_perturbs_only_the_premise(tmp_path, pair_
 
 
 def test_gradient_swap_attacks_the_hypothesis_of_a_pair(tmp_path, pair_classifier):
-    from harness_plugins.gradient_swap import GradientSwapAttack, GradientSwapConfig
-
     from harness.runner import make_progress
+    from harness_plugins.gradient_swap import GradientSwapAttack, GradientSwapConfig
 
     env = StageEnvironment("cpu", 0, tmp_path, make_progress(False))
     examples = correctly_predicted(pair_classifier)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import dump_suite, tiny_suite
+
 from harness.cli import main
 from harness.plugins import make_plugin_manager
 from harness.registry import Registry

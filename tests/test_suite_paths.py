@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import minilm_dir
+
 from harness.cli import main
 from harness.plugins import make_plugin_manager
 from harness.registry import Registry
@@ -81,8 +81,8 @@ def test_validation_errors_show_the_resolved_path(project, capsys):
 
 def test_a_home_relative_path_is_expanded(project, monkeypatch):
     monkeypatch.setenv("HOME", str(project))
-    suite = load_suite(write(project, task={"use": "local", "train": "~/data/train.tsv", "test": "$HOME/data/test.tsv"}),
-                       registry())
+    task = {"use": "local", "train": "~/data/train.tsv", "test": "$HOME/data/test.tsv"}
+    suite = load_suite(write(project, task=task), registry())
     assert suite.task.config.train == str(project / "data" / "train.tsv")
     assert suite.task.config.test == str(project / "data" / "test.tsv")
 

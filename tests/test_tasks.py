@@ -158,9 +158,8 @@ def test_advglue_task_from_its_dev_json(release_data, glue_pairs):
 
 
 def test_advglue_task_ids_match_the_attack_records(release_data):
-    from harness_plugins.advglue import AdvGlueAttack, AdvGlueConfig, advglue_source
-
     from harness.task_sources import load_splits
+    from harness_plugins.advglue import AdvGlueAttack, AdvGlueConfig, advglue_source
 
     dev_json = release_data / "advglue" / "dev.json"
     attack_items = AdvGlueAttack(AdvGlueConfig(task="rte", path=str(dev_json))).items()

@@ -8,9 +8,9 @@ import json
 import sys
 
 import pytest
+from conftest import dump_suite, tiny_suite
 
 import harness.textattack_recipes as recipes
-from conftest import dump_suite, tiny_suite
 from harness.cli import main
 
 INSTALL = "pip install 'nlp-robustness-harness[textattack]'"

@@ -55,7 +55,8 @@ def build_tiny_model(architecture: str, directory: Path) -> Path:
         vocab = _wordpiece_tokenizer(directory)
         model = {
             "bert": lambda: t.BertModel(t.BertConfig(vocab_size=vocab, hidden_size=32, **small)),
-            "electra": lambda: t.ElectraModel(t.ElectraConfig(vocab_size=vocab, hidden_size=32, embedding_size=32, **small)),
+            "electra": lambda: t.ElectraModel(t.ElectraConfig(vocab_size=vocab, hidden_size=32, embedding_size=32,
+                                                              **small)),
             "deberta-v2": lambda: t.DebertaV2Model(t.DebertaV2Config(vocab_size=vocab, hidden_size=32, **small)),
             "distilbert": lambda: t.DistilBertModel(t.DistilBertConfig(vocab_size=vocab, dim=32, n_layers=2, n_heads=2,
                                                                        hidden_dim=64, max_position_embeddings=160)),
