@@ -9,6 +9,7 @@ from harness.cli import main
 from harness.models import load_trained_classifier
 from harness.plugins import make_plugin_manager
 from harness.registry import Registry
+from harness.resources import without_needless_nltk_downloads
 from harness.runner import make_progress
 from harness.store import read_jsonl, read_run
 from harness.textattack_recipes import RECIPES, TextAttackRecipe
@@ -65,7 +66,8 @@ def test_every_recipe_builds_or_fails_validation_clearly(registry, tiny_model_di
             continue
         attack = component.factory(config)
         if isinstance(attack, TextAttackRecipe):
-            built = attack.build(wrapper)
+            with without_needless_nltk_downloads():  # as TextAttackRecipe.attack builds: no omw-1.4 download
+                built = attack.build(wrapper)
             assert built.goal_function is not None
         outcomes[name] = "builds"
     assert outcomes["hotflip"] == "fails validation"
@@ -167,13 +169,15 @@ def test_constraint_parameters_apply_to_the_built_attack(tiny_model_dir):
     model, tokenizer = load_base_classifier(ModelSource("tiny", str(tiny_model_dir), 32), ("a", "b"))
     wrapper = Predictor(model, tokenizer, "cpu").textattack_wrapper()
     config = PWWSConfig(max_words_perturbed_percent=10)
-    attack = PWWSAttack(config).build(wrapper)
+    with without_needless_nltk_downloads():  # as TextAttackRecipe.attack builds: no omw-1.4 download
+        attack = PWWSAttack(config).build(wrapper)
     apply_common_parameters(attack, config)
     assert any(isinstance(c, MaxWordsPerturbed) and c.max_percent == 0.1 for c in attack.constraints)
     with pytest.raises(ValueError, match="min_similarity: pwws has no sentence-similarity constraint"):
         PWWSConfig(min_similarity=0.9)
     variant_config = TextFoolerWordNetSbertConfig(min_similarity=0.95)
-    variant = TextFoolerWordNetSbertAttack(variant_config).build(wrapper)
+    with without_needless_nltk_downloads():
+        variant = TextFoolerWordNetSbertAttack(variant_config).build(wrapper)
     apply_common_parameters(variant, variant_config)
     assert [c.threshold for c in variant.constraints if hasattr(c, "threshold")] == [0.95]
 
