@@ -134,15 +134,25 @@ def glue_pairs(tmp_path_factory) -> Path:
 
 
 def test_advglue_task_from_its_dev_json(release_data, glue_pairs):
-    dev_json = release_data / "advglue" / "dev.json"
+    check_advglue_task_files(release_data / "advglue" / "dev.json", release_data / "sst2", glue_pairs,
+                             sst2_train_validation=(900, 100), test_sizes=ADVGLUE_SIZES)
+    mismatched = check_task(task("advglue", subset="mnli-mm", path=str(release_data / "advglue" / "dev.json"),
+                                 glue_path=str(glue_pairs / "MNLI")))
+    assert sizes(mismatched)[:2] == (27, 3)
+
+
+def check_advglue_task_files(dev_json: Path, sst2_folder: Path, glue_pairs: Path,
+                             sst2_train_validation: tuple[int, int], test_sizes: dict[str, int]) -> None:
+    """The advglue task on a dev.json (the written one, or the real one in tests/shared_data): sizes, ids, texts
+    and labels of the sst2, qnli (a folder holding dev.json) and mnli-mm subsets."""
     items = json.loads(dev_json.read_text(encoding="utf-8"))
-    sst2 = check_task(task("advglue", subset="sst2", path=str(dev_json), glue_path=str(release_data / "sst2")))
-    assert sizes(sst2) == (900, 100, ADVGLUE_SIZES["sst2"]) and sst2.label_names == ("negative", "positive")
+    sst2 = check_task(task("advglue", subset="sst2", path=str(dev_json), glue_path=str(sst2_folder)))
+    assert sizes(sst2) == (*sst2_train_validation, test_sizes["sst2"]) and sst2.label_names == ("negative", "positive")
     assert sorted(e.id for e in sst2.test) == sorted(f"advglue-sst2-{item['idx']}" for item in items["sst2"])
     assert sst2.name == "advglue-sst2" and sst2.text_fields == ("sentence",)
 
     qnli = check_task(task("advglue", subset="qnli", path=str(dev_json.parent), glue_path=str(glue_pairs / "QNLI")))
-    assert len(qnli.test) == ADVGLUE_SIZES["qnli"] and qnli.text_fields == ("question", "sentence")
+    assert len(qnli.test) == test_sizes["qnli"] and qnli.text_fields == ("question", "sentence")
     assert qnli.label_names == ("entailment", "not_entailment") and sizes(qnli)[:2] == (18, 2)
     by_id = {e.id: e for e in qnli.test}
     for item in items["qnli"]:
@@ -151,10 +161,9 @@ def test_advglue_task_from_its_dev_json(release_data, glue_pairs):
     assert any('"' in e.text_pair for e in qnli.train)  # GLUE's TSVs are read unquoted
 
     mismatched = check_task(task("advglue", subset="mnli-mm", path=str(dev_json), glue_path=str(glue_pairs / "MNLI")))
-    assert len(mismatched.test) == ADVGLUE_SIZES["mnli-mm"]
+    assert len(mismatched.test) == test_sizes["mnli-mm"]
     assert mismatched.label_names == ("entailment", "neutral", "contradiction")
     assert mismatched.text_fields == ("premise", "hypothesis") and all(e.text_pair for e in mismatched.test)
-    assert sizes(mismatched)[:2] == (27, 3)
 
 
 def test_advglue_task_ids_match_the_attack_records(release_data):

@@ -3,13 +3,12 @@ real SST-2, rt-polarity, AG News and AdvGLUE files. Each has a twin in tests/tes
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from fixture_data import write_glue_pair_tasks
 from real_copies import shared
-from test_tasks import examples, sizes, task
+from test_tasks import check_advglue_task_files, examples, sizes, task
 
 from harness.testing import check_task
 
@@ -56,25 +55,9 @@ def test_ag_news_from_the_shared_tsv_files():
 
 
 def test_advglue_task_from_the_shared_dev_json(glue_pairs):
-    dev_json = shared("advglue/dev.json")
-    items = json.loads(dev_json.read_text(encoding="utf-8"))
-    sst2 = check_task(task("advglue", subset="sst2", path=str(dev_json), glue_path=str(shared("sst2"))))
-    assert sizes(sst2) == (60614, 6735, 148) and sst2.label_names == ("negative", "positive")
-    assert sorted(e.id for e in sst2.test) == sorted(f"advglue-sst2-{item['idx']}" for item in items["sst2"])
-    assert sst2.name == "advglue-sst2" and sst2.text_fields == ("sentence",)
-
-    qnli = check_task(task("advglue", subset="qnli", path=str(dev_json.parent), glue_path=str(glue_pairs / "QNLI")))
-    assert len(qnli.test) == 148 and qnli.text_fields == ("question", "sentence")
-    assert qnli.label_names == ("entailment", "not_entailment") and sizes(qnli)[:2] == (18, 2)
-    by_id = {e.id: e for e in qnli.test}
-    for item in items["qnli"]:
-        example = by_id[f"advglue-qnli-{item['idx']}"]
-        assert (example.text, example.text_pair, example.label) == (item["question"], item["sentence"], item["label"])
-    assert any('"' in e.text_pair for e in qnli.train)  # GLUE's TSVs are read unquoted
-
-    mismatched = check_task(task("advglue", subset="mnli-mm", path=str(dev_json), glue_path=str(glue_pairs / "MNLI")))
-    assert len(mismatched.test) == 162 and mismatched.label_names == ("entailment", "neutral", "contradiction")
-    assert mismatched.text_fields == ("premise", "hypothesis") and all(e.text_pair for e in mismatched.test)
+    # The real dev.json: 148 sst2, 148 qnli and 162 mnli-mm items; SST-2's GLUE train is 60,614 + 6,735 phrases.
+    check_advglue_task_files(shared("advglue/dev.json"), shared("sst2"), glue_pairs,
+                             sst2_train_validation=(60614, 6735), test_sizes={"sst2": 148, "qnli": 148, "mnli-mm": 162})
 
 
 def test_advglue_task_ids_match_the_attack_records():
