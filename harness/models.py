@@ -24,6 +24,25 @@ def quiet_transformers() -> Iterator[None]:
         hf_logging.set_verbosity(previous)
 
 
+@contextlib.contextmanager
+def without_loading_bar(location: str) -> Iterator[None]:
+    """No "Loading weights" progress bar (transformers 5 draws one per from_pretrained) when `location` is a local
+    directory: loading one takes seconds, and a bar per load buries the harness's own progress (and shows under
+    --no-progress). transformers switches huggingface_hub's download bars with it, so a hub id keeps both."""
+    from transformers.utils import logging as hf_logging
+
+    if not Path(location).is_dir():
+        yield
+        return
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 def resolve_device(requested: str = "auto") -> str:
     import torch
 
@@ -99,7 +118,7 @@ def load_base_classifier(source: ModelSource, label_names: tuple[str, ...],
     if quantization is not None:
         options.update(quantization_options(quantization))
     try:
-        with quiet_transformers():
+        with quiet_transformers(), without_loading_bar(source.location):
             model = auto_class.from_pretrained(
                 source.location,
                 revision=source.revision,
@@ -203,7 +222,8 @@ def load_trained_classifier(trained: TrainedModel, label_names: tuple[str, ...],
         from harness.virtual_tokens import accept_prefix_key_values, trim_virtual_tokens
 
         base, tokenizer = load_base_classifier(trained.adapter_of, label_names, kind=kind)
-        model = PeftModel.from_pretrained(accept_prefix_key_values(base), str(trained.model_dir))
+        with without_loading_bar(str(trained.model_dir)):
+            model = PeftModel.from_pretrained(accept_prefix_key_values(base), str(trained.model_dir))
         model = trim_virtual_tokens(model, kind)
         if hasattr(model, "merge_and_unload") and _can_merge(model):
             # Merged LoRA/IA3 weights give the same logits with one matmul less per layer.
@@ -216,8 +236,9 @@ def load_trained_classifier(trained: TrainedModel, label_names: tuple[str, ...],
 
         tokenizer = load_tokenizer(str(trained.model_dir))
         # The harness saved it as safetensors; anything else in the cache is not ours to unpickle.
-        model = model_class(kind).from_pretrained(str(trained.model_dir), dtype=torch.float32,
-                                                  use_safetensors=True)
+        with without_loading_bar(str(trained.model_dir)):
+            model = model_class(kind).from_pretrained(str(trained.model_dir), dtype=torch.float32,
+                                                      use_safetensors=True)
         align_tokenizer_with_model(tokenizer, model)
     model.to(device)
     model.eval()

@@ -61,3 +61,14 @@ def test_textattack_wrapper_answers_through_the_predictor(model_and_tokenizer):
     output = wrapper(TEXTS[:2])
     assert isinstance(output, torch.Tensor) and output.shape == (2, 2)
     assert predictor.queries == 2
+
+
+def test_loading_a_local_model_draws_no_progress_bar_and_restores_the_setting(tiny_model_dir, capfd):
+    # transformers 5 draws a "Loading weights" bar per from_pretrained (on 4.x there is none to draw): for a local
+    # directory the harness hides it, and leaves transformers' (and huggingface_hub's) bars as they were.
+    from transformers.utils import logging as hf_logging
+
+    before = hf_logging.is_progress_bar_enabled()
+    load_base_classifier(ModelSource("tiny", str(tiny_model_dir), 32), ("a", "b"))
+    assert "Loading weights" not in capfd.readouterr().err
+    assert hf_logging.is_progress_bar_enabled() == before
