@@ -35,7 +35,7 @@ def cells(words: list[str], scores: list[float]) -> list[tuple[str, float, float
 
 def scorecard_charts(run: Any, table: Any) -> list[Any]:
     """Robustness vs clean accuracy, accuracy under each attack, training curves, cost vs robustness."""
-    from harness.charts import grouped_bars, line_chart, scatter
+    from harness import grouped_bars, line_chart, scatter
 
     def value(method: str, key: tuple[str, str, str]) -> float:
         cell = table.cells.get((method, key))

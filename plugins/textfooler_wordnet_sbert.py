@@ -42,7 +42,7 @@ class TextFoolerWordNetSbertAttack(TextAttackRecipe):
         from textattack.search_methods import GreedyWordSwapWIR
         from textattack.transformations import WordSwapWordNet
 
-        from harness.suite import resolve_model_location
+        from harness import resolve_model_location
 
         # TextFooler's own stopword list, copied from textattack's recipe (building that recipe would download
         # the embeddings this variant exists to avoid).

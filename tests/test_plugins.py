@@ -140,6 +140,28 @@ def test_every_plugin_module_is_declared_as_an_entry_point():
     assert modules == declared
 
 
+def test_builtin_plugins_import_only_the_public_api():
+    """Built-ins are written like third-party plugins: `from harness import ...`, never harness's internal modules
+    (which may move); every name of the public API resolves."""
+    import ast
+
+    import harness
+
+    for path in sorted((REPO / "plugins").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            internal = [name for name in names if name.startswith("harness.")]
+            assert not internal, f"{path.name}:{node.lineno} imports {internal[0]}; use `from harness import ...`"
+    from harness.textattack_recipes import textattack_unavailable
+
+    for name in harness.__all__:
+        try:
+            assert getattr(harness, name) is not None, name
+        except ModuleNotFoundError as error:  # the TextAttack bridge's names need the `textattack` extra
+            assert error.name == "textattack" and textattack_unavailable(), (name, error)
+
+
 def test_entry_point_names_match_component_names():
     # One plugin = one module = one entry point, named as users see it in suites. Executor plugins carry a
     # suffix: the executor `local` would otherwise share its plugin name with the task `local`.
