@@ -38,6 +38,10 @@ class Component:
     distribution: str
     version: str
 
+    def build(self, config: Any) -> Any:
+        """The component object for a suite entry: `factory(config)`; a component without a config class gets None."""
+        return self.factory(config if self.config_class is not None else None)
+
 
 class Registry:
     """All components contributed by the plugins of one plugin manager."""

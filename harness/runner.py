@@ -528,8 +528,7 @@ class Runner:
         return subsets
 
     def _build(self, ref: ComponentRef) -> Any:
-        component = self.registry.get(ref.kind, ref.name)
-        return component.factory(ref.config) if component.config_class is not None else component.factory(None)
+        return self.registry.get(ref.kind, ref.name).build(ref.config)
 
     def cell_jobs(self) -> list[CellJob]:
         """Every cell of the suite, in the order their stages are recorded."""

@@ -1015,9 +1015,7 @@ def hub_downloads(suite: Suite, registry: Registry) -> list[tuple[SourceLocation
     refs += [method.augment.augmenter for method in suite.methods if method.augment is not None]
     refs += [method.adversarial.attack for method in suite.methods if method.adversarial is not None]
     for ref in refs:
-        component = registry.get(ref.kind, ref.name)
-        instance = component.factory(ref.config) if component.config_class is not None else component.factory(None)
-        listed = getattr(instance, "hub_downloads", None)
+        listed = getattr(registry.get(ref.kind, ref.name).build(ref.config), "hub_downloads", None)
         for what in (listed() if callable(listed) else ()):
             downloads.append((ref.location, f"{ref.kind} {ref.label!r}: {what}"))
     return downloads
