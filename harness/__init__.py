@@ -41,6 +41,15 @@ from harness.types import (
 __version__ = "0.1.0"
 
 _LAZY = {
+    # Task kinds (harness.kinds): what differs between kinds of task, and the stages a kind declares.
+    "TaskKind": "harness.kinds.base",
+    "StageSpec": "harness.kinds.base",
+    "StageContext": "harness.kinds.base",
+    "CellState": "harness.kinds.base",
+    "ReportView": "harness.kinds.base",
+    "TrainingEncoding": "harness.kinds.base",
+    "SequenceClassification": "harness.kinds",
+    "TokenClassification": "harness.kinds",
     "TrainingSettings": "harness.training",
     "fit": "harness.training",
     "set_seed": "harness.training",

@@ -20,7 +20,15 @@ from harness.errors import HarnessError, SuiteErrors
 from harness.executors import DEFAULT_EXECUTOR, executor_option_pairs
 from harness.plugins import make_plugin_manager
 from harness.registry import Registry
-from harness.runner import EXIT_GATE_FAILED, EXIT_OK, EXIT_STAGE_CRASHED, EXIT_USAGE_ERROR, Runner, RunOptions
+from harness.runner import (
+    EXIT_GATE_FAILED,
+    EXIT_OK,
+    EXIT_STAGE_CRASHED,
+    EXIT_USAGE_ERROR,
+    Runner,
+    RunOptions,
+    report_view,
+)
 from harness.suite import load_suite, read_suite_text
 from harness.types import ComponentInfo, ReportRequest
 
@@ -376,7 +384,8 @@ def _report(arguments: argparse.Namespace, registry: Registry) -> int:
             raise HarnessError(registry.unknown_name_message("reporter", name))
         config = component.config_class() if component.config_class else None
         try:
-            for path in component.factory(config).render(ReportRequest(run=run, output_dir=run.run_dir)):
+            for path in component.factory(config).render(ReportRequest(run=run, output_dir=run.run_dir,
+                                                                         view=report_view(registry, run))):
                 print(f"report: {path}")
         except Exception as error:
             print(f"error: reporter {name!r} (plugin {component.plugin!r}) failed: {type(error).__name__}: {error}",

@@ -23,9 +23,10 @@ from harness.types import (
     TrainRequest,
 )
 
-COMPONENT_KINDS = ("task", "finetuner", "attack", "augmenter", "explainer", "reporter", "executor")
-AUTHORING_KINDS = COMPONENT_KINDS[:-1]
-"""Kinds `harness new-plugin` writes a package for and harness.testing checks (executors: see docs/plugins.md)."""
+COMPONENT_KINDS = ("task", "finetuner", "attack", "augmenter", "explainer", "reporter", "executor", "task-kind")
+AUTHORING_KINDS = ("task", "finetuner", "attack", "augmenter", "explainer", "reporter")
+"""Kinds `harness new-plugin` writes a package for and harness.testing checks (executors and task kinds: see
+docs/plugins.md)."""
 
 
 @runtime_checkable

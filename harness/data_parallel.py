@@ -23,10 +23,10 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
-from harness.training import FitResult, TrainingSettings, planned_steps, run_training
-from harness.types import AdversarialTraining, Budgets, Example
+from harness.training import FitResult, TrainingJob, TrainingSettings, planned_steps, run_training
+from harness.types import AdversarialTraining
 
 
 def resolve_processes(settings: TrainingSettings, device: str, model: Any,
@@ -123,43 +123,31 @@ class AcceleratedReplica:
         return tuple(shared[0])
 
 
-@dataclasses.dataclass(frozen=True)
-class _Job:
-    """Everything a worker needs, saved once by the parent (workers must not share the parent's tensors)."""
-
-    model: Any
-    tokenizer: Any
-    train: Sequence[Example]
-    validation: Sequence[Example]
-    settings: TrainingSettings
-    budgets: Budgets
-    seed: int
-    max_length: int
-
-
 class WorkerTraceback(Exception):
     """The traceback of an exception raised in a data-parallel worker; the `__cause__` of what the parent raises."""
 
 
-def fit_in_processes(model: Any, tokenizer: Any, train: Sequence[Example], validation: Sequence[Example],
-                     settings: TrainingSettings, budgets: Budgets, device: str, seed: int, max_length: int,
-                     progress: Callable[..., Any], processes: int) -> FitResult:
-    """`fit` in `processes` spawned processes; trains `model` in place (its trainable tensors are replaced)."""
+def fit_in_processes(job: TrainingJob, progress: Callable[..., Any], processes: int) -> FitResult:
+    """`fit` in `processes` spawned processes; trains `job.model` in place (its trainable tensors are replaced).
+
+    The job is saved once for the workers (they must not share the parent's tensors); each runs it on its own
+    device. Its `after_optimizer_step` and `adversarial` are None (resolve_processes refuses them)."""
     import torch
     from torch import multiprocessing
     from torch.multiprocessing.spawn import ProcessException
 
+    model, device = job.model, job.device
     use_cuda = device.startswith("cuda")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="harness-data-parallel-") as directory:
         work_dir = Path(directory)
         # A file rather than spawn arguments: torch's multiprocessing pickler would move the parent's tensors to
         # shared memory, and every worker would then update the same weights in place.
-        torch.save(_Job(model.cpu() if _movable(model) else model, tokenizer, tuple(train), tuple(validation),
-                        settings, budgets, seed, max_length), work_dir / "job.pt")
+        torch.save(dataclasses.replace(job, model=model.cpu() if _movable(model) else model, train=tuple(job.train),
+                                       validation=tuple(job.validation)), work_dir / "job.pt")
         queue = multiprocessing.get_context("spawn").SimpleQueue()
-        bar = progress(total=planned_steps(len(train), settings, budgets), desc=f"train ({processes} processes)",
-                       unit="step")
+        bar = progress(total=planned_steps(len(job.train), job.settings, job.budgets),
+                       desc=f"train ({processes} processes)", unit="step")
         context = None
         try:
             context = multiprocessing.start_processes(
@@ -258,14 +246,13 @@ def _worker(rank: int, processes: int, use_cuda: bool, port: int, work_dir: str,
             torch.set_num_threads(threads)
         from accelerate import Accelerator
 
-        job: _Job = torch.load(Path(work_dir) / "job.pt", weights_only=False)
+        job: TrainingJob = torch.load(Path(work_dir) / "job.pt", weights_only=False)
         # cpu=True makes Accelerate pick MULTI_CPU over gloo; otherwise LOCAL_RANK selects MULTI_GPU over NCCL,
         # one GPU per process. bf16 autocast is the shared loop's own, as in one process.
         accelerator = Accelerator(cpu=not use_cuda, mixed_precision="no")
         replica = AcceleratedReplica(accelerator)
         bar = _QueueBar(queue) if replica.is_main else _SilentBar()
-        result = run_training(job.model, job.tokenizer, job.train, job.validation, job.settings, job.budgets,
-                              str(accelerator.device), job.seed, job.max_length, bar, replica)
+        result = run_training(dataclasses.replace(job, device=str(accelerator.device)), bar, replica)
         if replica.is_main:
             frozen = {name for name, parameter in job.model.named_parameters() if not parameter.requires_grad}
             state = {name: tensor.detach().cpu() for name, tensor in job.model.state_dict().items()

@@ -14,19 +14,49 @@ finished stage there.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol, Sequence
 
 from harness.config import build_config
 from harness.errors import HarnessError
-from harness.types import CellJob, CellResult, ExecutionPlan, StageRecord
+from harness.types import CellJob, CellResult, ExecutionPlan, ResultRow, StageRecord
 
 if TYPE_CHECKING:
     from harness.registry import Registry
-    from harness.runner import Runner, RunOptions
 
 DEFAULT_EXECUTOR = "local"
 NOT_SHIPPABLE = ("plugin objects registered in this process cannot be rebuilt in another process; install the plugin "
                  "(entry point) or load it by module name with --plugin MODULE")
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    """A finished stage as a worker hands it to the driver, which alone writes the run's store."""
+
+    record: StageRecord
+    rows: tuple[ResultRow, ...] = ()
+    records_dir: Optional[Path] = None
+    """Per-example records (in the stage cache) to copy into the run directory."""
+    error: str = ""
+    """For a failed stage: the message the driver prints."""
+    exception: Optional[BaseException] = field(default=None, compare=False)
+    """The exception itself, when the stage ran in this process (a remote one arrives as its message)."""
+
+
+class CellComputer(Protocol):
+    """What the executors need of the driver (harness.runner.Runner): computing one cell, recording stages."""
+
+    suite: Any
+    task_data: Any
+    options: Any
+    manager: Any
+    cache: Any
+    record_stage: Callable[[StageOutcome], None]
+
+    def run_cell(self, job: CellJob) -> None: ...
+
+    def record_locally(self, outcome: StageOutcome) -> None: ...
 
 
 def build_executor(registry: "Registry", name: str, options: Mapping[str, Any]) -> Any:
@@ -50,7 +80,7 @@ class CellRecorder:
     """Takes cell results in any order and writes them to the store in cell order, as soon as every earlier
     cell is in: what is written never depends on which worker finished first."""
 
-    def __init__(self, runner: "Runner", cells: Sequence[CellJob]):
+    def __init__(self, runner: "CellComputer", cells: Sequence[CellJob]):
         self.runner = runner
         self.cells = tuple(cells)
         self.waiting: dict[int, list] = {}
@@ -83,7 +113,7 @@ class CellRecorder:
 class LocalCellRunner:
     """`ExecutionPlan.run_in_process`: computes a cell here, each stage recorded as it finishes."""
 
-    def __init__(self, runner: "Runner", recorder: CellRecorder):
+    def __init__(self, runner: "CellComputer", recorder: CellRecorder):
         self.runner = runner
         self.recorder = recorder
 
@@ -104,29 +134,19 @@ class RemoteCell:
 
     suite: Any
     task_data: Any
-    options: "RunOptions"
+    options: Any
+    """The driver's harness.runner.RunOptions, as a worker runs with them."""
     plugin_modules: tuple[str, ...]
 
+    compute: Callable[["RemoteCell", CellJob], CellResult]
+    """How a worker computes it: a module-level function (it pickles by name), harness.runner's."""
+
     def __call__(self, cell: CellJob) -> CellResult:
-        from harness.models import resolve_device
-        from harness.plugins import make_plugin_manager
-        from harness.registry import Registry
-        from harness.resources import prepare_offline_resources
-        from harness.runner import Runner
-
-        manager = make_plugin_manager(plugin_modules=self.plugin_modules)
-        runner = Runner(self.suite, Registry(manager), manager, self.options)
-        runner.device = resolve_device(self.options.device)
-        prepare_offline_resources(needs_hub=False)
-        runner.task_data = self.task_data
-        finished: list = []
-        runner.record_stage = finished.append
-        runner.run_cell(cell)
-        # Exceptions may not pickle; the driver gets their message and traceback in the stage record.
-        return CellResult(cell, tuple(dataclasses.replace(outcome, exception=None) for outcome in finished))
+        return self.compute(self, cell)
 
 
-def make_plan(runner: "Runner", cells: Sequence[CellJob], recorder: CellRecorder) -> ExecutionPlan:
+def make_plan(runner: "CellComputer", cells: Sequence[CellJob], recorder: CellRecorder,
+              compute_remote_cell: Callable[[RemoteCell, CellJob], CellResult]) -> ExecutionPlan:
     manager = runner.manager
     worker_options = dataclasses.replace(runner.options, progress=False, executor=DEFAULT_EXECUTOR,
                                          executor_options={}, baseline=None, cache_dir=runner.cache.root)
@@ -134,7 +154,8 @@ def make_plan(runner: "Runner", cells: Sequence[CellJob], recorder: CellRecorder
     return ExecutionPlan(
         cells=tuple(cells),
         run_in_process=LocalCellRunner(runner, recorder),
-        compute_cell=RemoteCell(runner.suite, runner.task_data, worker_options, tuple(manager.plugin_modules)),
+        compute_cell=RemoteCell(runner.suite, runner.task_data, worker_options, tuple(manager.plugin_modules),
+                                compute_remote_cell),
         record=recorder.record,
         record_failure=recorder.record_failure,
         cache_dir=str(runner.cache.root),
@@ -142,9 +163,7 @@ def make_plan(runner: "Runner", cells: Sequence[CellJob], recorder: CellRecorder
     )
 
 
-def failed_cell_outcome(runner: "Runner", cell: CellJob, message: str) -> Any:
-    from harness.runner import StageOutcome
-
+def failed_cell_outcome(runner: "CellComputer", cell: CellJob, message: str) -> StageOutcome:
     method = runner.suite.methods[cell.method_index]
     record = StageRecord(f"{cell.label}/cell", "cell", method.label, method.plugin, "", "error", 0.0, method.label,
                          cell.seed, error=message, traceback=message)

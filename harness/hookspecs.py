@@ -80,6 +80,17 @@ def register_executors(register):
 
 
 @hookspec
+def register_task_kinds(register):
+    """Contribute task kinds: factories (no config) of harness.TaskKind objects, everything that differs between
+    kinds of task: the example type, encoding, predictor, metrics, stages, accepted components and report sections.
+    A task plugin's `TaskData.kind` names one. The built-in "sequence-classification" and "token-classification"
+    are registered this way too.
+
+    :param register: `register(name, factory, description="")`.
+    """
+
+
+@hookspec
 def before_suite(suite, run_dir):
     """Called once before the first stage runs.
 

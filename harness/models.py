@@ -66,43 +66,29 @@ def load_tokenizer(location: str, revision: Optional[str] = None, trust_remote_c
     return tokenizer
 
 
-TOKEN_CLASSIFICATION = "token-classification"
-SEQUENCE_CLASSIFICATION = "sequence-classification"
+def model_class(kind: Any = None) -> Any:
+    """The transformers auto class of a task kind (a harness.TaskKind or a built-in kind's name; None: the default
+    kind): e.g. a head over the whole sequence, or one over every token (named-entity recognition)."""
+    from harness.kinds import resolve_kind
+
+    return resolve_kind(kind).model_class()
 
 
-def model_class(kind: str) -> Any:
-    """The transformers auto class of a task kind (harness.types.TASK_KINDS): a head over the whole sequence, or
-    one over every token (named-entity recognition)."""
-    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+def peft_task_type(kind: Any = None) -> Any:
+    """PEFT's TaskType for a task kind (SEQ_CLS, TOKEN_CLS, ...). Finetuner plugins pass `request.task_kind` (or,
+    for a built-in kind, `request.data.kind`), so that PEFT wraps the model in the class whose forward and saved
+    head fit the task."""
+    from harness.kinds import resolve_kind
 
-    if kind == SEQUENCE_CLASSIFICATION:
-        return AutoModelForSequenceClassification
-    if kind == TOKEN_CLASSIFICATION:
-        return AutoModelForTokenClassification
-    raise HarnessError(f"unknown task kind {kind!r}; expected {SEQUENCE_CLASSIFICATION!r} or {TOKEN_CLASSIFICATION!r}")
-
-
-def peft_task_type(kind: str) -> Any:
-    """PEFT's TaskType for a task kind: SEQ_CLS, or TOKEN_CLS for token classification. Finetuner plugins pass
-    `request.data.kind`, so that PEFT wraps the model in the class whose forward and saved head fit the task."""
-    from peft import TaskType
-
-    model_class(kind)  # rejects an unknown kind with the same message
-    return TaskType.TOKEN_CLS if kind == TOKEN_CLASSIFICATION else TaskType.SEQ_CLS
-
-
-def outside_index(label_names: tuple[str, ...]) -> int:
-    """Index of the "O" tag: what a word the model never saw (truncated) is predicted as."""
-    return label_names.index("O") if "O" in label_names else 0
+    return resolve_kind(kind).peft_task_type()
 
 
 def load_base_classifier(source: ModelSource, label_names: tuple[str, ...],
-                         quantization: Optional[str] = None,
-                         kind: str = SEQUENCE_CLASSIFICATION) -> tuple[Any, Any]:
-    """A pretrained model with a new classification head for `label_names`, and its tokenizer.
+                         quantization: Optional[str] = None, kind: Any = None) -> tuple[Any, Any]:
+    """A pretrained model with a new head for `label_names`, and its tokenizer.
 
-    `kind` is the task's (TaskData.kind): "token-classification" gives a head that tags every token
-    (AutoModelForTokenClassification), anything else the sequence classifier.
+    `kind` is the task's kind (`request.task_kind`, or a built-in kind's name such as `request.data.kind`; None:
+    the default kind): it picks the model class and sizes the head (harness.TaskKind.model_options).
 
     Decoder-only models (GPT-2, Llama, Qwen, Mistral) classify from their last non-pad token, which
     transformers finds through `config.pad_token_id`; it is set here when the tokenizer had no pad token.
@@ -110,7 +96,10 @@ def load_base_classifier(source: ModelSource, label_names: tuple[str, ...],
     """
     import torch
 
-    auto_class = model_class(kind)
+    from harness.kinds import resolve_kind
+
+    task_kind = resolve_kind(kind)
+    auto_class = task_kind.model_class()
     tokenizer = load_tokenizer(source.location, source.revision, source.trust_remote_code)
     # Safetensors only unless the suite opted in: a pickle checkpoint can run arbitrary code when it is loaded.
     options: dict[str, Any] = {"trust_remote_code": source.trust_remote_code,
@@ -122,9 +111,7 @@ def load_base_classifier(source: ModelSource, label_names: tuple[str, ...],
             model = auto_class.from_pretrained(
                 source.location,
                 revision=source.revision,
-                num_labels=len(label_names),
-                id2label=dict(enumerate(label_names)),
-                label2id={name: index for index, name in enumerate(label_names)},
+                **task_kind.model_options(label_names),
                 dtype=torch.float32 if quantization is None else torch.bfloat16,
                 **options,
             )
@@ -205,26 +192,27 @@ class LoadedClassifier:
     max_length: int
     trained: Optional[TrainedModel] = None
     """The stored model this was loaded from (attack workers reload it); None for a model still in memory only."""
-    kind: str = SEQUENCE_CLASSIFICATION
-    """The task kind; for "token-classification" `predictor` is a harness.predict.TokenPredictor (word tags)."""
+    kind: Any = None
+    """The task kind (harness.TaskKind) whose predictor `predictor` is; None: the default kind."""
 
 
 def load_trained_classifier(trained: TrainedModel, label_names: tuple[str, ...], device: str,
-                            max_length: int, batch_size: int,
-                            kind: str = SEQUENCE_CLASSIFICATION) -> LoadedClassifier:
-    """Reload what a finetuner saved: a full model, or a base model plus a PEFT adapter. `kind` (the task's)
-    picks the model class and the predictor: nothing on disk says whether a head tags sequences or tokens."""
-    from harness.predict import Predictor, TokenPredictor
+                            max_length: int, batch_size: int, kind: Any = None) -> LoadedClassifier:
+    """Reload what a finetuner saved: a full model, or a base model plus a PEFT adapter. `kind` (the task's, a
+    harness.TaskKind or a built-in kind's name) picks the model class and the predictor: nothing on disk says
+    whether a head tags sequences or tokens."""
+    from harness.kinds import resolve_kind
 
+    task_kind = resolve_kind(kind)
     if trained.adapter_of is not None:
         from peft import PeftModel
 
-        from harness.virtual_tokens import accept_prefix_key_values, trim_virtual_tokens
+        from harness.virtual_tokens import accept_prefix_key_values
 
-        base, tokenizer = load_base_classifier(trained.adapter_of, label_names, kind=kind)
+        base, tokenizer = load_base_classifier(trained.adapter_of, label_names, kind=task_kind)
         with without_loading_bar(str(trained.model_dir)):
             model = PeftModel.from_pretrained(accept_prefix_key_values(base), str(trained.model_dir))
-        model = trim_virtual_tokens(model, kind)
+        model = task_kind.adapt_peft_model(model)
         if hasattr(model, "merge_and_unload") and _can_merge(model):
             # Merged LoRA/IA3 weights give the same logits with one matmul less per layer.
             model = model.merge_and_unload()
@@ -237,17 +225,13 @@ def load_trained_classifier(trained: TrainedModel, label_names: tuple[str, ...],
         tokenizer = load_tokenizer(str(trained.model_dir))
         # The harness saved it as safetensors; anything else in the cache is not ours to unpickle.
         with without_loading_bar(str(trained.model_dir)):
-            model = model_class(kind).from_pretrained(str(trained.model_dir), dtype=torch.float32,
-                                                      use_safetensors=True)
+            model = task_kind.model_class().from_pretrained(str(trained.model_dir), dtype=torch.float32,
+                                                            use_safetensors=True)
         align_tokenizer_with_model(tokenizer, model)
     model.to(device)
     model.eval()
-    if kind == TOKEN_CLASSIFICATION:
-        predictor = TokenPredictor(model, tokenizer, device, max_length=max_length, batch_size=batch_size,
-                                   outside_index=outside_index(label_names))
-        return LoadedClassifier(model, tokenizer, predictor, label_names, device, max_length, trained, kind)
-    predictor = Predictor(model, tokenizer, device, max_length=max_length, batch_size=batch_size)
-    return LoadedClassifier(model, tokenizer, predictor, label_names, device, max_length, trained)
+    predictor = task_kind.make_predictor(model, tokenizer, device, max_length, batch_size, label_names)
+    return LoadedClassifier(model, tokenizer, predictor, label_names, device, max_length, trained, task_kind)
 
 
 def _can_merge(model: Any) -> bool:

@@ -24,6 +24,7 @@ HOOK_FOR_KIND = {
     "explainer": "register_explainers",
     "reporter": "register_reporters",
     "executor": "register_executors",
+    "task-kind": "register_task_kinds",
 }
 
 
@@ -39,7 +40,12 @@ class Component:
     version: str
 
     def build(self, config: Any) -> Any:
-        """The component object for a suite entry: `factory(config)`; a component without a config class gets None."""
+        """The component object for a suite entry: `factory(config)`; a component without a config class gets None.
+        A task kind takes no config: `factory()`, with the registered name as its `name`."""
+        if self.kind == "task-kind":
+            kind = self.factory()
+            kind.name = self.name
+            return kind
         return self.factory(config if self.config_class is not None else None)
 
 

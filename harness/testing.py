@@ -46,7 +46,6 @@ from harness.plugins import make_plugin_manager
 from harness.registry import Component, Registry
 from harness.types import (
     ATTACK_STATUSES,
-    TASK_KINDS,
     AttackOutcome,
     AttackRecord,
     Budgets,
@@ -61,7 +60,6 @@ from harness.types import (
     StageEnvironment,
     StageRecord,
     TaskData,
-    TokenExample,
     TrainedModel,
     TrainRequest,
     WordAttribution,
@@ -368,39 +366,23 @@ def _accepts(annotation: Any, value: Any) -> bool:
     return True
 
 
-def _check_example(example: Example, names: tuple[str, ...], segments: int, where: str) -> None:
-    if not isinstance(example.text, str):
-        raise AssertionError(f"{where}: example {example.id!r} has text {example.text!r}, not a string")
-    if (example.text_pair is not None) != (segments == 2):
-        raise AssertionError(f"{where}: example {example.id!r} has text_pair {example.text_pair!r}, but the task "
-                             f"names {segments} text field(s); a pair task sets text_pair on every example and "
-                             f"names two text_fields")
-    if example.text_pair is not None and not isinstance(example.text_pair, str):
-        raise AssertionError(f"{where}: example {example.id!r} has text_pair {example.text_pair!r}, not a string")
-    if not _is_int(example.label) or not 0 <= example.label < len(names):
-        raise AssertionError(f"{where}: example {example.id!r} has label {example.label!r}; labels are "
-                             f"integers in 0..{len(names) - 1} (indexes of label_names)")
-    for span in example.rationale or ():
-        if (len(span) != 2 or not all(_is_int(offset) for offset in span)
-                or not 0 <= span[0] < span[1] <= len(example.text)):
-            raise AssertionError(f"{where}: example {example.id!r} has rationale span {span!r} outside its "
-                                 f"text ({len(example.text)} characters)")
+def _installed_task_kind(subject: str, name: Any) -> Any:
+    from harness.plugins import make_plugin_manager
+    from harness.registry import Registry
+
+    registry = Registry(make_plugin_manager())
+    component = registry.get("task-kind", name) if isinstance(name, str) else None
+    if component is None:
+        raise AssertionError(f"{subject}: TaskData.kind must name a registered task kind "
+                             f"({', '.join(registry.names('task-kind'))}), got {name!r}")
+    return component.build(None)
 
 
-def _check_token_example(example: TokenExample, names: tuple[str, ...], where: str) -> None:
-    if not example.tokens or not all(isinstance(token, str) and token for token in example.tokens):
-        raise AssertionError(f"{where}: example {example.id!r} must have non-empty string tokens, got "
-                             f"{example.tokens!r}")
-    if len(example.tags) != len(example.tokens):
-        raise AssertionError(f"{where}: example {example.id!r} has {len(example.tokens)} tokens but "
-                             f"{len(example.tags)} tags; one tag per token")
-    if not all(_is_int(tag) and 0 <= tag < len(names) for tag in example.tags):
-        raise AssertionError(f"{where}: example {example.id!r} has tags {example.tags!r}; tags are integers in "
-                             f"0..{len(names) - 1} (indexes of label_names, IOB2 names such as 'B-PER')")
+def check_task(task: Any, env: Optional[StageEnvironment] = None, task_kind: Any = None) -> TaskData:
+    """Check a task: `load(env)` returns TaskData with labelled, uniquely identified examples, the same twice.
 
-
-def check_task(task: Any, env: Optional[StageEnvironment] = None) -> TaskData:
-    """Check a task: `load(env)` returns TaskData with labelled, uniquely identified examples, the same twice."""
+    `task_kind` is the harness.TaskKind its TaskData.kind names; by default the one an installed plugin registers
+    under that name (pass the object for a kind registered in this process only)."""
     task, subject = _resolve("task", task)
     with _environment(env) as environment:
         data = task.load(environment)
@@ -417,10 +399,8 @@ def check_task(task: Any, env: Optional[StageEnvironment] = None) -> TaskData:
     for split in ("train", "test"):
         if not getattr(data, split):
             raise AssertionError(f"{subject}: the {split} split is empty")
-    if data.kind not in TASK_KINDS:
-        raise AssertionError(f"{subject}: TaskData.kind must be one of {', '.join(TASK_KINDS)}, got {data.kind!r}")
-    token_task = data.kind == "token-classification"
-    expected = TokenExample if token_task else Example
+    kind = task_kind if task_kind is not None else _installed_task_kind(subject, data.kind)
+    expected = kind.example_type
     seen: dict[str, str] = {}
     for split in ("train", "validation", "test"):
         examples = getattr(data, split)
@@ -438,10 +418,7 @@ def check_task(task: Any, env: Optional[StageEnvironment] = None) -> TaskData:
                 raise AssertionError(f"{where}: example id {example.id!r} is also used in the {seen[example.id]} "
                                      f"split; ids key per-example records and caches, so they must be unique")
             seen[example.id] = split
-            if token_task:
-                _check_token_example(example, names, where)
-            else:
-                _check_example(example, names, len(data.text_fields), where)
+            kind.check_example(example, data, where)
     if again != data:
         raise AssertionError(f"{subject}: two loads gave different data; a task must be deterministic (its content "
                              f"keys every downstream stage's cache entry)")

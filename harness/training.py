@@ -8,14 +8,9 @@ With `data_parallel_processes` above one the same loop runs in several processes
 Accelerate (harness.data_parallel): each global batch is split across them, so the weights follow the
 single-process run up to floating-point rounding.
 
-Token classification (named-entity recognition): splits of TokenExample train a token-classification model on the
-same loop. Words are encoded with harness.token_classification.encode_words (the tag on each word's first
-subword, -100 on its other subwords and on special tokens, which the model's cross-entropy skips) and the model
-computes the loss. The running `train_accuracy` of an epoch is then the token accuracy over labelled positions,
-and the validation score that picks the best epoch is the entity F1 (seqeval's reading,
-harness.entity_metrics): `early_stopping_metric: accuracy` means entity F1 for such a task, `loss` the mean
-cross-entropy per labelled word. One process only (the data-parallel replicas weight their slices' losses by
-examples, not by labelled words), and no adversarial training (the recipes attack sequence classifiers).
+What differs between kinds of task (how examples are encoded and their batches labelled, what the validation
+score is, which settings work) is the task kind's training encoding (harness.kinds.base.TrainingEncoding): the
+loop never branches on the kind. Token classification (NER): see harness.kinds.token.training.
 """
 
 from __future__ import annotations
@@ -23,11 +18,14 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Literal, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Sequence
 
-from harness.batching import encode_inputs, pad_batch
-from harness.types import AdversarialTraining, Budgets, EpochRecord, Example, TokenExample
+from harness.batching import pad_batch
+from harness.types import AdversarialTraining, Budgets, EpochRecord, Example
+
+if TYPE_CHECKING:
+    from harness.kinds.base import TaskKind, TrainingEncoding
 
 
 @dataclass(frozen=True)
@@ -43,8 +41,8 @@ class TrainingSettings:
     early_stopping_patience: Optional[int] = None
     """Stop after this many epochs without a better validation score; None trains every epoch."""
     early_stopping_metric: Literal["accuracy", "loss"] = "accuracy"
-    """Validation metric that picks the best epoch (whose weights are kept) and drives early stopping. For a
-    token-classification (NER) task "accuracy" is the validation entity F1."""
+    """Validation metric that picks the best epoch (whose weights are kept) and drives early stopping. "accuracy"
+    is the task kind's validation score: for a token-classification (NER) task the validation entity F1."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass: less memory, about 30% slower."""
     group_by_length: bool = True
@@ -110,11 +108,6 @@ def training_epochs(settings: TrainingSettings, budgets: Budgets) -> float:
     return settings.epochs if budgets.max_epochs is None else min(settings.epochs, budgets.max_epochs)
 
 
-def is_token_task(examples: Sequence[Any]) -> bool:
-    """Whether a split holds token-classification sentences (TokenExample) rather than labelled texts."""
-    return bool(examples) and isinstance(examples[0], TokenExample)
-
-
 def set_seed(seed: int) -> None:
     import numpy as np
     import torch
@@ -140,6 +133,27 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int, rng: random.
     return batches
 
 
+@dataclass(frozen=True)
+class TrainingJob:
+    """What one run of the shared loop trains, on what, and how: `fit`'s arguments with the task kind's training
+    encoding. harness.data_parallel saves it for its worker processes, so it must pickle (a third-party kind's
+    encoding must be importable there)."""
+
+    model: Any
+    tokenizer: Any
+    train: Sequence[Any]
+    validation: Sequence[Any]
+    settings: TrainingSettings
+    budgets: Budgets
+    device: str
+    seed: int
+    max_length: int
+    encoding: "TrainingEncoding"
+    after_optimizer_step: Optional[Callable[[int], None]] = None
+    """Called with the global step after each optimizer step, before gradients are cleared."""
+    adversarial: Optional[AdversarialTraining] = None
+
+
 def fit(
     model: Any,
     tokenizer: Any,
@@ -153,32 +167,36 @@ def fit(
     progress: Callable[..., Any],
     after_optimizer_step: Optional[Callable[[int], None]] = None,
     adversarial: Optional[AdversarialTraining] = None,
+    *,
+    task_kind: Optional[TaskKind | str] = None,
 ) -> FitResult:
     """Train `model` in place on `train`; keep the weights of the best validation epoch.
 
     :param after_optimizer_step: called with the global step after each optimizer step, before gradients are
         cleared (AdaLoRA reallocates its ranks there).
     :param adversarial: adversarial training rounds (see harness.types.AdversarialTraining).
+    :param task_kind: the task kind (harness.TaskKind, or a built-in kind's name) whose training encoding the loop
+        uses; None: the built-in kind whose examples `train` holds.
     """
     if not train:
         raise ValueError("the training split is empty")
     from harness.data_parallel import fit_in_processes, resolve_processes
+    from harness.kinds import resolve_kind
 
-    if is_token_task(train):
-        # The replicas weight each slice's mean loss by its share of examples; a token task's loss is a mean over
-        # labelled words, which slices share unevenly, so several processes would not take one process's step.
-        if settings.data_parallel_processes not in (None, 1):
-            raise ValueError(f"data_parallel_processes={settings.data_parallel_processes}: token classification "
-                             f"(NER) trains in one process; set data_parallel_processes: 1")
-        processes = 1
-    else:
-        processes = resolve_processes(settings, device, model, after_optimizer_step, adversarial)
+    kind = resolve_kind(task_kind, train)
+    encoding = kind.training
+    if encoding is None:
+        raise ValueError(f"task kind {kind.name or type(kind).__name__!r} has no training encoding "
+                         f"(TaskKind.training), so the shared training loop cannot train it")
+    encoding.check_settings(settings, adversarial)
+    processes = (resolve_processes(settings, device, model, after_optimizer_step, adversarial)
+                 if encoding.data_parallel else 1)
+    job = TrainingJob(model, tokenizer, train, validation, settings, budgets, device, seed, max_length, encoding,
+                      after_optimizer_step, adversarial)
     if processes > 1:
-        return fit_in_processes(model, tokenizer, train, validation, settings, budgets, device, seed, max_length,
-                                progress, processes)
+        return fit_in_processes(job, progress, processes)
     bar = progress(total=planned_steps(len(train), settings, budgets, adversarial), desc="train", unit="step")
-    return run_training(model, tokenizer, train, validation, settings, budgets, device, seed, max_length, bar,
-                        ONE_PROCESS, after_optimizer_step, adversarial)
+    return run_training(job, bar, ONE_PROCESS)
 
 
 class OneProcess:
@@ -223,53 +241,119 @@ class OneProcess:
 ONE_PROCESS = OneProcess()
 
 
-def run_training(
-    model: Any,
-    tokenizer: Any,
-    train: Sequence[Example],
-    validation: Sequence[Example],
-    settings: TrainingSettings,
-    budgets: Budgets,
-    device: str,
-    seed: int,
-    max_length: int,
-    bar: Any,
-    replica: Any = ONE_PROCESS,
-    after_optimizer_step: Optional[Callable[[int], None]] = None,
-    adversarial: Optional[AdversarialTraining] = None,
-) -> FitResult:
+@dataclass(frozen=True)
+class _TrainingData:
+    """The encoded training examples of the current epoch: the clean split, then (after an adversarial round)
+    that round's adversarial examples."""
+
+    clean_encoded: dict[str, list[Any]]
+    clean_labels: list[Any]
+    encoded: dict[str, list[Any]]
+    labels: list[Any]
+    lengths: list[int]
+    adversarial_count: int = 0
+    """How many adversarial examples follow the clean ones in `encoded`."""
+
+    @classmethod
+    def clean(cls, job: TrainingJob) -> "_TrainingData":
+        encoded, labels = job.encoding.encode(job.tokenizer, job.train, job.max_length)
+        return cls(encoded, labels, encoded, labels, [len(ids) for ids in encoded["input_ids"]])
+
+
+@dataclass(frozen=True)
+class _Optimization:
+    """The optimizer, its schedule and what it updates. With several processes `train_model` is the
+    DistributedDataParallel wrapper that averages gradients; evaluation and checkpoints use the job's model
+    itself (the same parameters) so they need no communication."""
+
+    train_model: Any
+    optimizer: Any
+    scheduler: Any
+    trainable: list[Any]
+    frozen_names: set[str]
+    total_steps: int
+
+
+@dataclass
+class _Progress:
+    """What the epochs have done so far: their records, the best one and its weights, the steps taken."""
+
+    history: list[EpochRecord] = field(default_factory=list)
+    best_index: Optional[int] = None
+    best_state: Optional[dict[str, Any]] = None
+    epochs_without_improvement: int = 0
+    step: int = 0
+    samples_seen: int = 0
+
+
+@dataclass
+class _EpochRun:
+    """One epoch's running statistics."""
+
+    batches: list[list[int]]
+    batches_done: int = 0
+    loss: float = 0.0
+    count: int = 0
+    correct: int = 0
+    scored: int = 0
+    """What train_accuracy divides by: examples, or whatever the encoding scores (a tagger's labelled words)."""
+
+
+def run_training(job: TrainingJob, bar: Any, replica: Any = ONE_PROCESS) -> FitResult:
     """The loop behind `fit`, in this process. `replica` (OneProcess, or one of several processes'
     harness.data_parallel.AcceleratedReplica) says which slice of each batch this process runs and how
     gradients and batch statistics are combined; `bar` is a tqdm-like progress bar, closed at the end."""
-    import torch
-
     from harness.models import is_quantized
 
-    set_seed(seed)
+    model, settings = job.model, job.settings
+    set_seed(job.seed)
     if not is_quantized(model):  # bitsandbytes models are placed on the GPU when loaded and cannot move
-        model.to(device)
+        model.to(job.device)
     if settings.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if hasattr(model, "enable_input_require_grads"):
             model.enable_input_require_grads()  # PEFT models have frozen embeddings; checkpointing needs a grad path
-    token_task = is_token_task(train)
-    if token_task and adversarial is not None:
-        raise ValueError("adversarial training is not supported for token classification (NER): the attacks it "
-                         "runs target sequence classifiers")
-    if token_task:
-        clean_encoded, token_labels = _encode_tokens(tokenizer, train, max_length)
-        encoded, labels = clean_encoded, token_labels
-    else:
-        clean_encoded = _encode(tokenizer, train, max_length)
-        encoded, labels = clean_encoded, [example.label for example in train]
-    lengths = [len(ids) for ids in encoded["input_ids"]]
-    adversarial_count = 0  # the adversarial examples sit after the clean ones in `encoded`
-    total_steps = planned_steps(len(train), settings, budgets, adversarial)
-    max_epochs = math.ceil(training_epochs(settings, budgets))
-    train_probe = list(train)
-    random.Random(seed).shuffle(train_probe)
+    data = _TrainingData.clean(job)
+    total_steps = planned_steps(len(job.train), settings, job.budgets, job.adversarial)
+    max_epochs = math.ceil(training_epochs(settings, job.budgets))
+    train_probe = list(job.train)
+    random.Random(job.seed).shuffle(train_probe)
     train_probe = train_probe[:TRAIN_ACCURACY_EXAMPLES]
+    optimization = _build_optimization(job, replica, total_steps)
+    rng = random.Random(job.seed)  # the same seed in every process: every process sees the same global batches
+    progress = _Progress()
+    started = time.perf_counter()
+    epoch = 0
+    try:
+        while progress.step < total_steps and epoch < max_epochs:
+            epoch += 1
+            if job.adversarial is not None and job.adversarial.attacks_in(epoch):
+                data = _adversarial_round(job, data, epoch)
+            run = _train_epoch(job, data, optimization, progress, rng, epoch, bar, replica)
+            if _end_epoch(job, optimization, progress, run, epoch, data, replica):
+                break
+    finally:
+        bar.close()
+    if progress.best_state is not None and progress.best_index != len(progress.history) - 1:
+        model.load_state_dict(progress.best_state, strict=False)
+    if settings.gradient_checkpointing:
+        model.gradient_checkpointing_disable()
+    model.eval()
+    seconds = time.perf_counter() - started
+    # The gap is measured on the kept weights, not the running accuracy of an epoch in which they changed.
+    kept_train_accuracy = None
+    if replica.is_main:  # only the main process's result is returned
+        kept_train_accuracy, _ = evaluate_split(job.encoding, model, job.tokenizer, train_probe, job.device,
+                                                job.max_length, settings.batch_size * 2)
+    return FitResult(tuple(progress.history), progress.best_index, seconds, progress.step, progress.samples_seen,
+                     kept_train_accuracy)
 
+
+def _build_optimization(job: TrainingJob, replica: Any, total_steps: int) -> _Optimization:
+    """AdamW over the trainable parameters (no weight decay on biases and norms), linear warm-up and decay."""
+    import torch
+
+    model, settings = job.model, job.settings
     trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
     if not trainable:
         raise ValueError("the model has no trainable parameters")
@@ -277,7 +361,6 @@ def run_training(
     frozen_names = {name for name, parameter in model.named_parameters() if not parameter.requires_grad}
     decay = [p for p in trainable if p.ndim >= 2]
     no_decay = [p for p in trainable if p.ndim < 2]
-    use_cuda = device.startswith("cuda")
     parameter_groups = [{"params": decay, "weight_decay": settings.weight_decay},
                         {"params": no_decay, "weight_decay": 0.0}]
     try:
@@ -285,8 +368,6 @@ def run_training(
         optimizer = torch.optim.AdamW(parameter_groups, lr=settings.learning_rate, fused=True)
     except (RuntimeError, TypeError):  # older torch, or parameters on a device without the kernel
         optimizer = torch.optim.AdamW(parameter_groups, lr=settings.learning_rate)
-    # With several processes `train_model` is the DistributedDataParallel wrapper that averages gradients;
-    # evaluation and checkpoints use `model` itself (the same parameters) so they need no communication.
     train_model, optimizer = replica.prepare(model, optimizer)
     warmup_steps = int(settings.warmup_ratio * total_steps)
 
@@ -296,169 +377,112 @@ def run_training(
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, learning_rate_factor)
-    rng = random.Random(seed)  # the same seed in every process: every process sees the same global batches
-    history: list[EpochRecord] = []
-    best_index: Optional[int] = None
-    best_state: Optional[dict[str, Any]] = None
-    epochs_without_improvement = 0
-    step = 0
-    samples_seen = 0
-    started = time.perf_counter()
-    epoch = 0
-    try:
-        while step < total_steps and epoch < max_epochs:
-            epoch += 1
-            if adversarial is not None and adversarial.attacks_in(epoch):
-                model.eval()
-                adversarial_round = adversarial.generate(epoch, model, tokenizer)
-                adversarial_examples = adversarial_round.examples
-                adversarial_count = len(adversarial_examples)
-                added = _encode(tokenizer, adversarial_examples, max_length)
-                encoded = {name: clean_encoded[name] + added.get(name, []) for name in clean_encoded}
-                labels = [example.label for example in train] + [example.label for example in adversarial_examples]
-                lengths = [len(ids) for ids in encoded["input_ids"]]
-            train_model.train()
-            running_loss, running_count, running_correct = 0.0, 0, 0
-            running_scored = 0  # what train_accuracy divides by: examples, or labelled words of a token task
-            batches = length_grouped_batches(lengths, settings.batch_size, rng, settings.group_by_length)
-            batches_done = 0
-            for batch_indices in batches:
-                if step >= total_steps:
-                    break
-                batches_done += 1
-                shard, counted = replica.shard(batch_indices)
-                batch = pad_batch(encoded, shard, tokenizer, device)
-                if token_task:
-                    batch_labels = pad_token_labels([labels[index] for index in shard], batch["input_ids"].shape[1],
-                                                    getattr(tokenizer, "padding_side", "right") == "left", device)
-                else:
-                    batch_labels = torch.tensor([labels[index] for index in shard], device=device)
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_cuda):
-                    # The model computes the loss so that methods which add a regulariser to it (AdaLoRA's
-                    # orthogonality penalty) train as their authors intended.
-                    outputs = train_model(**batch, labels=batch_labels)
-                    loss = outputs.loss.float()
-                    if adversarial_count and adversarial.alpha != 1.0:
-                        loss = _weight_adversarial_loss(loss, outputs.logits, batch_labels, shard,
-                                                        len(train), adversarial.alpha)
-                replica.backward(loss, counted, len(batch_indices))
-                if token_task:
-                    labelled = batch_labels != IGNORE_INDEX
-                    correct = ((outputs.logits.detach().argmax(dim=-1) == batch_labels) & labelled).sum().item()
-                    running_scored += int(labelled.sum().item())
-                else:
-                    correct = (outputs.logits.detach().argmax(dim=-1) == batch_labels).sum().item() if counted else 0
-                    running_scored += len(batch_indices)
-                loss_sum, correct = replica.batch_totals(loss.item() * counted, correct)
-                if not math.isfinite(loss_sum):
-                    # Every process sees the same total, so all stop here together (none waits in a collective).
-                    raise FloatingPointError(
-                        f"training loss became {loss_sum / len(batch_indices)} at epoch {epoch}, step {step + 1} "
-                        f"(learning rate {scheduler.get_last_lr()[0]:.3g}): lower learning_rate, raise warmup_ratio, "
-                        f"keep gradient clipping on (max_grad_norm > 0), or check the training data")
-                running_correct += correct
-                if settings.max_grad_norm > 0:
-                    replica.clip_grad_norm_(trainable, settings.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                if after_optimizer_step is not None:
-                    after_optimizer_step(step)
-                optimizer.zero_grad(set_to_none=True)
-                samples_seen += len(batch_indices)
-                running_loss += loss_sum
-                running_count += len(batch_indices)
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss_sum / len(batch_indices):.3f}", epoch=epoch, refresh=False)
-            # Every process evaluates the whole validation split with the same weights; agreeing on the main
-            # process's numbers keeps early stopping identical everywhere even if the hardware rounds differently.
-            validation_accuracy, validation_loss = replica.agree(evaluate_split(
-                model, tokenizer, validation, device, max_length, settings.batch_size * 2))
-            history.append(EpochRecord(
-                # Fractional when a step budget ends training inside an epoch.
-                epoch=round(epoch - 1 + batches_done / len(batches), 4),
-                step=step,
-                train_loss=running_loss / max(1, running_count),
-                validation_accuracy=validation_accuracy,
-                validation_loss=validation_loss,
-                train_accuracy=running_correct / max(1, running_scored),
-                learning_rate=scheduler.get_last_lr()[0],
-                adversarial_examples=adversarial_count if adversarial is not None else None,
-            ))
-            score = _score(history[-1], settings.early_stopping_metric)
-            if score is None or (adversarial is not None and epoch <= adversarial.clean_epochs):
-                # A clean epoch usually scores best on clean validation data; keeping its weights would
-                # silently undo the adversarial training the method is about.
-                continue
-            if best_index is None or score > _score(history[best_index], settings.early_stopping_metric):
-                best_index = len(history) - 1
-                best_state = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()
-                              if name not in frozen_names}
-                epochs_without_improvement = 0
-            else:
-                epochs_without_improvement += 1
-                if (settings.early_stopping_patience is not None
-                        and epochs_without_improvement >= settings.early_stopping_patience):
-                    break
-    finally:
-        bar.close()
-    if best_state is not None and best_index != len(history) - 1:
-        model.load_state_dict(best_state, strict=False)
-    if settings.gradient_checkpointing:
-        model.gradient_checkpointing_disable()
-    model.eval()
-    seconds = time.perf_counter() - started
-    # The gap is measured on the kept weights, not the running accuracy of an epoch in which they changed.
-    kept_train_accuracy = None
-    if replica.is_main:  # only the main process's result is returned
-        kept_train_accuracy, _ = evaluate_split(model, tokenizer, train_probe, device, max_length,
-                                                settings.batch_size * 2)
-    return FitResult(tuple(history), best_index, seconds, step, samples_seen, kept_train_accuracy)
+    return _Optimization(train_model, optimizer, scheduler, trainable, frozen_names, total_steps)
 
 
-def _encode(tokenizer: Any, examples: Sequence[Example], max_length: int) -> dict[str, list[Any]]:
-    """Token ids of the examples; sentence pairs with the tokenizer's pair encoding (harness.pairs)."""
-    if not examples:
-        return {}
-    from harness.pairs import model_input
-
-    return encode_inputs(tokenizer, [model_input(example) for example in examples], max_length)
-
-
-IGNORE_INDEX = -100
-"""Label of positions the loss skips (harness.token_classification.IGNORE_INDEX, torch's default)."""
+def _adversarial_round(job: TrainingJob, data: _TrainingData, epoch: int) -> _TrainingData:
+    """Attack the model as it is now; the next epochs train on the clean split and this round's examples."""
+    job.model.eval()
+    adversarial_examples = job.adversarial.generate(epoch, job.model, job.tokenizer).examples
+    added, added_labels = job.encoding.encode(job.tokenizer, adversarial_examples, job.max_length)
+    encoded = {name: data.clean_encoded[name] + added.get(name, []) for name in data.clean_encoded}
+    return _TrainingData(data.clean_encoded, data.clean_labels, encoded, data.clean_labels + list(added_labels),
+                         [len(ids) for ids in encoded["input_ids"]], len(adversarial_examples))
 
 
-def _encode_tokens(tokenizer: Any, examples: Sequence[TokenExample], max_length: int
-                   ) -> tuple[dict[str, list[Any]], list[tuple[int, ...]]]:
-    """Subword ids of token-classification sentences, and per sentence its subword labels (the tag on each word's
-    first subword, IGNORE_INDEX elsewhere)."""
-    from harness.token_classification import encode_words
+def _train_epoch(job: TrainingJob, data: _TrainingData, optimization: _Optimization, progress: _Progress,
+                 rng: random.Random, epoch: int, bar: Any, replica: Any) -> _EpochRun:
+    """One epoch's batches (fewer when the step budget ends inside it)."""
+    settings = job.settings
+    optimization.train_model.train()
+    run = _EpochRun(length_grouped_batches(data.lengths, settings.batch_size, rng, settings.group_by_length))
+    for batch_indices in run.batches:
+        if progress.step >= optimization.total_steps:
+            break
+        run.batches_done += 1
+        loss_sum, correct, scored = _forward_backward(job, data, optimization, batch_indices, replica)
+        run.scored += scored
+        if not math.isfinite(loss_sum):
+            # Every process sees the same total, so all stop here together (none waits in a collective).
+            raise FloatingPointError(
+                f"training loss became {loss_sum / len(batch_indices)} at epoch {epoch}, step {progress.step + 1} "
+                f"(learning rate {optimization.scheduler.get_last_lr()[0]:.3g}): lower learning_rate, raise "
+                f"warmup_ratio, keep gradient clipping on (max_grad_norm > 0), or check the training data")
+        run.correct += correct
+        if settings.max_grad_norm > 0:
+            replica.clip_grad_norm_(optimization.trainable, settings.max_grad_norm)
+        optimization.optimizer.step()
+        optimization.scheduler.step()
+        progress.step += 1
+        if job.after_optimizer_step is not None:
+            job.after_optimizer_step(progress.step)
+        optimization.optimizer.zero_grad(set_to_none=True)
+        progress.samples_seen += len(batch_indices)
+        run.loss += loss_sum
+        run.count += len(batch_indices)
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss_sum / len(batch_indices):.3f}", epoch=epoch, refresh=False)
+    return run
 
-    sentences = encode_words(tokenizer, [example.tokens for example in examples],
-                             [example.tags for example in examples], max_length=max_length)
-    return {"input_ids": [list(sentence.input_ids) for sentence in sentences]}, [sentence.labels for sentence in
-                                                                                  sentences]
 
-
-def pad_token_labels(rows: Sequence[Sequence[int]], width: int, left: bool, device: str) -> Any:
-    """Subword label rows padded with IGNORE_INDEX to `width`, on the same side as pad_batch pads the ids."""
+def _forward_backward(job: TrainingJob, data: _TrainingData, optimization: _Optimization,
+                      batch_indices: list[int], replica: Any) -> tuple[float, int, int]:
+    """Forward and backward of this process's slice of one batch: (the batch's summed loss and correct
+    predictions over every process, what this process scored)."""
     import torch
 
-    tensor = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
-    for number, row in enumerate(rows):
-        values = torch.as_tensor(list(row), dtype=torch.long)
-        if left:
-            tensor[number, width - len(row):] = values
-        else:
-            tensor[number, :len(row)] = values
-    return tensor.to(device)
+    shard, counted = replica.shard(batch_indices)
+    batch = pad_batch(data.encoded, shard, job.tokenizer, job.device)
+    batch_labels = job.encoding.batch_labels([data.labels[index] for index in shard], batch["input_ids"],
+                                             job.tokenizer, job.device)
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=job.device.startswith("cuda")):
+        # The model computes the loss so that methods which add a regulariser to it (AdaLoRA's
+        # orthogonality penalty) train as their authors intended.
+        outputs = optimization.train_model(**batch, labels=batch_labels)
+        loss = outputs.loss.float()
+        if data.adversarial_count and job.adversarial.alpha != 1.0:
+            loss = _weight_adversarial_loss(loss, outputs.logits, batch_labels, shard, len(job.train),
+                                            job.adversarial.alpha)
+    replica.backward(loss, counted, len(batch_indices))
+    correct, scored = job.encoding.count_correct(outputs.logits, batch_labels, counted, len(batch_indices))
+    loss_sum, correct = replica.batch_totals(loss.item() * counted, correct)
+    return loss_sum, correct, scored
 
 
-def model_label_names(model: Any) -> tuple[str, ...]:
-    """The label names a model was built with (load_base_classifier writes them into config.id2label)."""
-    config = model.config
-    return tuple(str(config.id2label[index]) for index in range(int(config.num_labels)))
+def _end_epoch(job: TrainingJob, optimization: _Optimization, progress: _Progress, run: _EpochRun, epoch: int,
+               data: _TrainingData, replica: Any) -> bool:
+    """Validate, record the epoch, keep the weights of the best one; True when early stopping ends training."""
+    settings, adversarial = job.settings, job.adversarial
+    # Every process evaluates the whole validation split with the same weights; agreeing on the main
+    # process's numbers keeps early stopping identical everywhere even if the hardware rounds differently.
+    validation_accuracy, validation_loss = replica.agree(evaluate_split(
+        job.encoding, job.model, job.tokenizer, job.validation, job.device, job.max_length, settings.batch_size * 2))
+    progress.history.append(EpochRecord(
+        # Fractional when a step budget ends training inside an epoch.
+        epoch=round(epoch - 1 + run.batches_done / len(run.batches), 4),
+        step=progress.step,
+        train_loss=run.loss / max(1, run.count),
+        validation_accuracy=validation_accuracy,
+        validation_loss=validation_loss,
+        train_accuracy=run.correct / max(1, run.scored),
+        learning_rate=optimization.scheduler.get_last_lr()[0],
+        adversarial_examples=data.adversarial_count if adversarial is not None else None,
+    ))
+    score = _score(progress.history[-1], settings.early_stopping_metric)
+    if score is None or (adversarial is not None and epoch <= adversarial.clean_epochs):
+        # A clean epoch usually scores best on clean validation data; keeping its weights would
+        # silently undo the adversarial training the method is about.
+        return False
+    if progress.best_index is None or score > _score(progress.history[progress.best_index],
+                                                     settings.early_stopping_metric):
+        progress.best_index = len(progress.history) - 1
+        progress.best_state = {name: tensor.detach().clone() for name, tensor in job.model.state_dict().items()
+                               if name not in optimization.frozen_names}
+        progress.epochs_without_improvement = 0
+        return False
+    progress.epochs_without_improvement += 1
+    return (settings.early_stopping_patience is not None
+            and progress.epochs_without_improvement >= settings.early_stopping_patience)
 
 
 def _weight_adversarial_loss(loss: Any, logits: Any, labels: Any, batch_indices: Sequence[int], clean_count: int,
@@ -481,72 +505,21 @@ def _score(record: EpochRecord, metric: str) -> Optional[float]:
     return record.validation_accuracy
 
 
-def evaluate_split(model: Any, tokenizer: Any, examples: Sequence[Example], device: str, max_length: int,
-                   batch_size: int) -> tuple[Optional[float], Optional[float]]:
-    """(accuracy, mean loss) on `examples` with the model in its current state; (None, None) if empty."""
-    import torch
-
+def evaluate_split(encoding: "TrainingEncoding", model: Any, tokenizer: Any, examples: Sequence[Any], device: str,
+                   max_length: int, batch_size: int) -> tuple[Optional[float], Optional[float]]:
+    """(score, mean loss) of the model in its current state on `examples`, as the kind's training encoding
+    scores them (accuracy, or a tagger's entity F1); (None, None) if there are none."""
     if not examples:
         return None, None
     model.eval()
-    if is_token_task(examples):
-        return evaluate_token_split(model, tokenizer, examples, device, max_length, batch_size)
-    from harness.pairs import model_input
-
-    encoded = encode_inputs(tokenizer, [model_input(example) for example in examples], max_length)
-    order = sorted(range(len(examples)), key=lambda index: len(encoded["input_ids"][index]))
-    correct, total_loss = 0, 0.0
-    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
-        for start in range(0, len(order), batch_size):
-            batch_indices = order[start:start + batch_size]
-            batch = pad_batch(encoded, batch_indices, tokenizer, device)
-            batch_labels = torch.tensor([examples[index].label for index in batch_indices], device=device)
-            logits = model(**batch).logits.float()
-            total_loss += torch.nn.functional.cross_entropy(logits, batch_labels, reduction="sum").item()
-            correct += (logits.argmax(dim=1) == batch_labels).sum().item()
-    return correct / len(examples), total_loss / len(examples)
+    return encoding.evaluate(model, tokenizer, examples, device, max_length, batch_size)
 
 
-def evaluate_token_split(model: Any, tokenizer: Any, examples: Sequence[TokenExample], device: str,
-                         max_length: int, batch_size: int) -> tuple[float, float]:
-    """(entity F1, mean cross-entropy per labelled word) of a token-classification model on `examples`.
+def request_kind(request: Any) -> "TaskKind":
+    """The task kind of a TrainRequest: its `task_kind`, else the built-in kind its data's `kind` names."""
+    from harness.kinds import resolve_kind
 
-    The loss is over the positions training labels (each word's first subword); the tags are read there too
-    (harness.token_classification.word_predictions), a word cut off by max_length counting as "O"."""
-    import torch
-
-    from harness.entity_metrics import decode_tags, entity_scores
-    from harness.token_classification import encode_words, word_predictions
-
-    label_names = model_label_names(model)
-    outside = label_names.index("O") if "O" in label_names else 0
-    encoded = encode_words(tokenizer, [example.tokens for example in examples],
-                           [example.tags for example in examples], max_length=max_length)
-    order = sorted(range(len(examples)), key=lambda index: len(encoded[index].input_ids))
-    left = getattr(tokenizer, "padding_side", "right") == "left"
-    predicted: list[tuple[int, ...]] = [()] * len(examples)
-    total_loss, labelled = 0.0, 0
-    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
-        for start in range(0, len(order), batch_size):
-            batch_indices = order[start:start + batch_size]
-            batch = pad_batch({"input_ids": [encoded[index].input_ids for index in batch_indices]},
-                              list(range(len(batch_indices))), tokenizer, device)
-            batch_labels = pad_token_labels([encoded[index].labels for index in batch_indices],
-                                            batch["input_ids"].shape[1], left, device)
-            logits = model(**batch).logits.float()
-            total_loss += torch.nn.functional.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]), batch_labels.reshape(-1), ignore_index=IGNORE_INDEX,
-                reduction="sum").item()
-            labelled += int((batch_labels != IGNORE_INDEX).sum().item())
-            rows = logits.cpu().numpy()
-            for row, index in enumerate(batch_indices):
-                length = len(encoded[index].input_ids)
-                values = rows[row, rows.shape[1] - length:] if left else rows[row, :length]
-                predicted[index] = word_predictions(values, encoded[index].word_ids, encoded[index].words,
-                                                    outside_index=outside).tags
-    scores = entity_scores([decode_tags(example.tags, label_names) for example in examples],
-                           [decode_tags(tags, label_names) for tags in predicted])
-    return scores.micro.f1, total_loss / max(1, labelled)
+    return resolve_kind(request.kind)
 
 
 def train_and_save(model: Any, tokenizer: Any, request: Any, settings: TrainingSettings, is_adapter: bool,
@@ -559,10 +532,11 @@ def train_and_save(model: Any, tokenizer: Any, request: Any, settings: TrainingS
     from harness.models import count_parameters
     from harness.types import TrainedModel
 
+    kind = request_kind(request)
     trainable, total = count_parameters(model)
     result = fit(model, tokenizer, request.data.train, request.data.validation, settings, request.budgets,
                  request.env.device, request.env.seed, request.base.max_length, request.env.progress,
-                 after_optimizer_step, adversarial=request.adversarial)
+                 after_optimizer_step, adversarial=request.adversarial, task_kind=kind)
     request.output_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(request.output_dir), safe_serialization=True)
     tokenizer.save_pretrained(str(request.output_dir))
@@ -578,9 +552,8 @@ def train_and_save(model: Any, tokenizer: Any, request: Any, settings: TrainingS
             ("samples_per_second", result.samples_seen / max(result.train_seconds, 1e-9)),
             ("optimizer_steps", float(result.steps)),
             ("best_epoch", result.best.epoch if result.best else None),
-            # For NER the kept weights are scored by entity F1, as the validation split is.
-            ("train_entity_f1" if is_token_task(request.data.train) else "train_accuracy",
-             result.kept_train_accuracy),
+            # The kept weights are scored as the validation split is (accuracy; entity F1 for NER).
+            (kind.training.train_score_metric, result.kept_train_accuracy),
             ("train_validation_gap", _gap(result)),
         ) if value is not None),
     )
@@ -608,11 +581,11 @@ def train_with_peft(request: Any, settings: TrainingSettings, make_peft_config: 
     from peft import get_peft_model
 
     from harness.models import load_base_classifier
-    from harness.virtual_tokens import accept_prefix_key_values, trim_virtual_tokens
+    from harness.virtual_tokens import accept_prefix_key_values
 
-    model, tokenizer = load_base_classifier(request.base, request.data.label_names, quantization,
-                                            kind=request.data.kind)
+    kind = request_kind(request)
+    model, tokenizer = load_base_classifier(request.base, request.data.label_names, quantization, kind=kind)
     model = get_peft_model(accept_prefix_key_values(model), make_peft_config(model))
-    model = trim_virtual_tokens(model, request.data.kind)
+    model = kind.adapt_peft_model(model)
     callback = make_step_callback(model) if make_step_callback is not None else None
     return train_and_save(model, tokenizer, request, settings, is_adapter=True, after_optimizer_step=callback)

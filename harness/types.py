@@ -43,7 +43,8 @@ class TokenExample:
     tags: tuple[int, ...]
 
 
-TASK_KINDS = ("sequence-classification", "token-classification")
+DEFAULT_TASK_KIND = "sequence-classification"
+"""The kind of a TaskData that names none (and of runs stored before runs recorded their kind)."""
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,10 @@ class TaskData:
     description: str = ""
     text_fields: tuple[str, ...] = ("text",)
     """What the segments are called, e.g. ("premise", "hypothesis"); two names for a sentence-pair task."""
-    kind: str = "sequence-classification"
-    """"sequence-classification" (splits of Example) or "token-classification" (splits of TokenExample, NER)."""
+    kind: str = DEFAULT_TASK_KIND
+    """The task kind (harness.TaskKind, registered with `register_task_kinds`) whose examples the splits hold:
+    the built-in "sequence-classification" (Example) and "token-classification" (TokenExample, NER), or a
+    plugin's."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,15 @@ class TrainRequest:
     adversarial: Optional[AdversarialTraining] = None
     """Set when the suite asks for adversarial training (`adversarial:` on a method). Finetuners built on
     harness.train_and_save / train_with_peft honour it; a finetuner with its own loop must, or the run fails."""
+    task_kind: Any = None
+    """The task kind (harness.TaskKind) of `data`: its model class, encoding and predictor. The runner sets it;
+    None means the built-in kind `data.kind` names (see `kind`)."""
+
+    @property
+    def kind(self) -> Any:
+        """The kind to train for, as load_base_classifier, peft_task_type and fit take it: `task_kind`, or the name
+        of a built-in kind (`data.kind`) when the request was built without one."""
+        return self.task_kind if self.task_kind is not None else self.data.kind
 
 
 @dataclass(frozen=True)
@@ -357,6 +369,9 @@ class GateOutcome:
 class ReportRequest:
     run: StoredRun
     output_dir: Path
+    view: Any = None
+    """What the run's task kind adds to reports (harness.ReportView: charts, HTML and markdown sections); None
+    for a run whose kind adds nothing."""
 
 
 @dataclass(frozen=True)

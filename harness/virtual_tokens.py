@@ -52,11 +52,12 @@ class VirtualTokenTrimmer(torch.nn.Module):
             return getattr(self._modules["peft_model"], name)
 
 
-def trim_virtual_tokens(model: Any, kind: str) -> Any:
-    """`model`, wrapped when it is a prompt-tuned token classifier (see the module docstring)."""
+def trim_virtual_tokens(model: Any) -> Any:
+    """A PEFT token classifier, wrapped when it is prompt-tuned (see the module docstring); the token-classification
+    kind calls it (harness.kinds.token)."""
     config = getattr(model, "active_peft_config", None)
     peft_type = getattr(getattr(config, "peft_type", None), "value", None)
-    if kind != "token-classification" or peft_type not in PROMPT_POSITION_TYPES:
+    if peft_type not in PROMPT_POSITION_TYPES:
         return model
     return VirtualTokenTrimmer(model, config.num_virtual_tokens)
 

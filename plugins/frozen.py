@@ -23,7 +23,7 @@ class FrozenEncoderFinetuner:
     def train(self, request: TrainRequest) -> TrainedModel:
         from harness import classification_head_parameters, load_base_classifier, train_and_save
 
-        model, tokenizer = load_base_classifier(request.base, request.data.label_names, kind=request.data.kind)
+        model, tokenizer = load_base_classifier(request.base, request.data.label_names, kind=request.kind)
         head = set(classification_head_parameters(model))
         for name, parameter in model.named_parameters():
             parameter.requires_grad = name in head

@@ -19,7 +19,7 @@ class FullFinetuner:
     def train(self, request: TrainRequest) -> TrainedModel:
         from harness import load_base_classifier, train_and_save
 
-        model, tokenizer = load_base_classifier(request.base, request.data.label_names, kind=request.data.kind)
+        model, tokenizer = load_base_classifier(request.base, request.data.label_names, kind=request.kind)
         return train_and_save(model, tokenizer, request, self.config, is_adapter=False)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import ReportRequest, hookimpl, segment_diff
+from harness import ReportRequest, ReportView, hookimpl, segment_diff
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,9 @@ def cells(words: list[str], scores: list[float]) -> list[tuple[str, float, float
     return list(zip(words, heat(tuple(scores)), scores))
 
 
-def scorecard_charts(run: Any, table: Any) -> list[Any]:
-    """Robustness vs clean accuracy, accuracy under each attack, training curves, cost vs robustness."""
+def scorecard_charts(run: Any, table: Any, training_score_name: str = "validation accuracy") -> list[Any]:
+    """Robustness vs clean accuracy, accuracy under each attack, training curves (their y axis
+    `training_score_name`, what the task kind scores epochs by), cost vs robustness."""
     from harness import grouped_bars, line_chart, scatter
 
     def value(method: str, key: tuple[str, str, str]) -> float:
@@ -63,9 +64,7 @@ def scorecard_charts(run: Any, table: Any) -> list[Any]:
         grouped_bars("Accuracy under each attack", "accuracy under attack", attacks, table.methods,
                      {(attack, m): value(m, ("attack", attack, "accuracy_under_attack"))
                       for attack in attacks for m in table.methods}, True),
-        # A token-classification run scores each epoch by entity F1 (harness.training), not accuracy.
-        line_chart("Training curves", "epoch", "validation entity F1"
-                   if run.manifest.get("task_kind") == "token-classification" else "validation accuracy", curves, True),
+        line_chart("Training curves", "epoch", training_score_name, curves, True),
         scatter("Cost vs robustness", "train time (s)", robustness,
                 [(m, value(m, ("finetune", "", "train_seconds")), under_attack[m]) for m in table.methods],
                 False, True),
@@ -80,6 +79,8 @@ class HtmlReporter:
         from harness import atomic_write_text, comparison_table, format_value, render_template, stored_methods
 
         run = request.run
+        # What the run's task kind adds (its charts, sections and training score); None: nothing.
+        view = request.view if request.view is not None else ReportView()
         methods = stored_methods(run)
         table = comparison_table(run.results, methods)
         label_names = self._label_names(run)
@@ -122,7 +123,8 @@ class HtmlReporter:
             attack_examples=attack_examples,
             explain_examples=explain_examples,
             label_names=label_names,
-            charts=[chart for chart in scorecard_charts(run, table) if chart is not None],
+            charts=[chart for chart in scorecard_charts(run, table, view.training_score_name) if chart is not None],
+            view=view,
         )
         path = request.output_dir / "scorecard.html"
         atomic_write_text(path, html)

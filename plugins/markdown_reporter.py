@@ -1,7 +1,8 @@
 """Reporter `markdown`: summary.md, the run in a few lines of Markdown for CI step summaries and PR comments.
 
 Gates first (what decides the build), then the comparison table (values with 95% CIs, the best of each column in
-bold), then failed stages. Text from suites and plugins is escaped so it cannot break the tables.
+bold), then what the run's task kind adds (`ReportView.markdown_sections`, Markdown the kind escaped itself), then
+failed stages. Text from suites and plugins is escaped so it cannot break the tables.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import ReportRequest, hookimpl
+from harness import ReportRequest, ReportView, hookimpl
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class MarkdownReporter:
                 lines.append(f"| {escape(method)} | " + " | ".join(values) + " |")
             lines += ["", "Percentages for accuracies and rates; 95% bootstrap CIs in brackets; best of each column "
                           "in bold.", ""]
+        view = request.view if request.view is not None else ReportView()
+        for section in view.markdown_sections:
+            lines += [section.rstrip("\n"), ""]
         failed_stages = [stage for stage in run.stages if stage.status == "error"]
         if failed_stages:
             lines += ["### Failed stages", ""]

@@ -327,15 +327,16 @@ def test_prompt_tuning_tags_the_words_not_its_virtual_tokens(tiny_model_dir, tmp
     import torch
     from peft import PromptTuningConfig, TaskType, get_peft_model
 
+    from harness.kinds import SequenceClassification, TokenClassification
     from harness.models import load_base_classifier
     from harness.types import ModelSource
-    from harness.virtual_tokens import VirtualTokenTrimmer, trim_virtual_tokens
+    from harness.virtual_tokens import VirtualTokenTrimmer
 
     base, tokenizer = load_base_classifier(ModelSource("tiny", str(tiny_model_dir), 32), LABELS,
                                            kind="token-classification")
     peft_model = get_peft_model(base, PromptTuningConfig(task_type=TaskType.TOKEN_CLS, num_virtual_tokens=4))
-    model = trim_virtual_tokens(peft_model, "token-classification")
-    assert isinstance(model, VirtualTokenTrimmer) and trim_virtual_tokens(peft_model, "sequence-classification") \
+    model = TokenClassification().adapt_peft_model(peft_model)
+    assert isinstance(model, VirtualTokenTrimmer) and SequenceClassification().adapt_peft_model(peft_model) \
         is peft_model
     batch = tokenizer(["John lives in Paris"], return_tensors="pt")
     labels = torch.full(batch["input_ids"].shape, -100)

@@ -157,11 +157,12 @@ def test_the_predictor_reads_a_pair_as_the_models_pair_encoding(pair_model):
 def test_training_encodes_pairs_with_their_token_type_ids(pair_model):
     import copy
 
-    from harness.training import TrainingSettings, _encode, fit
+    from harness.kinds.sequence.training import SequenceTraining
+    from harness.training import TrainingSettings, fit
 
     model, tokenizer = pair_model
     examples = pair_examples(mnli_items()[:8])
-    encoded = _encode(tokenizer, examples, 48)
+    encoded, _ = SequenceTraining().encode(tokenizer, examples, 48)
     # The first pair longer than 48 tokens: truncated as the tokenizer truncates a pair (longest first).
     row = next(index for index, example in enumerate(examples)
                if len(tokenizer(example.text, example.text_pair)["input_ids"]) > 48)

@@ -1,8 +1,8 @@
-"""The stages of a token-classification (named-entity recognition) suite: what the runner does instead of the
-sequence-classification evaluate, attack, perturb and explain stages when `TaskData.kind` is
-"token-classification", and the check that every component of the suite can serve the task's kind.
+"""The stages of a token-classification (named-entity recognition) cell:
 
-Stage keys, caching and records work as for any stage (harness.runner); only what is computed differs:
+    finetune -> evaluate -> attack (each) -> perturb (each) -> explain (each)
+
+Stage keys, caching and records work as for any stage (harness.runner); what is computed:
 
 - evaluate: entity precision / recall / F1 (seqeval's reading, harness.entity_metrics) with bootstrap intervals
   over sentences, macro F1 and F1 per entity type, token accuracy; records/predictions.jsonl holds each sentence's
@@ -29,70 +29,12 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from harness.entity_metrics import Entity, decode_tags, entity_metrics, extract_entities
-from harness.errors import PluginError, SuiteError, SuiteErrors
+from harness.errors import PluginError
+from harness.kinds import standard
+from harness.kinds.base import StageContext, StageSpec
 from harness.statistics import bootstrap_metric
 from harness.store import write_jsonl
 from harness.types import Metric, StageEnvironment, TaskData, TokenExample
-
-TOKEN_CLASSIFICATION = "token-classification"
-NER_PERTURBATIONS = "ner-typos, ner-synonyms or entity-swap"
-
-
-# ----------------------------------------------------------------------------------------------- kind checks
-
-
-def check_components(suite: Any, registry: Any, task: TaskData) -> None:
-    """Refuse, before anything trains, a component that cannot serve the task's kind: a text augmenter or a
-    TextAttack recipe on a NER task, an NER perturbation on a text task, ... Raises SuiteErrors (one per
-    problem, each at its suite line)."""
-    token = task.kind == TOKEN_CLASSIFICATION
-    problems: list[SuiteError] = []
-
-    def factory(ref: Any) -> Any:
-        return registry.get(ref.kind, ref.name).factory
-
-    def token_only(ref: Any) -> bool:
-        return getattr(factory(ref), "supports_sequence_classification", True) is False
-
-    def refuse(ref: Any, message: str) -> None:
-        problems.append(SuiteError(message, ref.location, ref.plugin))
-
-    what = f"task {task.name!r} is token classification (NER)"
-    for method in suite.methods:
-        if token and method.augment is not None:
-            refuse(method.augment.augmenter, f"method {method.label!r}: `augment:` (training on augmented copies) is "
-                                             f"not supported for token classification (NER) yet; {what}")
-        if token and method.adversarial is not None:
-            refuse(method.adversarial.attack, f"method {method.label!r}: adversarial training is not supported for "
-                                              f"token classification (NER); {what}")
-        if not token and method.augment is not None and token_only(method.augment.augmenter):
-            refuse(method.augment.augmenter, f"augmenter {method.augment.augmenter.name!r} perturbs token "
-                                             f"classification (NER) sentences only; task {task.name!r} "
-                                             f"classifies texts")
-        if not token and method.adversarial is not None and token_only(method.adversarial.attack):
-            refuse(method.adversarial.attack, f"attack {method.adversarial.attack.name!r} supports token "
-                                              f"classification (NER) only; task {task.name!r} classifies texts")
-    # (the suite's list, what its entries are called, what they do, whether one serves token tasks, what to use)
-    sections = (
-        (suite.attacks, "attack", "supports sequence classification only",
-         lambda ref: getattr(factory(ref), "supports_token_classification", False), "ner-greedy",
-         "supports token classification (NER) only"),
-        (suite.perturbations, "perturbation", "perturbs texts (sequence classification only)",
-         lambda ref: callable(getattr(factory(ref), "perturb_tokens", None)), NER_PERTURBATIONS,
-         "perturbs token classification (NER) sentences only"),
-        (suite.explainers, "explainer", "explains sequence classification only",
-         lambda ref: callable(getattr(factory(ref), "explain_entities", None)), "integrated-gradients",
-         "explains token classification (NER) only"),
-    )
-    for refs, noun, text_only, serves_tokens, use_instead, tokens_only in sections:
-        for ref in refs:
-            if token and not serves_tokens(ref):
-                refuse(ref, f"{noun} {ref.name!r} {text_only}; {what}: use {use_instead}")
-            elif not token and token_only(ref):
-                refuse(ref, f"{noun} {ref.name!r} {tokens_only}; task {task.name!r} classifies texts")
-    if problems:
-        raise SuiteErrors(problems)
-
 
 # ----------------------------------------------------------------------------------------------- evaluate
 
@@ -278,11 +220,39 @@ def explain(explainer: Any, ref: Any, classifier: Any, examples: Sequence[TokenE
     return metrics
 
 
-def as_payload(metrics: Sequence[Metric]) -> dict[str, Any]:
-    return {"metrics": [dataclasses.asdict(metric) for metric in metrics]}
+# --------------------------------------------------------------------------------------- declared stages
 
 
-def fingerprint_rows(examples: Sequence[TokenExample]) -> list[Any]:
-    """What a split's content key hashes for token examples (ids, words and tags)."""
-    return [(example.id, list(example.tokens), list(example.tags)) for example in examples]
+def evaluate_stage(context: StageContext, ref: Any, building: Path, env: StageEnvironment) -> dict[str, Any]:
+    return standard.as_payload(evaluate(context.classifier(), context.task.test, building, context.cell.seed))
+
+
+def attack_stage(context: StageContext, ref: Any, building: Path, env: StageEnvironment) -> dict[str, Any]:
+    return standard.as_payload(attack(context.build(ref), ref, context.classifier(), context.attack_examples,
+                                      context.cell_task(), building, env, context.cell.seed))
+
+
+def perturb_stage(context: StageContext, ref: Any, building: Path, env: StageEnvironment) -> dict[str, Any]:
+    return standard.as_payload(perturb(context.build(ref), ref, context.classifier(), context.task.test,
+                                       context.cell_task(), building, env, context.cell.seed))
+
+
+def explain_stage(context: StageContext, ref: Any, building: Path, env: StageEnvironment) -> dict[str, Any]:
+    return standard.as_payload(explain(context.build(ref), ref, context.classifier(), context.explain_examples,
+                                       building, env, context.cell.seed))
+
+
+STAGES = (
+    standard.FINETUNE,
+    StageSpec("evaluate", components=standard.the_method, key_parts=standard.evaluate_key, compute=evaluate_stage,
+              needs=("finetune",), per_component=False, rows_name_component=False),
+    StageSpec("attack", components=lambda context: context.suite.attacks, key_parts=standard.attack_key,
+              compute=attack_stage, needs=("finetune",)),
+    StageSpec("perturb", components=lambda context: context.suite.perturbations, key_parts=standard.perturb_key,
+              compute=perturb_stage, needs=("finetune",)),
+    # Entity explanations have no stability metrics (yet): no attack's examples are part of their input.
+    StageSpec("explain", components=lambda context: context.suite.explainers,
+              key_parts=lambda context, ref: standard.explain_key(context, ref, []), compute=explain_stage,
+              needs=("finetune",)),
+)
 
