@@ -29,11 +29,11 @@ RECIPE_CLASSES = {"deepwordbug": "DeepWordBugGao2018", "pwws": "PWWSRen2019", "p
 def fine_tuned_classifier(device: str, sst2):
     import tempfile
 
-    from harness.models import load_base_classifier, load_trained_classifier
-    from harness.runner import make_progress
-    from harness.suite import resolve_model_location
-    from harness.training import TrainingSettings, train_and_save
-    from harness.types import Budgets, ModelSource, StageEnvironment, TaskData, TrainRequest
+    from harness.core.runner import make_progress
+    from harness.core.suite import resolve_model_location
+    from harness.core.types import Budgets, ModelSource, StageEnvironment, TaskData, TrainRequest
+    from harness.modeling.models import load_base_classifier, load_trained_classifier
+    from harness.training.loop import TrainingSettings, train_and_save
 
     data = TaskData("sst2", sst2.label_names, sst2.train[:400], sst2.validation[:100], ())
     source = ModelSource("minilm", resolve_model_location("minilm"), 128)
@@ -48,9 +48,9 @@ def fine_tuned_classifier(device: str, sst2):
 def attack_plain(recipe, classifier, examples):
     from textattack.models.wrappers import HuggingFaceModelWrapper
 
-    from harness.perturbation import text_seed
-    from harness.textattack_bridge import seed_everything
-    from harness.training import set_seed
+    from harness.attack.perturbation import text_seed
+    from harness.attack.textattack_bridge import seed_everything
+    from harness.training.loop import set_seed
 
     set_seed(0)
     attack = recipe.build(HuggingFaceModelWrapper(classifier.model, classifier.tokenizer))
@@ -65,10 +65,10 @@ def attack_plain(recipe, classifier, examples):
 
 
 def attack_harness(recipe, classifier, examples):
-    from harness.runner import make_progress
-    from harness.textattack_bridge import run_textattack_attack
-    from harness.training import set_seed
-    from harness.types import StageEnvironment
+    from harness.attack.textattack_bridge import run_textattack_attack
+    from harness.core.runner import make_progress
+    from harness.core.types import StageEnvironment
+    from harness.training.loop import set_seed
 
     set_seed(0)
     classifier.predictor.clear_cache()
@@ -96,8 +96,8 @@ def main() -> int:
     args = parser.parse_args()
     sst2 = load_sst2(args.data)
 
-    from harness.models import resolve_device
-    from harness.resources import prepare_offline_resources
+    from harness.core.resources import prepare_offline_resources
+    from harness.modeling.models import resolve_device
 
     prepare_offline_resources()
     import torch
@@ -136,10 +136,10 @@ def main() -> int:
 
 def attack_with_workers(name, classifier, examples, workers):
     """The harness's attack plugin (per-example seeding, its predictor), in one process or several."""
-    from harness.plugins import make_plugin_manager
-    from harness.registry import Registry
-    from harness.runner import make_progress
-    from harness.types import StageEnvironment
+    from harness.core.plugin_manager import make_plugin_manager
+    from harness.core.registry import Registry
+    from harness.core.runner import make_progress
+    from harness.core.types import StageEnvironment
 
     component = Registry(make_plugin_manager()).get("attack", name)
     attack = component.factory(component.config_class(workers=workers))

@@ -55,10 +55,10 @@ def explain_plain(classifier, examples, n_steps: int):
 
 
 def explain_harness(classifier, examples, n_steps: int, batch_size: int):
-    from harness.plugins import make_plugin_manager
-    from harness.registry import Registry
-    from harness.runner import make_progress
-    from harness.types import StageEnvironment
+    from harness.core.plugin_manager import make_plugin_manager
+    from harness.core.registry import Registry
+    from harness.core.runner import make_progress
+    from harness.core.types import StageEnvironment
 
     component = Registry(make_plugin_manager()).get("explainer", "integrated-gradients")
     explainer = component.factory(component.config_class(n_steps=n_steps, batch_size=batch_size))
@@ -79,8 +79,8 @@ def main() -> int:
     args = parser.parse_args()
     sst2 = load_sst2(args.data)
 
-    from harness.models import resolve_device
-    from harness.resources import prepare_offline_resources
+    from harness.core.resources import prepare_offline_resources
+    from harness.modeling.models import resolve_device
 
     prepare_offline_resources()
     import numpy as np

@@ -25,17 +25,17 @@ from sst2_data import add_data_argument, load_sst2  # noqa: E402
 
 
 def minilm_source(max_length: int):
-    from harness.suite import resolve_model_location
-    from harness.types import ModelSource
+    from harness.core.suite import resolve_model_location
+    from harness.core.types import ModelSource
 
     return ModelSource("minilm", resolve_model_location("minilm"), max_length)
 
 
 def run_harness(train, validation, args, device, group_by_length):
-    from harness.models import load_base_classifier
-    from harness.runner import make_progress
-    from harness.training import TrainingSettings, fit, set_seed
-    from harness.types import Budgets
+    from harness.core.runner import make_progress
+    from harness.core.types import Budgets
+    from harness.modeling.models import load_base_classifier
+    from harness.training.loop import TrainingSettings, fit, set_seed
 
     set_seed(0)
     model, tokenizer = load_base_classifier(minilm_source(args.max_length), ("negative", "positive"))
@@ -54,8 +54,8 @@ def run_trainer(train, validation, args, device, group_by_length):
     from datasets import Dataset
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
-    from harness.models import load_base_classifier
-    from harness.training import set_seed
+    from harness.modeling.models import load_base_classifier
+    from harness.training.loop import set_seed
 
     set_seed(0)
     model, tokenizer = load_base_classifier(minilm_source(args.max_length), ("negative", "positive"))
@@ -96,8 +96,8 @@ def main() -> int:
     args = parser.parse_args()
     sst2 = load_sst2(args.data)
 
-    from harness.models import resolve_device
-    from harness.resources import prepare_offline_resources
+    from harness.core.resources import prepare_offline_resources
+    from harness.modeling.models import resolve_device
 
     prepare_offline_resources()
     import torch

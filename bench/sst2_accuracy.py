@@ -28,7 +28,7 @@ def main() -> int:
 
     load_sst2(args.data)  # stops here, with the task's error, when SST-2 cannot be had (offline without --data)
     from harness.cli import main as harness_main
-    from harness.store import read_run
+    from harness.core.store import read_run
 
     sets = [*args.set, *([f"task.path={args.data}"] if args.data else []),
             *([f"attacks.0.path={args.advglue}"] if args.advglue else [])]

@@ -21,8 +21,8 @@ def add_data_argument(parser: argparse.ArgumentParser) -> None:
 def load_sst2(data: Optional[str]) -> Any:
     """The sst2 task's TaskData: train (GLUE train less a seeded 10% hold-out), validation, test (GLUE dev, 872),
     each in the task's seeded order; or exit with the task's own error (no hub, no such folder)."""
-    from harness.errors import HarnessError
-    from harness.task_sources import TaskSourceConfig, glue_source, load_task
+    from harness.core.errors import HarnessError
+    from harness.tasks.sources import TaskSourceConfig, glue_source, load_task
 
     try:
         return load_task(glue_source("sst2"), TaskSourceConfig(path=os.path.abspath(data) if data else None))

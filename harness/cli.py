@@ -14,13 +14,13 @@ import traceback
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
-from harness.components import COMPONENT_KINDS
-from harness.config import config_field_summary
-from harness.errors import HarnessError, SuiteErrors
-from harness.executors import DEFAULT_EXECUTOR, executor_option_pairs
-from harness.plugins import make_plugin_manager
-from harness.registry import Registry
-from harness.runner import (
+from harness.core.components import COMPONENT_KINDS
+from harness.core.config import config_field_summary
+from harness.core.errors import HarnessError, SuiteErrors
+from harness.core.executors import DEFAULT_EXECUTOR, executor_option_pairs
+from harness.core.plugin_manager import make_plugin_manager
+from harness.core.registry import Registry
+from harness.core.runner import (
     EXIT_GATE_FAILED,
     EXIT_OK,
     EXIT_STAGE_CRASHED,
@@ -29,8 +29,8 @@ from harness.runner import (
     RunOptions,
     report_view,
 )
-from harness.suite import load_suite, read_suite_text
-from harness.types import ComponentInfo, ReportRequest
+from harness.core.suite import load_suite, read_suite_text
+from harness.core.types import ComponentInfo, ReportRequest
 
 DISTRIBUTION = "nlp-robustness-harness"
 
@@ -131,7 +131,7 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
     parser = build_parser()
     arguments = parser.parse_args(argv)
     if arguments.offline:
-        from harness.resources import OFFLINE_FLAGS
+        from harness.core.resources import OFFLINE_FLAGS
 
         os.environ.update({flag: "1" for flag in OFFLINE_FLAGS})
     try:
@@ -157,7 +157,7 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
         if arguments.command == "gate":
             return _gate(arguments, registry)
         if arguments.command == "new-plugin":
-            from harness.plugin_template import next_steps, write_plugin_package
+            from harness.authoring.plugin_template import next_steps, write_plugin_package
 
             try:
                 directory = write_plugin_package(arguments.kind, arguments.name,
@@ -168,7 +168,7 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
             print(next_steps(directory))
             return EXIT_OK
         if arguments.command == "import-embeddings":
-            from harness.embeddings import import_word_embeddings, textattack_embeddings_dir
+            from harness.modeling.embeddings import import_word_embeddings, textattack_embeddings_dir
 
             if not arguments.vectors.is_file():
                 raise HarnessError(f"word-vector file not found: {arguments.vectors}")
@@ -203,8 +203,8 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
 
 def _print_hub_downloads(suite, registry: Registry) -> None:
     """Validation passes for a suite that needs the hub; it says so, and whether the hub can be reached now."""
-    from harness.resources import hub_reachable
-    from harness.suite import hub_downloads
+    from harness.core.resources import hub_reachable
+    from harness.core.suite import hub_downloads
 
     downloads = hub_downloads(suite, registry)
     if not downloads:
@@ -268,9 +268,9 @@ def _gate(arguments: argparse.Namespace, registry: Registry) -> int:
     """Gates on a stored run: the run's own gates (or --suite's), against --baseline; reports re-rendered."""
     import yaml
 
-    from harness.gates import evaluate_gates, load_baseline
-    from harness.store import atomic_write_json, read_run
-    from harness.suite import parse_gates
+    from harness.core.gates import evaluate_gates, load_baseline
+    from harness.core.store import atomic_write_json, read_run
+    from harness.core.suite import parse_gates
 
     if not (arguments.run_dir / "manifest.json").is_file():
         raise HarnessError(f"{arguments.run_dir} is not a run directory (no manifest.json)")
@@ -297,7 +297,7 @@ def _gate(arguments: argparse.Namespace, registry: Registry) -> int:
 
 
 def component_infos(registry: Registry) -> list[ComponentInfo]:
-    from harness.textattack_recipes import needs_textattack, textattack_unavailable
+    from harness.attack.textattack_recipes import needs_textattack, textattack_unavailable
 
     missing_textattack = textattack_unavailable() or ""
     return [
@@ -342,7 +342,7 @@ def _plugins(registry: Registry, as_json: bool) -> int:
 
 
 def _doctor() -> int:
-    from harness.resources import check_resources
+    from harness.core.resources import check_resources
 
     for status in check_resources():
         mark = "ok " if status.available else "-- "
@@ -353,7 +353,7 @@ def _doctor() -> int:
 
 
 def _compare(arguments: argparse.Namespace) -> int:
-    from harness.compare import write_comparison
+    from harness.report.compare import write_comparison
 
     for run_dir in (arguments.run_a, arguments.run_b):
         if not (run_dir / "manifest.json").is_file():
@@ -367,7 +367,7 @@ def _compare(arguments: argparse.Namespace) -> int:
 
 
 def _report(arguments: argparse.Namespace, registry: Registry) -> int:
-    from harness.store import read_run
+    from harness.core.store import read_run
 
     try:
         run = read_run(arguments.run_dir)

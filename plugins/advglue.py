@@ -13,7 +13,7 @@ Semantics (how the records map onto the harness's attack metrics):
   "skipped"; num_queries = 1, words_perturbed = 0, words_total = whitespace words, and seconds = the time of
   the one batched prediction over all items divided evenly. example_id = "advglue-{task}-{idx}".
   Pair tasks: original_text = perturbed_text = the first text, original_text_pair = perturbed_text_pair = the
-  second (harness.pairs), and words_total counts the words of both.
+  second (harness.core.pairs), and words_total counts the words of both.
 - Hence accuracy_under_attack = clean_accuracy = accuracy on AdvGLUE, and attack_success_rate = its error
   rate. perturbed_word_percentage is 0 because the clean originals are not part of AdvGLUE's release.
 - Pair tasks (qqp, mnli, mnli-mm, qnli, rte): the two texts go to the model as a sentence pair, in its native

@@ -4,7 +4,7 @@ From the Hugging Face hub (eriktks/conll2003, the canonical copy: train 14,041 /
 sentences, IOB2 tags) by default, or from a local copy with `path:`: a folder with the CoNLL files (train.txt,
 valid.txt, test.txt as most copies name them, or the original eng.train, eng.testa, eng.testb, whose IOB1 tags
 are converted to IOB2), or with the hub's columns (tokens, ner_tags) in train/validation/test .jsonl, .json or
-.parquet files. The same sentences get the same ids either way (see harness.conll).
+.parquet files. The same sentences get the same ids either way (see harness.kinds.token.conll).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 For token-classification (NER) tasks only. round(rate x candidates) gold entities per sentence (at least one when
 there is a candidate) are replaced by another entity of the same type, drawn from the entities of the training
 split (names the model may have seen, in another sentence) and tagged B-TYPE I-TYPE ... for their own length
-(harness.ner_perturbations.entity_swaps). The only NER perturbation that changes the number of words: the gold
+(harness.kinds.token.perturbations.entity_swaps). The only NER perturbation that changes the number of words: the gold
 tags follow. A model that learned the context rather than a list of names keeps finding the swapped entities.
 Deterministic per sentence and seed.
 """

@@ -5,7 +5,7 @@ the embedding dimension, then over the subwords of each word. Many examples of s
 call; the convergence delta (completeness: attributions should sum to the logit difference) is recorded.
 
 On a token-classification (NER) task it explains every entity the model predicts instead: the attribution of the
-entity's label logits (summed over its words) over the sentence's words (harness.entity_explaining).
+entity's label logits (summed over its words) over the sentence's words (harness.kinds.token.explaining).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class IntegratedGradientsExplainer(GradientExplainer):
 
     def explain_entities(self, classifier, examples, env):
         """Token classification (NER): one attribution per predicted entity, of the sum of its label logits
-        (harness.entity_explaining); entities of similar sentence length share a Captum call."""
+        (harness.kinds.token.explaining); entities of similar sentence length share a Captum call."""
         from harness import integrated_gradients_entities
 
         return integrated_gradients_entities(classifier, examples, env, n_steps=self.config.n_steps,

@@ -1,7 +1,8 @@
 """Task `local-conll`: named-entity recognition (token classification) from local CoNLL files.
 
 One token per line, columns separated by spaces or tabs, the token first and the tag in `tag_column` (default:
-the last), a blank line between sentences; -DOCSTART- lines are skipped (see harness.conll). The files are read
+the last), a blank line between sentences; -DOCSTART- lines are skipped (see harness.kinds.token.conll). The files are
+read
 and checked when the suite is validated (and again when the task loads): a line with the wrong number of columns,
 a tag that is not O / B-X / I-X (or E-X / S-X), or a tag outside `label_names` is an error naming the file and
 the line. Tags are converted to IOB2 (`encoding`). Examples keep the files' order; ids are content hashes.

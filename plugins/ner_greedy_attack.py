@@ -1,7 +1,8 @@
 """Attack `ner-greedy`: a greedy word-substitution attack that lowers a tagger's entity F1 on each sentence.
 
 For token-classification (NER) tasks only. TextAttack's greedy search with word-importance ranking, on entity F1
-(harness.ner_attack): words outside the gold entities are ranked by how much masking them lowers the model's hold on
+(harness.kinds.token.attack): words outside the gold entities are ranked by how much masking them lowers the model's
+hold on
 the gold tags, then each in turn gets its best substitution (character edits: swaps, deletions, keyboard
 neighbours; or WordNet synonyms) until the sentence's entity F1 drops (`success_f1`) or `max_perturbed` words
 changed. With `swap_entities`, whole gold entities may also be replaced by same-type entities of the training

@@ -3,7 +3,8 @@ sentence.
 
 For token-classification (NER) tasks only. round(rate x candidates) words outside the gold entity spans that have
 a synonym (at least one when there is one) are replaced: single-word, lower-case (never proper-noun) WordNet
-lemmas, no stopwords, the original's capitalisation kept (harness.ner_perturbations.synonym_swaps). The number of
+lemmas, no stopwords, the original's capitalisation kept (harness.kinds.token.perturbations.synonym_swaps). The number
+of
 words and the tags do not change, so every entity keeps its span. WordNet comes from the harness's offline NLTK
 data (`harness doctor`). Deterministic per sentence and seed.
 """

@@ -3,7 +3,7 @@
 For token-classification (NER) tasks only. In round(rate x candidates) words outside the gold entity spans (at
 least one when there is a candidate), one typo each: a letter replaced by a neighbouring QWERTY key (case kept)
 or two adjacent characters swapped (`kind`). The number of words and the tags do not change, so every gold
-entity keeps its span and the perturbation tests whether the model still finds it (harness.ner_perturbations).
+entity keeps its span and the perturbation tests whether the model still finds it (harness.kinds.token.perturbations).
 Deterministic per sentence and seed.
 """
 

@@ -3,7 +3,8 @@
 Needs an architecture whose attention accepts past key/values as PEFT passes them (BERT, GPT-2, Llama, Qwen2,
 Mistral; RoBERTa and ELECTRA on transformers 5). DistilBERT and DeBERTa have no such input; RoBERTa and ELECTRA have
 one, but in transformers 4.x their cache indexing rejects PEFT's prefix format (TypeError inside modeling_roberta).
-Training says so up front. On transformers 5, which renamed the argument `cache`, harness.virtual_tokens hands PEFT's
+Training says so up front. On transformers 5, which renamed the argument `cache`, harness.modeling.virtual_tokens hands
+PEFT's
 prefixes on under the new name.
 """
 

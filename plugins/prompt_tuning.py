@@ -28,7 +28,8 @@ class PromptTuningFinetuner:
         self.config = config
 
     def train(self, request: TrainRequest) -> TrainedModel:
-        # Token classification works too: the harness cuts the virtual tokens' logits off (harness.virtual_tokens).
+        # Token classification works too: the harness cuts the virtual tokens' logits off
+        # (harness.modeling.virtual_tokens).
         from harness import peft_task_type, train_with_peft
 
         def peft_config(model):

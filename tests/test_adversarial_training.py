@@ -11,9 +11,9 @@ from conftest import dump_suite, minilm_dir, tiny_suite
 
 from harness import AdversarialRound, AdversarialTraining, Budgets, Example, TrainedModel, hookimpl
 from harness.cli import main
-from harness.store import read_jsonl, read_run
-from harness.suite import parse_suite
-from harness.training import TrainingSettings, _weight_adversarial_loss, fit, planned_steps
+from harness.core.store import read_jsonl, read_run
+from harness.core.suite import parse_suite
+from harness.training.loop import TrainingSettings, _weight_adversarial_loss, fit, planned_steps
 
 
 def run_suite(path: Path, plugins=()) -> int:
@@ -32,8 +32,8 @@ def no_progress(iterable=None, **kwargs):
 
 
 def test_rounds_follow_textattack_trainer_schedule_and_keep_their_set_between_rounds(tiny_model_dir):
-    from harness.models import load_base_classifier
-    from harness.types import ModelSource
+    from harness.core.types import ModelSource
+    from harness.modeling.models import load_base_classifier
 
     model, tokenizer = load_base_classifier(ModelSource("tiny", str(tiny_model_dir), 32), ("negative", "positive"))
     train = tuple(Example(f"t{i}", f"a {'good' if i % 2 else 'bad'} film number {i}", i % 2) for i in range(24))
@@ -118,8 +118,8 @@ def test_adversarially_trained_full_and_lora_models_are_their_own_methods(tmp_pa
 
 @pytest.mark.textattack
 def test_adversarial_settings_are_validated_at_their_line(tmp_path, capsys, tiny_model_dir, sst2_files):
-    from harness.plugins import make_plugin_manager
-    from harness.registry import Registry
+    from harness.core.plugin_manager import make_plugin_manager
+    from harness.core.registry import Registry
 
     registry = Registry(make_plugin_manager())
     cases = [

@@ -12,13 +12,13 @@ import pytest
 from fixture_data import ADVGLUE_SIZES
 
 from harness import HarnessError, SourceLocation
-from harness.config import build_config
-from harness.models import load_trained_classifier
-from harness.plugins import make_plugin_manager
-from harness.registry import Registry
-from harness.robustness import attack_metrics
-from harness.runner import make_progress
-from harness.types import Budgets, Example, ModelSource, StageEnvironment, TaskData, TrainRequest
+from harness.attack.metrics import attack_metrics
+from harness.core.config import build_config
+from harness.core.plugin_manager import make_plugin_manager
+from harness.core.registry import Registry
+from harness.core.runner import make_progress
+from harness.core.types import Budgets, Example, ModelSource, StageEnvironment, TaskData, TrainRequest
+from harness.modeling.models import load_trained_classifier
 from harness_plugins.advglue import AdvGlueAttack, AdvGlueConfig
 
 SENTENCES = ("a charming and often affecting journey", "unflinchingly bleak and desperate", "the acting is superb",

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import dump_suite, tiny_suite
 
-from harness.artifacts import ArtifactMirror, fetch_into
 from harness.cli import main
-from harness.errors import HarnessError
-from harness.store import StageCache, read_run
+from harness.core.artifacts import ArtifactMirror, fetch_into
+from harness.core.errors import HarnessError
+from harness.core.store import StageCache, read_run
 
 
 def _stages(run_root: Path) -> list:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from conftest import dump_suite, minilm_dir, tiny_suite
 
+from harness.attack.textattack_recipes import RECIPES, TextAttackRecipe
 from harness.cli import main
-from harness.models import load_trained_classifier
-from harness.plugins import make_plugin_manager
-from harness.registry import Registry
-from harness.resources import without_needless_nltk_downloads
-from harness.runner import make_progress
-from harness.store import read_jsonl, read_run
-from harness.textattack_recipes import RECIPES, TextAttackRecipe
-from harness.types import Budgets, Example, ModelSource, StageEnvironment, TaskData, TrainRequest
+from harness.core.plugin_manager import make_plugin_manager
+from harness.core.registry import Registry
+from harness.core.resources import without_needless_nltk_downloads
+from harness.core.runner import make_progress
+from harness.core.store import read_jsonl, read_run
+from harness.core.types import Budgets, Example, ModelSource, StageEnvironment, TaskData, TrainRequest
+from harness.modeling.models import load_trained_classifier
 
 pytestmark = pytest.mark.textattack  # TextAttack's recipes (gradient-swap's own tests: test_gradient_swap.py)
 
@@ -48,8 +48,8 @@ def minilm_sst2(registry, sst2_files, tmp_path_factory):
 
 
 def test_every_recipe_builds_or_fails_validation_clearly(registry, tiny_model_dir):
-    from harness.models import load_base_classifier
-    from harness.predict import Predictor
+    from harness.modeling.models import load_base_classifier
+    from harness.modeling.predict import Predictor
 
     model, tokenizer = load_base_classifier(ModelSource("tiny", str(tiny_model_dir), 32), ("a", "b"))
     wrapper = Predictor(model, tokenizer, "cpu").textattack_wrapper()
@@ -115,14 +115,14 @@ def test_batching_across_examples_changes_no_result(registry, minilm_sst2, monke
     """The cross-example pre-warm only fills the cache: same adversarial texts and query counts without it."""
     classifier, examples, environment = minilm_sst2
     component = registry.get("attack", "deepwordbug")
-    from harness.training import set_seed
+    from harness.training.loop import set_seed
 
     classifier.predictor.clear_cache()
     set_seed(0)  # DeepWordBug's character substitutions and insertions draw random characters
     batched = component.factory(component.config_class()).attack(classifier, examples[:4], environment)
     classifier.predictor.clear_cache()
     set_seed(0)
-    import harness.textattack_bridge as bridge
+    import harness.attack.textattack_bridge as bridge
 
     monkeypatch.setattr(bridge, "prewarm_first_queries", lambda attack, predictor, examples: None)
     sequential = component.factory(component.config_class()).attack(classifier, examples[:4], environment)
@@ -157,9 +157,9 @@ def test_max_candidates_only_where_the_transformation_honours_it():
 def test_constraint_parameters_apply_to_the_built_attack(tiny_model_dir):
     from textattack.constraints.overlap import MaxWordsPerturbed
 
-    from harness.models import load_base_classifier
-    from harness.predict import Predictor
-    from harness.textattack_recipes import apply_common_parameters
+    from harness.attack.textattack_recipes import apply_common_parameters
+    from harness.modeling.models import load_base_classifier
+    from harness.modeling.predict import Predictor
     from harness_plugins.pwws import PWWSAttack, PWWSConfig
     from harness_plugins.textfooler_wordnet_sbert import (
         TextFoolerWordNetSbertAttack,

@@ -7,7 +7,7 @@ from conftest import dump_suite, minilm_dir, tiny_suite
 from scipy.stats import binomtest
 
 from harness.cli import main
-from harness.significance import mcnemar_exact, paired_bootstrap_p, paired_outcomes
+from harness.explain.significance import mcnemar_exact, paired_bootstrap_p, paired_outcomes
 
 
 @pytest.mark.parametrize("only_a, only_b", [(0, 0), (3, 0), (10, 2), (7, 7), (1, 12), (40, 25)])

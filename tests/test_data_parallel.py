@@ -1,4 +1,5 @@
-"""Data-parallel training (harness.data_parallel): two CPU processes over gloo must train the same weights as one.
+"""Data-parallel training (harness.training.data_parallel): two CPU processes over gloo must train the same weights as
+one.
 
 The model is a tiny random BERT without dropout, so the two runs differ only in floating-point rounding
 (how each process's slice of a batch is padded and summed); the gradients must be averaged exactly as one
@@ -12,8 +13,8 @@ import dataclasses
 
 import pytest
 
-from harness.training import TrainingSettings, fit
-from harness.types import AdversarialRound, AdversarialTraining, Budgets, Example
+from harness.core.types import AdversarialRound, AdversarialTraining, Budgets, Example
+from harness.training.loop import TrainingSettings, fit
 
 TEXTS = ["a charming and often affecting journey", "unflinchingly bleak and desperate", "the acting is superb",
          "it is a dull , lifeless film", "one of the best films of the year", "a waste of time and money",
@@ -120,7 +121,7 @@ def nan_model(base_model):
 def test_nan_loss_stops_training_with_a_clear_error(base_model, tokenizer, processes):
     """With two processes this is also how a worker's exception reaches the parent: same type and message,
     the worker's traceback attached as the cause."""
-    from harness.data_parallel import WorkerTraceback
+    from harness.training.data_parallel import WorkerTraceback
 
     settings = TrainingSettings(epochs=1, batch_size=8, data_parallel_processes=processes)
     with pytest.raises(FloatingPointError, match=r"training loss became nan at epoch 1, step 1 \(learning rate "

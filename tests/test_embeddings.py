@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from harness.cli import main
-from harness.embeddings import import_word_embeddings, nearest_neighbours
-from harness.errors import HarnessError
+from harness.core.errors import HarnessError
+from harness.modeling.embeddings import import_word_embeddings, nearest_neighbours
 
 VECTORS = """5 3
 good 1.0 0.1 0.0
@@ -32,7 +32,7 @@ def test_imported_vectors_load_through_textattack(tmp_path, monkeypatch):
     destination = tmp_path / "paragramcf"
     assert import_word_embeddings(source, destination, neighbours=3) == 5
 
-    from harness.resources import prepare_nltk_and_textattack
+    from harness.core.resources import prepare_nltk_and_textattack
 
     prepare_nltk_and_textattack()
     from textattack.shared import word_embeddings

@@ -10,7 +10,7 @@ from conftest import dump_suite, tiny_suite
 
 from harness import ExecutionPlan, hookimpl
 from harness.cli import main
-from harness.store import read_run
+from harness.core.store import read_run
 
 pytestmark = pytest.mark.textattack  # the suites attack with deepwordbug (conftest.tiny_suite)
 

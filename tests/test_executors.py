@@ -11,7 +11,7 @@ import pytest
 from conftest import dump_suite, tiny_suite
 
 from harness.cli import main
-from harness.store import read_jsonl, read_run
+from harness.core.store import read_jsonl, read_run
 
 pytest.importorskip("ray")
 

@@ -15,12 +15,12 @@ from fixture_data import read_sst2_tsv
 
 from harness import AttackOutcome, AttackRecord, Example, hookimpl
 from harness.cli import main
-from harness.explanation_metrics import faithfulness_metrics, rank_correlation_between
-from harness.explanation_quality import randomized_classifier
-from harness.plugins import make_plugin_manager
-from harness.registry import Registry
-from harness.store import read_jsonl, read_run
-from harness.types import StageEnvironment
+from harness.core.plugin_manager import make_plugin_manager
+from harness.core.registry import Registry
+from harness.core.store import read_jsonl, read_run
+from harness.core.types import StageEnvironment
+from harness.explain.metrics import faithfulness_metrics, rank_correlation_between
+from harness.explain.quality import randomized_classifier
 
 # Small settings for the sampling methods: the test checks the plumbing and the shape, not their convergence.
 FAST_SETTINGS = {"integrated-gradients": {"n_steps": 32}, "gradient-shap": {"n_samples": 8},
@@ -59,10 +59,10 @@ def classifier(read_sst2):
 
 def fine_tuned_minilm(train: list[Example], validation: list[Example]):
     """MiniLM fine-tuned for two epochs on `train` as a negative/positive classifier."""
-    from harness.models import LoadedClassifier, load_base_classifier
-    from harness.predict import Predictor
-    from harness.training import TrainingSettings, fit
-    from harness.types import Budgets, ModelSource
+    from harness.core.types import Budgets, ModelSource
+    from harness.modeling.models import LoadedClassifier, load_base_classifier
+    from harness.modeling.predict import Predictor
+    from harness.training.loop import TrainingSettings, fit
 
     model, tokenizer = load_base_classifier(ModelSource("minilm", str(minilm_dir()), 64), ("negative", "positive"))
     fit(model, tokenizer, train, validation, TrainingSettings(epochs=2, learning_rate=1e-4, batch_size=16), Budgets(),
@@ -168,9 +168,9 @@ def test_randomised_model_changes_the_explanation(classifier, registry, read_sst
 def test_explainers_run_on_peft_models(method, registry, read_sst2):
     from peft import LoraConfig, PromptTuningConfig, TaskType, get_peft_model
 
-    from harness.models import LoadedClassifier, load_base_classifier
-    from harness.predict import Predictor
-    from harness.types import ModelSource
+    from harness.core.types import ModelSource
+    from harness.modeling.models import LoadedClassifier, load_base_classifier
+    from harness.modeling.predict import Predictor
 
     model, tokenizer = load_base_classifier(ModelSource("minilm", str(minilm_dir()), 64), ("negative", "positive"))
     config = (LoraConfig(task_type=TaskType.SEQ_CLS, r=4, target_modules=["query", "value"]) if method == "lora"

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from harness.explanation_metrics import (
+from harness.explain.metrics import (
     align_words,
     average_precision,
     faithfulness_metrics,

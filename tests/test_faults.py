@@ -18,7 +18,7 @@ from conftest import REPO, dump_suite, tiny_suite
 
 from harness import hookimpl
 from harness.cli import main
-from harness.store import RunStore, StageCache, read_run
+from harness.core.store import RunStore, StageCache, read_run
 
 # Time and memory differ between any two runs, and a resumed attack stage does fewer model forwards (examples
 # attacked before the kill come from the per-example cache); everything else must be identical.
@@ -128,7 +128,7 @@ def test_two_runs_cannot_write_one_run_directory(tmp_path, tiny_model_dir, sst2_
 
 def test_a_killed_runs_lock_does_not_block_the_next(tmp_path):
     run_dir = tmp_path / "run"
-    code = (f"from harness.store import RunStore; import os; RunStore({str(run_dir)!r}, lock=True); "
+    code = (f"from harness.core.store import RunStore; import os; RunStore({str(run_dir)!r}, lock=True); "
             f"os.kill(os.getpid(), 9)")
     subprocess.run([sys.executable, "-c", code], cwd=REPO)
     assert (run_dir / ".lock").exists()

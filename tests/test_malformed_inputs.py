@@ -625,7 +625,7 @@ def test_malformed_datasets_name_the_file_line_and_column(workspace, capsys, cas
 
 def check_round_trip(case: DataCase, task: dict) -> None:
     """What the task loads is exactly what was written."""
-    from harness.types import StageEnvironment
+    from harness.core.types import StageEnvironment
     from harness_plugins.local_task import LocalTask, LocalTaskConfig
 
     params = {key: tuple(value) if isinstance(value, list) else value for key, value in task.items() if key != "use"}
@@ -652,7 +652,7 @@ def test_a_bad_dataset_fails_a_run_before_anything_runs(tmp_path, capsys):
 
 def test_a_file_broken_after_validation_fails_the_task_with_its_line(tmp_path):
     from harness import HarnessError
-    from harness.types import StageEnvironment
+    from harness.core.types import StageEnvironment
     from harness_plugins.local_task import LocalTask, LocalTaskConfig
 
     train, test = tmp_path / "train.tsv", tmp_path / "test.tsv"

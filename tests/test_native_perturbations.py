@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from harness.types import StageEnvironment
+from harness.core.types import StageEnvironment
 from harness_plugins import (
     case_change,
     char_drop,
@@ -112,7 +112,7 @@ def test_same_seed_same_output_whatever_the_batch(name, tmp_path):
 def test_same_seed_same_output_in_a_fresh_process(tmp_path):
     # hash() of a str is salted per process; the digest must not be.
     texts = sst2_like_texts(5)
-    code = ("import sys, json; from pathlib import Path; from harness.types import StageEnvironment; "
+    code = ("import sys, json; from pathlib import Path; from harness.core.types import StageEnvironment; "
             "from harness_plugins.keyboard_typos import KeyboardTypos, KeyboardTyposConfig; "
             "env = StageEnvironment(device='cpu', seed=3, work_dir=Path('.'), progress=None); "
             "print(json.dumps(KeyboardTypos(KeyboardTyposConfig()).augment(json.loads(sys.argv[1]), env)))")

@@ -14,8 +14,8 @@ import pytest
 from conftest import dump_suite
 
 from harness.cli import main
-from harness.entity_metrics import extract_entities
-from harness.store import read_run
+from harness.core.store import read_run
+from harness.kinds.token.entity_metrics import extract_entities
 
 PEOPLE = ["Alice Johnson", "Bob Smith", "Carlos Diaz", "Maria Rossi", "Wei Chen", "Anna Kowalski", "Fatima Khan",
           "Peter Brown", "Olga Ivanova", "Kenji Sato", "Laura Martin", "David Okafor"]
@@ -283,7 +283,7 @@ LABELS = ("O", "B-LOC", "B-ORG", "B-PER", "I-LOC", "I-ORG", "I-PER")
 
 
 def token_task(train: int = 24, validation: int = 6, test: int = 6):
-    from harness.types import TaskData, TokenExample
+    from harness.core.types import TaskData, TokenExample
 
     def examples(count, seed, prefix):
         return tuple(TokenExample(f"{prefix}{number}", tuple(word for word, _ in sentence),
@@ -300,11 +300,11 @@ def token_task(train: int = 24, validation: int = 6, test: int = 6):
 ])
 def test_every_finetuner_trains_and_reloads_a_token_classifier(method, params, tiny_model_dir, tmp_path):
     """All finetuners train token-classification heads (PEFT TOKEN_CLS) that reload as taggers."""
-    from harness.models import load_trained_classifier
-    from harness.plugins import make_plugin_manager
-    from harness.registry import Registry
-    from harness.runner import make_progress
-    from harness.types import Budgets, ModelSource, StageEnvironment, TrainRequest
+    from harness.core.plugin_manager import make_plugin_manager
+    from harness.core.registry import Registry
+    from harness.core.runner import make_progress
+    from harness.core.types import Budgets, ModelSource, StageEnvironment, TrainRequest
+    from harness.modeling.models import load_trained_classifier
 
     data = token_task()
     component = Registry(make_plugin_manager()).get("finetuner", method)
@@ -327,10 +327,10 @@ def test_prompt_tuning_tags_the_words_not_its_virtual_tokens(tiny_model_dir, tmp
     import torch
     from peft import PromptTuningConfig, TaskType, get_peft_model
 
+    from harness.core.types import ModelSource
     from harness.kinds import SequenceClassification, TokenClassification
-    from harness.models import load_base_classifier
-    from harness.types import ModelSource
-    from harness.virtual_tokens import VirtualTokenTrimmer
+    from harness.modeling.models import load_base_classifier
+    from harness.modeling.virtual_tokens import VirtualTokenTrimmer
 
     base, tokenizer = load_base_classifier(ModelSource("tiny", str(tiny_model_dir), 32), LABELS,
                                            kind="token-classification")
@@ -348,10 +348,10 @@ def test_prompt_tuning_tags_the_words_not_its_virtual_tokens(tiny_model_dir, tmp
 
 
 def test_token_training_refuses_several_processes(tiny_model_dir):
-    from harness.models import load_base_classifier
-    from harness.runner import make_progress
-    from harness.training import TrainingSettings, fit
-    from harness.types import Budgets, ModelSource
+    from harness.core.runner import make_progress
+    from harness.core.types import Budgets, ModelSource
+    from harness.modeling.models import load_base_classifier
+    from harness.training.loop import TrainingSettings, fit
 
     data = token_task(train=4)
     model, tokenizer = load_base_classifier(ModelSource("tiny", str(tiny_model_dir), 32), LABELS,
@@ -364,10 +364,10 @@ def test_token_training_refuses_several_processes(tiny_model_dir):
 def test_token_predictor_matches_tag_sentences_and_caches(tiny_model_dir):
     import numpy
 
-    from harness.models import load_base_classifier
-    from harness.predict import TokenPredictor
-    from harness.token_classification import tag_sentences
-    from harness.types import ModelSource
+    from harness.core.types import ModelSource
+    from harness.kinds.token.encoding import tag_sentences
+    from harness.modeling.models import load_base_classifier
+    from harness.modeling.predict import TokenPredictor
 
     model, tokenizer = load_base_classifier(ModelSource("tiny", str(tiny_model_dir), 32), LABELS,
                                             kind="token-classification")
@@ -386,10 +386,10 @@ def test_token_predictor_matches_tag_sentences_and_caches(tiny_model_dir):
 
 
 def test_ner_synonyms_change_only_words_outside_entities(tmp_path):
-    from harness.plugins import make_plugin_manager
-    from harness.registry import Registry
-    from harness.runner import make_progress
-    from harness.types import StageEnvironment
+    from harness.core.plugin_manager import make_plugin_manager
+    from harness.core.registry import Registry
+    from harness.core.runner import make_progress
+    from harness.core.types import StageEnvironment
 
     component = Registry(make_plugin_manager()).get("augmenter", "ner-synonyms")
     task = token_task()

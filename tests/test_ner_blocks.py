@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from harness.conll import (
+from harness.attack.perturbation import changes_for
+from harness.core.types import TokenExample
+from harness.kinds.token.attack import (
+    NerAttackSettings,
+    attack_metrics,
+    attack_sentence,
+    attack_sentences,
+    character_edits,
+)
+from harness.kinds.token.conll import (
     ConllFormatError,
     convert_sentences,
     detect_scheme,
@@ -18,7 +27,15 @@ from harness.conll import (
     to_iob2,
     token_content_id,
 )
-from harness.entity_metrics import (
+from harness.kinds.token.encoding import (
+    IGNORE_INDEX,
+    TokenPrediction,
+    encode_words,
+    tag_sentences,
+    truncation_report,
+    word_predictions,
+)
+from harness.kinds.token.entity_metrics import (
     Entity,
     bootstrap_entity_scores,
     entity_metrics,
@@ -28,8 +45,7 @@ from harness.entity_metrics import (
     normalise_to_iob2,
     sentence_f1,
 )
-from harness.ner_attack import NerAttackSettings, attack_metrics, attack_sentence, attack_sentences, character_edits
-from harness.ner_perturbations import (
+from harness.kinds.token.perturbations import (
     EntityPool,
     entity_positions,
     entity_swaps,
@@ -38,16 +54,6 @@ from harness.ner_perturbations import (
     token_typos,
     wordnet_synonyms,
 )
-from harness.perturbation import changes_for
-from harness.token_classification import (
-    IGNORE_INDEX,
-    TokenPrediction,
-    encode_words,
-    tag_sentences,
-    truncation_report,
-    word_predictions,
-)
-from harness.types import TokenExample
 
 CONLL_LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
 
@@ -252,8 +258,8 @@ def test_iob1_is_detected_and_converted_to_iob2():
 
 
 def task(name: str, **params):
-    from harness.plugins import make_plugin_manager
-    from harness.registry import Registry
+    from harness.core.plugin_manager import make_plugin_manager
+    from harness.core.registry import Registry
     from harness.testing import build_component
 
     return build_component(Registry(make_plugin_manager()), "task", name, params)

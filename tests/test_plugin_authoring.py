@@ -25,11 +25,12 @@ import numpy as np
 import pytest
 from conftest import dump_suite, tiny_suite
 
-from harness import AttackOutcome, AttackRecord, ExplainOutcome, WordAttribution, hookimpl, hookspecs
-from harness.components import AUTHORING_KINDS
-from harness.plugin_template import module_name, next_steps, write_plugin_package
-from harness.plugins import make_plugin_manager
-from harness.registry import Registry
+from harness import AttackOutcome, AttackRecord, ExplainOutcome, WordAttribution, hookimpl
+from harness.authoring.plugin_template import module_name, next_steps, write_plugin_package
+from harness.core import hookspecs
+from harness.core.components import AUTHORING_KINDS
+from harness.core.plugin_manager import make_plugin_manager
+from harness.core.registry import Registry
 from harness.testing import (
     build_component,
     check_attack,

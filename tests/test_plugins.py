@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import PluginError, hookimpl, hookspecs
+from harness import PluginError, hookimpl
 from harness.cli import main
-from harness.plugins import make_plugin_manager
-from harness.registry import Registry
+from harness.core import hookspecs
+from harness.core.plugin_manager import make_plugin_manager
+from harness.core.registry import Registry
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -153,7 +154,7 @@ def test_builtin_plugins_import_only_the_public_api():
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             internal = [name for name in names if name.startswith("harness.")]
             assert not internal, f"{path.name}:{node.lineno} imports {internal[0]}; use `from harness import ...`"
-    from harness.textattack_recipes import textattack_unavailable
+    from harness.attack.textattack_recipes import textattack_unavailable
 
     for name in harness.__all__:
         try:

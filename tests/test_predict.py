@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from harness.models import load_base_classifier
-from harness.predict import Predictor
-from harness.types import ModelSource
+from harness.core.types import ModelSource
+from harness.modeling.models import load_base_classifier
+from harness.modeling.predict import Predictor
 
 TEXTS = ["a short one", "this sentence is noticeably longer than the others in the batch , by design",
          "mid length text here", "a short one", "x"]

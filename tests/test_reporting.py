@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.reporting import comparison_table
-from harness.types import ResultRow
+from harness.core.types import ResultRow
+from harness.report.reporting import comparison_table
 
 
 def row(method, metric, value, stage="evaluate", component="", train_size=100, seed=0):

@@ -47,7 +47,7 @@ def test_doctor_lists_resources(capsys):
 
 @pytest.mark.textattack
 def test_textattack_wordnet_builds_without_reaching_for_the_network(capfd, monkeypatch):
-    from harness.resources import prepare_nltk_and_textattack, without_needless_nltk_downloads
+    from harness.core.resources import prepare_nltk_and_textattack, without_needless_nltk_downloads
 
     prepare_nltk_and_textattack()
     import nltk

@@ -9,8 +9,8 @@ import pytest
 
 import harness
 from harness import ReportRequest, ResultRow, StoredRun
-from harness.store import read_run, results_csv
-from harness.types import RESULT_COLUMNS
+from harness.core.store import read_run, results_csv
+from harness.core.types import RESULT_COLUMNS
 
 ROWS = (
     ResultRow("local", "tiny", "full", 0, "evaluate", "", "accuracy", 0.75, 0.6, 0.9, 40, "k1", 160),

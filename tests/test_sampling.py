@@ -11,8 +11,8 @@ import pytest
 from conftest import dump_suite, tiny_suite
 
 from harness.cli import main
-from harness.sampling import resolve_count, sample, stratified_order
-from harness.types import Budgets, Example
+from harness.core.sampling import resolve_count, sample, stratified_order
+from harness.core.types import Budgets, Example
 
 
 def _examples(counts: dict[int, int]) -> list[Example]:

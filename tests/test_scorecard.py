@@ -15,7 +15,7 @@ from fixture_data import sentiment_rows, write_sst2_tsv
 
 from harness import AttackOutcome, AttackRecord, hookimpl
 from harness.cli import main
-from harness.store import read_run
+from harness.core.store import read_run
 
 HOSTILE_TEXTS = [
     ("<script>window.__injected = 'dataset';</script> a gorgeous , witty , seductive movie .", 1),

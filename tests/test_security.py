@@ -12,7 +12,7 @@ import pytest
 from conftest import dump_suite, tiny_suite
 
 from harness.cli import main
-from harness.store import read_run
+from harness.core.store import read_run
 
 
 @pytest.mark.textattack
@@ -121,8 +121,8 @@ def test_models_load_with_safe_defaults(monkeypatch):
     """Whatever the directory checks miss (a hub model), from_pretrained itself is told: no code, no pickle."""
     from transformers import AutoModelForSequenceClassification
 
-    from harness.models import load_base_classifier
-    from harness.types import ModelSource
+    from harness.core.types import ModelSource
+    from harness.modeling.models import load_base_classifier
 
     seen = {}
 
@@ -131,7 +131,7 @@ def test_models_load_with_safe_defaults(monkeypatch):
         raise OSError("stop here")
 
     monkeypatch.setattr(AutoModelForSequenceClassification, "from_pretrained", record)
-    monkeypatch.setattr("harness.models.load_tokenizer", lambda *args: None)
+    monkeypatch.setattr("harness.modeling.models.load_tokenizer", lambda *args: None)
     with pytest.raises(OSError, match="stop here"):
         load_base_classifier(ModelSource("hub-model", "someone/model"), ("a", "b"))
     assert seen["trust_remote_code"] is False and seen["use_safetensors"] is True

@@ -13,8 +13,8 @@ from fixture_data import advglue_items
 
 from harness import hookimpl
 from harness.cli import main
-from harness.store import read_run
-from harness.types import Budgets, Example, StageEnvironment, TaskData
+from harness.core.store import read_run
+from harness.core.types import Budgets, Example, StageEnvironment, TaskData
 
 LABELS = ("entailment", "neutral", "contradiction")
 
@@ -55,8 +55,8 @@ class ShoutHypothesis:
         self.config = config
 
     def attack(self, classifier, examples, env):
-        from harness.pairs import make_attack_record, model_input
-        from harness.types import AttackOutcome
+        from harness.core.pairs import make_attack_record, model_input
+        from harness.core.types import AttackOutcome
 
         records = []
         for example in examples:
@@ -97,12 +97,12 @@ def pair_model(tiny_model_dir):
 @pytest.fixture(scope="module")
 def pair_classifier(tiny_model_dir, tmp_path_factory):
     """The tiny BERT fine-tuned for one epoch on mnli pairs, loaded as stages load it."""
-    from harness.models import load_trained_classifier
-    from harness.plugins import make_plugin_manager
-    from harness.registry import Registry
-    from harness.runner import make_progress
-    from harness.training import set_seed
-    from harness.types import ModelSource, TrainRequest
+    from harness.core.plugin_manager import make_plugin_manager
+    from harness.core.registry import Registry
+    from harness.core.runner import make_progress
+    from harness.core.types import ModelSource, TrainRequest
+    from harness.modeling.models import load_trained_classifier
+    from harness.training.loop import set_seed
 
     examples = pair_examples(mnli_items()[:24])
     directory = tmp_path_factory.mktemp("pair-model")
@@ -117,7 +117,7 @@ def pair_classifier(tiny_model_dir, tmp_path_factory):
 
 def correctly_predicted(classifier, count: int = 3) -> tuple[Example, ...]:
     """Pairs the model gets right (an attack skips the others)."""
-    from harness.pairs import model_input
+    from harness.core.pairs import model_input
 
     examples = pair_examples(mnli_items()[24:72])
     predictions = classifier.predictor.predict([model_input(example) for example in examples])
@@ -132,7 +132,7 @@ def correctly_predicted(classifier, count: int = 3) -> tuple[Example, ...]:
 def test_the_predictor_reads_a_pair_as_the_models_pair_encoding(pair_model):
     import torch
 
-    from harness.predict import Predictor
+    from harness.modeling.predict import Predictor
 
     model, tokenizer = pair_model
     premise, hypothesis = "A man is playing a guitar on stage .", "Someone makes music ."
@@ -158,7 +158,7 @@ def test_training_encodes_pairs_with_their_token_type_ids(pair_model):
     import copy
 
     from harness.kinds.sequence.training import SequenceTraining
-    from harness.training import TrainingSettings, fit
+    from harness.training.loop import TrainingSettings, fit
 
     model, tokenizer = pair_model
     examples = pair_examples(mnli_items()[:8])
@@ -194,11 +194,11 @@ class _NoBar:
 def test_explainers_forward_a_pair_batch_as_the_predictor_does(pair_model):
     import torch
 
-    from harness.attribution import aggregate_to_words, length_grouped_batches, word_feature_mask, word_segments
-    from harness.model_forwards import LogitsFromEmbeddings, LogitsFromIds
-    from harness.models import LoadedClassifier
-    from harness.pairs import model_input
-    from harness.predict import Predictor
+    from harness.core.pairs import model_input
+    from harness.explain.attribution import aggregate_to_words, length_grouped_batches, word_feature_mask, word_segments
+    from harness.modeling.model_forwards import LogitsFromEmbeddings, LogitsFromIds
+    from harness.modeling.models import LoadedClassifier
+    from harness.modeling.predict import Predictor
 
     model, tokenizer = pair_model
     classifier = LoadedClassifier(model, tokenizer, Predictor(model, tokenizer, "cpu", 64), LABELS, "cpu", 64)
@@ -224,7 +224,7 @@ def test_explainers_forward_a_pair_batch_as_the_predictor_does(pair_model):
 
 
 def test_faithfulness_removes_words_from_their_own_segment():
-    from harness.explanation_metrics import (
+    from harness.explain.metrics import (
         faithfulness_metrics,
         pair_with_only_words,
         pair_without_words,
@@ -344,8 +344,8 @@ def test_a_pair_task_runs_end_to_end(tmp_path, tiny_model_dir):
 
 @pytest.mark.textattack
 def test_pair_target_first_attacks_and_perturbs_only_the_premise(tmp_path, pair_classifier):
-    from harness.pairs import perturb_inputs
-    from harness.runner import make_progress
+    from harness.core.pairs import perturb_inputs
+    from harness.core.runner import make_progress
     from harness_plugins.deepwordbug import DeepWordBugAttack, DeepWordBugConfig
     from harness_plugins.keyboard_typos import KeyboardTypos, KeyboardTyposConfig
 
@@ -369,7 +369,7 @@ def test_pair_target_first_attacks_and_perturbs_only_the_premise(tmp_path, pair_
 
 
 def test_gradient_swap_attacks_the_hypothesis_of_a_pair(tmp_path, pair_classifier):
-    from harness.runner import make_progress
+    from harness.core.runner import make_progress
     from harness_plugins.gradient_swap import GradientSwapAttack, GradientSwapConfig
 
     env = StageEnvironment("cpu", 0, tmp_path, make_progress(False))

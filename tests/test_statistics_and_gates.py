@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.gates import evaluate_gates
-from harness.robustness import attack_metrics
-from harness.statistics import bootstrap_metric, macro_f1
-from harness.suite import GateSpec
-from harness.types import AttackRecord, ResultRow
+from harness.attack.metrics import attack_metrics
+from harness.core.gates import evaluate_gates
+from harness.core.statistics import bootstrap_metric, macro_f1
+from harness.core.suite import GateSpec
+from harness.core.types import AttackRecord, ResultRow
 
 
 def test_bootstrap_interval_contains_estimate_and_narrows_with_n():

@@ -8,9 +8,9 @@ import pytest
 from conftest import dump_suite, tiny_suite
 
 from harness.cli import main
-from harness.plugins import make_plugin_manager
-from harness.registry import Registry
-from harness.suite import load_suite
+from harness.core.plugin_manager import make_plugin_manager
+from harness.core.registry import Registry
+from harness.core.suite import load_suite
 
 
 @pytest.mark.textattack

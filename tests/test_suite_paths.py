@@ -13,10 +13,10 @@ import yaml
 from conftest import minilm_dir
 
 from harness.cli import main
-from harness.plugins import make_plugin_manager
-from harness.registry import Registry
-from harness.store import atomic_write_text, unique_directory
-from harness.suite import hub_downloads, load_suite
+from harness.core.plugin_manager import make_plugin_manager
+from harness.core.registry import Registry
+from harness.core.store import atomic_write_text, unique_directory
+from harness.core.suite import hub_downloads, load_suite
 
 REPO = Path(__file__).resolve().parents[1]
 ROWS = ["text\tlabel", *[f"{word} movie number {i}\t{label}" for i in range(6)

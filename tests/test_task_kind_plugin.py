@@ -29,7 +29,7 @@ from harness import (
     hookimpl,
 )
 from harness.cli import main
-from harness.store import read_run
+from harness.core.store import read_run
 
 KIND = "text-regression"
 
@@ -57,7 +57,7 @@ class RegressionTraining:
             raise ValueError("text regression has no adversarial training")
 
     def encode(self, tokenizer: Any, examples: Sequence[ScoredText], max_length: int) -> tuple[dict, list[float]]:
-        from harness.batching import encode_inputs
+        from harness.modeling.batching import encode_inputs
 
         return (encode_inputs(tokenizer, [example.text for example in examples], max_length),
                 [example.score for example in examples])
@@ -259,8 +259,8 @@ def test_a_task_naming_an_unregistered_kind_fails_its_task_stage(tmp_path, tiny_
 
 @pytest.mark.parametrize("name", ["sequence-classification", "token-classification"])
 def test_the_built_in_kinds_are_registered_like_any_plugin(name):
-    from harness.plugins import make_plugin_manager
-    from harness.registry import Registry
+    from harness.core.plugin_manager import make_plugin_manager
+    from harness.core.registry import Registry
 
     component = Registry(make_plugin_manager()).get("task-kind", name)
     assert component is not None and component.plugin == name and component.build(None).name == name

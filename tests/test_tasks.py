@@ -24,8 +24,8 @@ from fixture_data import (
 
 from harness import HarnessError
 from harness.cli import main
-from harness.plugins import make_plugin_manager
-from harness.registry import Registry
+from harness.core.plugin_manager import make_plugin_manager
+from harness.core.registry import Registry
 from harness.testing import build_component, check_task
 
 
@@ -167,7 +167,7 @@ def check_advglue_task_files(dev_json: Path, sst2_folder: Path, glue_pairs: Path
 
 
 def test_advglue_task_ids_match_the_attack_records(release_data):
-    from harness.task_sources import load_splits
+    from harness.tasks.sources import load_splits
     from harness_plugins.advglue import AdvGlueAttack, AdvGlueConfig, advglue_source
 
     dev_json = release_data / "advglue" / "dev.json"
@@ -506,7 +506,7 @@ def test_bad_parameters_point_at_their_suite_line(write_suite, capsys):
 
 
 def test_the_contract_kit_checks_pair_and_token_tasks(tmp_path):
-    from harness.types import Example, TaskData, TokenExample
+    from harness.core.types import Example, TaskData, TokenExample
 
     class Fixed:
         def __init__(self, data):
@@ -526,5 +526,5 @@ def test_the_contract_kit_checks_pair_and_token_tasks(tmp_path):
     broken = (TokenExample("s3", ("John", "runs"), (1,)),)
     with pytest.raises(AssertionError, match="has 2 tokens but 1 tags"):
         check_task(Fixed(TaskData("ner", labels, broken, (), test, kind="token-classification")))
-    with pytest.raises(AssertionError, match="is not a harness.types.Example"):
+    with pytest.raises(AssertionError, match="is not a harness.Example"):
         check_task(Fixed(TaskData("ner", labels, sentences, (), test)))

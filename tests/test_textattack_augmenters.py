@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.plugins import make_plugin_manager
-from harness.registry import Registry
-from harness.textattack_augmenters import AUGMENTERS
-from harness.types import StageEnvironment
+from harness.attack.textattack_augmenters import AUGMENTERS
+from harness.core.plugin_manager import make_plugin_manager
+from harness.core.registry import Registry
+from harness.core.types import StageEnvironment
 
 pytestmark = pytest.mark.textattack
 
@@ -55,9 +55,9 @@ def test_word_share_is_rejected_for_sentence_level_augmenters(registry):
 AUGMENT_IN_A_FRESH_PROCESS = """
 import json, sys
 from pathlib import Path
-from harness.plugins import make_plugin_manager
-from harness.registry import Registry
-from harness.types import StageEnvironment
+from harness.core.plugin_manager import make_plugin_manager
+from harness.core.registry import Registry
+from harness.core.types import StageEnvironment
 component = Registry(make_plugin_manager()).get("augmenter", sys.argv[1])
 texts = json.loads(sys.argv[2])
 env = StageEnvironment("cpu", 0, Path("."), lambda iterable=None, **kwargs: iterable)

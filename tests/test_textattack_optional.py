@@ -10,7 +10,7 @@ import sys
 import pytest
 from conftest import dump_suite, tiny_suite
 
-import harness.textattack_recipes as recipes
+import harness.attack.textattack_recipes as recipes
 from harness.cli import main
 
 INSTALL = "pip install 'nlp-robustness-harness[textattack]'"

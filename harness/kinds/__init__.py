@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence, Union
 
-from harness.errors import HarnessError
+from harness.core.errors import HarnessError
 from harness.kinds.base import ReportView, StageContext, StageSpec, TaskKind, TrainingEncoding
 from harness.kinds.sequence import SequenceClassification
 from harness.kinds.token import TokenClassification

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Sequence
 
-from harness.errors import SuiteError
-from harness.store import content_key
-from harness.types import StageEnvironment, TaskData, TrainedModel
+from harness.core.errors import SuiteError
+from harness.core.store import content_key
+from harness.core.types import StageEnvironment, TaskData, TrainedModel
 
 if TYPE_CHECKING:
-    from harness.suite import ComponentRef, Suite
+    from harness.core.suite import ComponentRef, Suite
 
 
 @dataclass
@@ -126,7 +126,7 @@ class StageSpec:
 
 
 class TrainingEncoding(Protocol):
-    """How the shared training loop (harness.training) encodes a kind's examples, labels its batches and scores
+    """How the shared training loop (harness.training.loop) encodes a kind's examples, labels its batches and scores
     a model on a validation split."""
 
     score_name: str
@@ -136,7 +136,7 @@ class TrainingEncoding(Protocol):
     train_score_metric: str
     """The metric name of the kept weights' score on a training subset ("train_accuracy")."""
     data_parallel: bool
-    """Whether several processes may train one model together (harness.data_parallel)."""
+    """Whether several processes may train one model together (harness.training.data_parallel)."""
 
     def check_settings(self, settings: Any, adversarial: Any) -> None:
         """Raise ValueError for settings this kind cannot train with (e.g. several processes)."""
@@ -159,7 +159,8 @@ class TrainingEncoding(Protocol):
 
 @dataclass(frozen=True)
 class ReportView:
-    """What a kind adds to reports: charts (harness.charts), HTML sections of the scorecard, markdown sections."""
+    """What a kind adds to reports: charts (harness.report.charts), HTML sections of the scorecard, markdown
+    sections."""
 
     charts: tuple[Any, ...] = ()
     html_sections: tuple[str, ...] = ()

@@ -11,10 +11,9 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import PluginError
-from harness.kinds.base import StageContext, StageSpec
-from harness.store import write_jsonl
-from harness.types import (
+from harness.core.errors import PluginError
+from harness.core.store import write_jsonl
+from harness.core.types import (
     AdversarialRound,
     EpochRecord,
     Metric,
@@ -23,13 +22,14 @@ from harness.types import (
     TrainedModel,
     TrainRequest,
 )
+from harness.kinds.base import StageContext, StageSpec
 
 if TYPE_CHECKING:
-    from harness.suite import ComponentRef
+    from harness.core.suite import ComponentRef
 
 
 def config_key(config: Any) -> Any:
-    """A component config as stage keys hash it. `pair_target` (harness.pairs), added to configs after keys were
+    """A component config as stage keys hash it. `pair_target` (harness.core.pairs), added to configs after keys were
     first computed, counts only when it differs from its default, so the configs of existing suites keep their
     keys."""
     if (dataclasses.is_dataclass(config) and not isinstance(config, type)
@@ -76,7 +76,7 @@ def finetune_key(context: StageContext, method: "ComponentRef") -> dict[str, Any
 
 
 def finetune(context: StageContext, method: "ComponentRef", building: Path, env: StageEnvironment) -> dict[str, Any]:
-    from harness.memory import PeakMemory
+    from harness.modeling.memory import PeakMemory
 
     finetuner = context.build(method)
     rounds: list[AdversarialRound] = []

@@ -7,8 +7,8 @@ import pytest
 from real_copies import shared
 from test_advglue import check_pair_records, check_sst2_records, two_label_classifier
 
-from harness.runner import make_progress
-from harness.types import StageEnvironment
+from harness.core.runner import make_progress
+from harness.core.types import StageEnvironment
 
 
 @pytest.fixture(scope="module")

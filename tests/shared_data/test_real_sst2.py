@@ -13,9 +13,9 @@ from test_explainers import (
 )
 from test_suite_validation import validate_sst2_suites_on_local_copies
 
-from harness.plugins import make_plugin_manager
-from harness.registry import Registry
-from harness.types import Example
+from harness.core.plugin_manager import make_plugin_manager
+from harness.core.registry import Registry
+from harness.core.types import Example
 
 
 def read_sst2(split: str, count: int) -> list[Example]:

@@ -61,7 +61,7 @@ def test_advglue_task_from_the_shared_dev_json(glue_pairs):
 
 
 def test_advglue_task_ids_match_the_attack_records():
-    from harness.task_sources import load_splits
+    from harness.tasks.sources import load_splits
     from harness_plugins.advglue import AdvGlueAttack, AdvGlueConfig, advglue_source
 
     dev_json = shared("advglue/dev.json")

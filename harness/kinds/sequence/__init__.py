@@ -1,7 +1,8 @@
-"""The built-in task kind "sequence-classification": one label per text or sentence pair (harness.types.Example).
+"""The built-in task kind "sequence-classification": one label per text or sentence pair (harness.Example).
 
 Its stages are harness.kinds.sequence.stages, its training encoding harness.kinds.sequence.training, its predictor
-harness.predict.Predictor; adversarial training attacks the model being trained (harness.kinds.sequence.adversarial).
+harness.modeling.predict.Predictor; adversarial training attacks the model being trained
+(harness.kinds.sequence.adversarial).
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from harness.errors import SuiteError
+from harness.core.errors import SuiteError
+from harness.core.store import content_key
+from harness.core.types import AdversarialRound, AdversarialTraining, Example, StageEnvironment, TaskData
 from harness.kinds.base import StageContext, StageSpec, TaskKind, declared_kinds
 from harness.kinds.sequence.training import SequenceTraining
-from harness.store import content_key
-from harness.types import AdversarialRound, AdversarialTraining, Example, StageEnvironment, TaskData
 
 NAME = "sequence-classification"
 
@@ -70,7 +71,7 @@ class SequenceClassification(TaskKind):
 
     def make_predictor(self, model: Any, tokenizer: Any, device: str, max_length: int, batch_size: int,
                        label_names: tuple[str, ...]) -> Any:
-        from harness.predict import Predictor
+        from harness.modeling.predict import Predictor
 
         return Predictor(model, tokenizer, device, max_length=max_length, batch_size=batch_size)
 

@@ -1,5 +1,5 @@
 """Adversarial training of a text classifier: the rounds of attacks on the model being trained that give the
-shared training loop its adversarial examples (harness.types.AdversarialTraining)."""
+shared training loop its adversarial examples (harness.AdversarialTraining)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.errors import PluginError
+from harness.core.errors import PluginError
+from harness.core.store import write_jsonl
+from harness.core.types import (
+    AdversarialRound,
+    AdversarialTraining,
+    AttackOutcome,
+    AttackRecord,
+    Example,
+    StageEnvironment,
+)
 from harness.kinds.base import StageContext
-from harness.store import write_jsonl
-from harness.types import AdversarialRound, AdversarialTraining, AttackOutcome, AttackRecord, Example, StageEnvironment
 
 
 def adversarial_training(context: StageContext, building: Path, env: StageEnvironment,
@@ -54,7 +61,7 @@ def adversarial_training(context: StageContext, building: Path, env: StageEnviro
 
 
 def classifier_in_training(context: StageContext, model: Any, tokenizer: Any) -> Any:
-    from harness.models import LoadedClassifier
+    from harness.modeling.models import LoadedClassifier
 
     source = context.suite.model.source
     predictor = context.kind.make_predictor(model, tokenizer, context.device, source.max_length,

@@ -4,7 +4,7 @@
 
 - augment: augmented copies of a seeded share of the training split (records/augmented.jsonl), trained on.
 - evaluate: accuracy and macro F1 with bootstrap intervals; records/predictions.jsonl.
-- attack: harness.robustness metrics; records/attack.jsonl. Per-example results are cached across runs.
+- attack: harness.attack.metrics metrics; records/attack.jsonl. Per-example results are cached across runs.
 - perturb: invariance to an augmenter: accuracy on the perturbed test set, flip rate; records/perturb.jsonl.
 - explain: attributions and their quality (faithfulness, plausibility, stability on the successful adversarial
   examples of the cell's attacks); records/attributions.jsonl, records/stability.jsonl.
@@ -18,15 +18,12 @@ import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from harness.errors import PluginError
-from harness.explanation_quality import AdversarialPair, quality_settings, round_robin, score_explanations
-from harness.kinds import standard
-from harness.kinds.base import StageContext, StageSpec
-from harness.pairs import attack_record_from_dict, model_input, pair_target_of, perturb_inputs, with_input
-from harness.robustness import attack_metrics
-from harness.statistics import bootstrap_macro_f1, bootstrap_metric
-from harness.store import atomic_write_json, content_key, read_jsonl, write_jsonl
-from harness.types import (
+from harness.attack.metrics import attack_metrics
+from harness.core.errors import PluginError
+from harness.core.pairs import attack_record_from_dict, model_input, pair_target_of, perturb_inputs, with_input
+from harness.core.statistics import bootstrap_macro_f1, bootstrap_metric
+from harness.core.store import atomic_write_json, content_key, read_jsonl, write_jsonl
+from harness.core.types import (
     SCHEMA_VERSION,
     AttackOutcome,
     AttackRecord,
@@ -36,9 +33,12 @@ from harness.types import (
     StageEnvironment,
     WordAttribution,
 )
+from harness.explain.quality import AdversarialPair, quality_settings, round_robin, score_explanations
+from harness.kinds import standard
+from harness.kinds.base import StageContext, StageSpec
 
 if TYPE_CHECKING:
-    from harness.suite import ComponentRef
+    from harness.core.suite import ComponentRef
 
 
 def example_key(example: Example) -> str:
@@ -177,7 +177,7 @@ def attack(context: StageContext, ref: "ComponentRef", building: Path, env: Stag
 def perturb(context: StageContext, ref: "ComponentRef", building: Path, env: StageEnvironment) -> dict[str, Any]:
     """Invariance test: accuracy on the perturbed test set and how often the prediction flips.
 
-    A sentence pair has the segment its augmenter's `pair_target` names perturbed (harness.pairs; "second"
+    A sentence pair has the segment its augmenter's `pair_target` names perturbed (harness.core.pairs; "second"
     when the config has no such field), and is predicted as the pair."""
     augmenter = context.build(ref)
     examples = context.task.test
@@ -221,7 +221,7 @@ def explain_key(context: StageContext, ref: "ComponentRef") -> dict[str, Any]:
 
 
 def explain(context: StageContext, ref: "ComponentRef", building: Path, env: StageEnvironment) -> dict[str, Any]:
-    """Explain the examples, then score the explanations (harness.explanation_quality)."""
+    """Explain the examples, then score the explanations (harness.explain.quality)."""
     explainer = context.build(ref)
     classifier = context.classifier()
     examples = context.explain_examples

@@ -1,12 +1,12 @@
-"""How the shared training loop (harness.training) trains a sequence classifier: the tokenizer's (pair) encoding
+"""How the shared training loop (harness.training.loop) trains a sequence classifier: the tokenizer's (pair) encoding
 of each text, one class index per example, accuracy as the validation score."""
 
 from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-from harness.batching import encode_inputs, pad_batch
-from harness.types import Example
+from harness.core.types import Example
+from harness.modeling.batching import encode_inputs, pad_batch
 
 
 class SequenceTraining:
@@ -14,18 +14,18 @@ class SequenceTraining:
     best_validation_metric = "best_validation_accuracy"
     train_score_metric = "train_accuracy"
     data_parallel = True
-    """Whether several processes may train one model together (harness.data_parallel)."""
+    """Whether several processes may train one model together (harness.training.data_parallel)."""
 
     def check_settings(self, settings: Any, adversarial: Any) -> None:
-        """Every setting of harness.training.TrainingSettings works for text classification."""
+        """Every setting of harness.training.loop.TrainingSettings works for text classification."""
 
     def encode(self, tokenizer: Any, examples: Sequence[Example], max_length: int
                ) -> tuple[dict[str, list[Any]], list[int]]:
-        """Token ids of the examples (sentence pairs with the tokenizer's pair encoding, harness.pairs) and their
+        """Token ids of the examples (sentence pairs with the tokenizer's pair encoding, harness.core.pairs) and their
         labels."""
         if not examples:
             return {}, []
-        from harness.pairs import model_input
+        from harness.core.pairs import model_input
 
         return (encode_inputs(tokenizer, [model_input(example) for example in examples], max_length),
                 [example.label for example in examples])
@@ -46,7 +46,7 @@ class SequenceTraining:
         """(accuracy, mean cross-entropy) on `examples` with the model in its current state."""
         import torch
 
-        from harness.pairs import model_input
+        from harness.core.pairs import model_input
 
         encoded = encode_inputs(tokenizer, [model_input(example) for example in examples], max_length)
         order = sorted(range(len(examples)), key=lambda index: len(encoded["input_ids"][index]))

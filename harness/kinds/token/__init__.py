@@ -1,9 +1,10 @@
 """The built-in task kind "token-classification": one tag per word (named-entity recognition,
-harness.types.TokenExample with IOB2 tags).
+harness.TokenExample with IOB2 tags).
 
 Its stages are harness.kinds.token.stages (entity-level evaluation, attacks, perturbations and explanations), its
-training encoding harness.kinds.token.training, its predictor harness.predict.TokenPredictor, its report sections
-harness.kinds.token.report. Components serve it through the token protocols of harness.components
+training encoding harness.kinds.token.training, its predictor harness.modeling.predict.TokenPredictor, its report
+sections
+harness.kinds.token.report. Components serve it through the token protocols of harness.core.components
 (`attack_tokens`, `perturb_tokens`, `explain_entities`); text augmenters, TextAttack recipes, augmentation and
 adversarial training are refused at their suite line before anything trains.
 """
@@ -12,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from harness.errors import SuiteError
+from harness.core.errors import SuiteError
+from harness.core.store import content_key
+from harness.core.types import TaskData, TokenExample
 from harness.kinds.base import ReportView, StageSpec, TaskKind, declared_kinds
 from harness.kinds.sequence import is_int
 from harness.kinds.token.training import TokenTraining
-from harness.store import content_key
-from harness.types import TaskData, TokenExample
 
 NAME = "token-classification"
 NER_PERTURBATIONS = "ner-typos, ner-synonyms or entity-swap"
@@ -63,13 +64,13 @@ class TokenClassification(TaskKind):
 
     def adapt_peft_model(self, model: Any) -> Any:
         """Prompt and prefix tuning put virtual tokens before the words; the tagger must not tag them."""
-        from harness.virtual_tokens import trim_virtual_tokens
+        from harness.modeling.virtual_tokens import trim_virtual_tokens
 
         return trim_virtual_tokens(model)
 
     def make_predictor(self, model: Any, tokenizer: Any, device: str, max_length: int, batch_size: int,
                        label_names: tuple[str, ...]) -> Any:
-        from harness.predict import TokenPredictor
+        from harness.modeling.predict import TokenPredictor
 
         outside = label_names.index("O") if "O" in label_names else 0  # what a truncated word is predicted as
         return TokenPredictor(model, tokenizer, device, max_length=max_length, batch_size=batch_size,

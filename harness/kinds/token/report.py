@@ -12,10 +12,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
+from harness.core.types import ResultRow, StoredRun
 from harness.kinds.base import ReportView
 from harness.kinds.token.training import TokenTraining
-from harness.reporting import comparison_table, format_value, stored_methods, template_environment
-from harness.types import ResultRow, StoredRun
+from harness.report.reporting import comparison_table, format_value, stored_methods, template_environment
 
 NER_EXAMPLES_PER_STAGE = 8
 """Sentences shown per evaluate, attack and perturb stage in a NER scorecard; entity attributions: twice that."""
@@ -39,7 +39,7 @@ def entity_line(tokens: Sequence[str], tags: Sequence[str], reference: Sequence[
     """A sentence with the entities of `tags` highlighted. role "gold": each gold entity is "correct" when the
     prediction (`reference`) has it (type and span), else "missed"; role "predicted": each predicted entity is
     "correct" when gold (`reference`) has it, else "wrong"."""
-    from harness.entity_metrics import extract_entities
+    from harness.kinds.token.entity_metrics import extract_entities
 
     flags = list(changed) if changed is not None else [False] * len(tokens)
     others = set(extract_entities(reference)) if len(reference) == len(tokens) else set()
@@ -165,7 +165,7 @@ def ner_report(run: StoredRun) -> dict[str, Any]:
 def ner_charts(run: StoredRun, methods: Sequence[str]) -> list[Any]:
     """Clean entity F1 against entity F1 under attack (mean over attacks), and entity F1 under each attack and
     perturbation: the NER versions of the scorecard's accuracy charts."""
-    from harness.charts import grouped_bars, scatter
+    from harness.report.charts import grouped_bars, scatter
 
     table = comparison_table(run.results, methods)
 

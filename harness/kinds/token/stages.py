@@ -2,18 +2,19 @@
 
     finetune -> evaluate -> attack (each) -> perturb (each) -> explain (each)
 
-Stage keys, caching and records work as for any stage (harness.runner); what is computed:
+Stage keys, caching and records work as for any stage (harness.core.runner); what is computed:
 
-- evaluate: entity precision / recall / F1 (seqeval's reading, harness.entity_metrics) with bootstrap intervals
+- evaluate: entity precision / recall / F1 (seqeval's reading, harness.kinds.token.entity_metrics) with bootstrap
+intervals
   over sentences, macro F1 and F1 per entity type, token accuracy; records/predictions.jsonl holds each sentence's
   words with the gold and predicted tags as strings.
 - attack (`attack_tokens` of a TokenAttack): entity F1 before and under attack, the success rate, the entity flip
   rate (of the gold entities predicted right before, the share predicted wrong after; overall and per type),
-  words perturbed, queries; records/ner-attack.jsonl (harness.ner_attack.NerAttackRecord).
+  words perturbed, queries; records/ner-attack.jsonl (harness.kinds.token.attack.NerAttackRecord).
 - perturb (`perturb_tokens` of a TokenPerturbation): entity F1 on the perturbed test set, the entity flip rate
   (overall and per type), the share of sentences changed; records/ner-perturb.jsonl.
 - explain (`explain_entities` of an EntityExplainer): one attribution per predicted entity,
-  records/entity-attributions.jsonl, and the entity faithfulness metrics of harness.entity_explaining.
+  records/entity-attributions.jsonl, and the entity faithfulness metrics of harness.kinds.token.explaining.
 
 The record files are named apart from the sequence-classification ones (attack.jsonl, attributions.jsonl) so that
 a reporter reading those never meets a record of another shape.
@@ -28,13 +29,13 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from harness.entity_metrics import Entity, decode_tags, entity_metrics, extract_entities
-from harness.errors import PluginError
+from harness.core.errors import PluginError
+from harness.core.statistics import bootstrap_metric
+from harness.core.store import write_jsonl
+from harness.core.types import Metric, StageEnvironment, TaskData, TokenExample
 from harness.kinds import standard
 from harness.kinds.base import StageContext, StageSpec
-from harness.statistics import bootstrap_metric
-from harness.store import write_jsonl
-from harness.types import Metric, StageEnvironment, TaskData, TokenExample
+from harness.kinds.token.entity_metrics import Entity, decode_tags, entity_metrics, extract_entities
 
 # ----------------------------------------------------------------------------------------------- evaluate
 
@@ -70,7 +71,7 @@ def evaluate(classifier: Any, examples: Sequence[TokenExample], building: Path, 
 
 def attack(attacker: Any, ref: Any, classifier: Any, examples: Sequence[TokenExample], task: TaskData,
            building: Path, env: StageEnvironment, seed: int) -> list[Metric]:
-    from harness.ner_attack import NerAttackRecord, attack_metrics
+    from harness.kinds.token.attack import NerAttackRecord, attack_metrics
 
     started = time.perf_counter()
     forwards_before = classifier.predictor.forwards
@@ -191,7 +192,7 @@ def perturb(augmenter: Any, ref: Any, classifier: Any, examples: Sequence[TokenE
 
 def explain(explainer: Any, ref: Any, classifier: Any, examples: Sequence[TokenExample], building: Path,
             env: StageEnvironment, seed: int) -> list[Metric]:
-    from harness.entity_explaining import (
+    from harness.kinds.token.explaining import (
         EntityAttribution,
         EntityExplainOutcome,
         entity_faithfulness,

@@ -1,9 +1,9 @@
-"""How the shared training loop (harness.training) trains a tagger (named-entity recognition).
+"""How the shared training loop (harness.training.loop) trains a tagger (named-entity recognition).
 
-Words are encoded with harness.token_classification.encode_words: the tag on each word's first subword,
+Words are encoded with harness.kinds.token.encoding.encode_words: the tag on each word's first subword,
 IGNORE_INDEX (-100) on its other subwords and on special tokens, which the model's cross-entropy skips; the model
 computes the loss. The running `train_accuracy` of an epoch is the token accuracy over labelled positions, and the
-validation score that picks the best epoch is the entity F1 (seqeval's reading, harness.entity_metrics):
+validation score that picks the best epoch is the entity F1 (seqeval's reading, harness.kinds.token.entity_metrics):
 `early_stopping_metric: accuracy` means entity F1 here, `loss` the mean cross-entropy per labelled word. One
 process only (the data-parallel replicas weight their slices' losses by examples, not by labelled words), and no
 adversarial training (the recipes attack sequence classifiers).
@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-from harness.batching import pad_batch
-from harness.types import TokenExample
+from harness.core.types import TokenExample
+from harness.modeling.batching import pad_batch
 
 IGNORE_INDEX = -100
-"""Label of positions the loss skips (harness.token_classification.IGNORE_INDEX, torch's default)."""
+"""Label of positions the loss skips (harness.kinds.token.encoding.IGNORE_INDEX, torch's default)."""
 
 
 class TokenTraining:
@@ -38,7 +38,7 @@ class TokenTraining:
                ) -> tuple[dict[str, list[Any]], list[tuple[int, ...]]]:
         """Subword ids of the sentences, and per sentence its subword labels (the tag on each word's first
         subword, IGNORE_INDEX elsewhere)."""
-        from harness.token_classification import encode_words
+        from harness.kinds.token.encoding import encode_words
 
         sentences = encode_words(tokenizer, [example.tokens for example in examples],
                                  [example.tags for example in examples], max_length=max_length)
@@ -60,11 +60,11 @@ class TokenTraining:
         """(entity F1, mean cross-entropy per labelled word) of a token-classification model on `examples`.
 
         The loss is over the positions training labels (each word's first subword); the tags are read there too
-        (harness.token_classification.word_predictions), a word cut off by max_length counting as "O"."""
+        (harness.kinds.token.encoding.word_predictions), a word cut off by max_length counting as "O"."""
         import torch
 
-        from harness.entity_metrics import decode_tags, entity_scores
-        from harness.token_classification import encode_words, word_predictions
+        from harness.kinds.token.encoding import encode_words, word_predictions
+        from harness.kinds.token.entity_metrics import decode_tags, entity_scores
 
         label_names = model_label_names(model)
         outside = label_names.index("O") if "O" in label_names else 0

@@ -1,0 +1,40 @@
+"""Robustness metrics computed the same way for every attack plugin, from its per-example records.
+
+Definitions follow TextAttack's attack summary so numbers are comparable with the literature:
+accuracy under attack counts an example as correct only if the model was right and the attack failed;
+the success rate is over attacked examples (skipped = already misclassified, not attacked).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from harness.core.statistics import bootstrap_metric
+from harness.core.types import AttackRecord, Metric
+
+
+def attack_metrics(records: Sequence[AttackRecord], model_forwards: int, seed: int = 0) -> list[Metric]:
+    total = len(records)
+    attacked = [record for record in records if record.status != "skipped"]
+    successful = [record for record in records if record.status == "successful"]
+    metrics = [
+        bootstrap_metric("clean_accuracy", [record.original_prediction == record.label for record in records],
+                         seed=seed),
+        bootstrap_metric("accuracy_under_attack", [record.status == "failed" for record in records], seed=seed),
+        bootstrap_metric("attack_success_rate", [record.status == "successful" for record in attacked], seed=seed),
+        Metric("attacked_examples", float(len(attacked)), n=total),
+        Metric("skipped_examples", float(total - len(attacked)), n=total),
+        bootstrap_metric(
+            "perturbed_word_percentage",
+            [100.0 * record.words_perturbed / max(1, record.words_total) for record in successful],
+            seed=seed,
+        ),
+        bootstrap_metric("mean_queries", [record.num_queries for record in attacked], seed=seed),
+        Metric("model_forwards", float(model_forwards), n=total),
+        Metric("seconds_per_example",
+               float(np.mean([record.seconds for record in records])) if records else float("nan"),
+               n=total),
+    ]
+    return metrics

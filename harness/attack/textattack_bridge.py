@@ -1,0 +1,243 @@
+"""The harness predictor as a TextAttack ModelWrapper. Imported only when an attack needs it.
+
+Sentence pairs: TextAttack represents a pair as an AttackedText over two columns (here "text" and "text_pair",
+after Example's fields) and hands the model wrapper (text, text_pair) tuples, which the harness predictor
+encodes as pairs. Which columns an attack may modify is `PairSegmentTarget`, a pre-transformation constraint
+that goes by column position, so it works whatever the columns are called (TextAttack's own
+InputColumnModification only recognises columns literally named premise/hypothesis).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Sequence
+
+import torch
+
+from harness.core.resources import prepare_nltk_and_textattack
+
+prepare_nltk_and_textattack()  # textattack needs NLTK stopwords to import, and must not try to download
+
+from textattack.models.wrappers import ModelWrapper  # noqa: E402
+from textattack.shared.utils import logger as _textattack_logger  # noqa: E402
+
+# TextAttack logs a line per attack build at INFO; the harness's progress bar says what is going on.
+_textattack_logger.setLevel(logging.WARNING)
+
+
+class _DropModelClassWarning(logging.Filter):
+    """TextAttack warns "Unknown if model of class ... compatible" for any class outside its own model zoo
+    (every PEFT-wrapped model, once per attack build). Queries go through the harness predictor, which serves
+    any Hugging Face classifier, so the warning says nothing true."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Unknown if model")
+
+
+if not any(isinstance(existing, _DropModelClassWarning) for existing in _textattack_logger.filters):
+    _textattack_logger.addFilter(_DropModelClassWarning())
+
+from textattack.constraints import PreTransformationConstraint  # noqa: E402
+
+from harness.attack.perturbation import text_seed  # noqa: E402
+from harness.core.pairs import make_attack_record, model_input  # noqa: E402
+from harness.core.types import AttackOutcome, Example, StageEnvironment  # noqa: E402
+
+PAIR_COLUMNS = ("text", "text_pair")
+"""Column names of a sentence pair's AttackedText (the Example fields they come from)."""
+
+
+# Transformations that collect candidate words in a Python set and return list(set): their order follows string
+# hashing, which Python randomises per process (PYTHONHASHSEED), so a seeded augmentation or attack that draws or
+# breaks ties among the candidates gave different texts in two runs. (class name, method returning candidates)
+SET_ORDERED_CANDIDATES = (
+    ("WordSwapWordNet", "_get_replacement_words"),
+    ("WordSwapInflections", "_get_replacement_words"),
+    ("WordInsertionRandomSynonym", "_get_synonyms"),
+)
+
+
+def make_candidate_order_deterministic(transformation: Any) -> None:
+    """Sort the candidates of the set-ordered transformations inside `transformation` (composite or not), so the
+    same seed gives the same texts in every process. Other transformations keep their own (ranked) order."""
+    parts = list(getattr(transformation, "transformations", None) or [transformation])
+    for part in parts:
+        for class_name, method_name in SET_ORDERED_CANDIDATES:
+            if type(part).__name__ != class_name or getattr(part, "_harness_sorted_candidates", False):
+                continue
+            unsorted = getattr(part, method_name)
+            setattr(part, method_name, lambda *args, _unsorted=unsorted, **kwargs: sorted(_unsorted(*args, **kwargs)))
+            part._harness_sorted_candidates = True
+
+
+class PredictorModelWrapper(ModelWrapper):
+    """Answers TextAttack's queries through harness.modeling.predict.Predictor (dynamic padding, cache)."""
+
+    def __init__(self, predictor: Any):
+        self.predictor = predictor
+        self.model = predictor.model
+        self.tokenizer = predictor.tokenizer
+
+    def __call__(self, text_input_list):
+        # A sentence pair arrives as a (text, text_pair) tuple, which the predictor encodes as a pair.
+        return torch.from_numpy(self.predictor.logits(list(text_input_list)))
+
+    def to(self, device):
+        # The predictor already owns device placement; TextAttack calls this when it moves attacks to a GPU.
+        return self
+
+
+class PairSegmentTarget(PreTransformationConstraint):
+    """Only words of the given columns (by position: 0 = text, 1 = text_pair) of a sentence pair may be modified;
+    a single text is left to the other constraints."""
+
+    def __init__(self, segments: tuple[int, ...]):
+        self.segments = tuple(segments)
+
+    def _get_modifiable_indices(self, current_text):
+        words_per_input = current_text.words_per_input
+        if len(words_per_input) < 2:
+            return set(range(len(current_text.words)))
+        indices, offset = set(), 0
+        for column, words in enumerate(words_per_input):
+            if column in self.segments:
+                indices |= set(range(offset, offset + len(words)))
+            offset += len(words)
+        return indices
+
+    def extra_repr_keys(self):
+        return ["segments"]
+
+
+def restrict_pair_segments(attack: Any, segments: tuple[int, ...]) -> None:
+    """Make a built attack modify only `segments` of sentence pairs: the recipes' InputColumnModification (which
+    freezes a column named "premise") gives way to PairSegmentTarget."""
+    from textattack.constraints.pre_transformation import InputColumnModification
+
+    attack.pre_transformation_constraints = [
+        constraint for constraint in attack.pre_transformation_constraints
+        if not isinstance(constraint, (InputColumnModification, PairSegmentTarget))] + [PairSegmentTarget(segments)]
+
+
+def textattack_input(example: Example) -> Any:
+    """What `Attack.attack` takes for the example: its text, or its pair as two columns."""
+    if example.text_pair is None:
+        return example.text
+    from collections import OrderedDict
+
+    return OrderedDict(zip(PAIR_COLUMNS, (example.text, example.text_pair)))
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Example],
+                          env: StageEnvironment) -> AttackOutcome:
+    """Attack each example with a built textattack.Attack; one AttackRecord per example.
+
+    `attack` must have been built on `classifier.predictor.textattack_wrapper()`, so every query goes through
+    the harness predictor (dynamic padding, text->logits cache).
+    """
+    from textattack.attack_results import (
+        FailedAttackResult,
+        MaximizedAttackResult,
+        SkippedAttackResult,
+        SuccessfulAttackResult,
+    )
+
+    records = []
+    forwards_before = classifier.predictor.forwards
+    prewarm_first_queries(attack, classifier.predictor, examples)
+    for example in env.progress(examples, desc="attack", unit="example"):
+        # Seeded per example: a randomised search (DeepWordBug's character choices) then gives the same result
+        # whichever examples ran before it, so reused per-example results and worker slices stay exact.
+        seed_everything(text_seed(env.seed, "attack", example.id))
+        started = time.perf_counter()
+        result = attack.attack(textattack_input(example), example.label)
+        seconds = time.perf_counter() - started
+        if isinstance(result, SuccessfulAttackResult):
+            status = "successful"
+        elif isinstance(result, SkippedAttackResult):
+            status = "skipped"
+        elif isinstance(result, FailedAttackResult):
+            status = "failed"
+        elif isinstance(result, MaximizedAttackResult):
+            # Goals that maximise rather than flip (input reduction): success is having changed the text at all.
+            changed = result.perturbed_result.attacked_text.tokenizer_input != model_input(example)
+            status = "successful" if changed else "failed"
+        else:
+            raise TypeError(f"unexpected TextAttack result {type(result).__name__}")
+        original = result.original_result
+        perturbed = result.perturbed_result
+        words_perturbed = (_words_changed(original.attacked_text, perturbed.attacked_text)
+                           if status == "successful" else 0)
+        records.append(make_attack_record(
+            _record_input(original.attacked_text), _record_input(perturbed.attacked_text),
+            example_id=example.id,
+            label=example.label,
+            original_prediction=int(original.output),
+            perturbed_prediction=int(perturbed.output),
+            original_confidence=_top_probability(original.raw_output),
+            perturbed_confidence=_top_probability(perturbed.raw_output),
+            status=status,
+            num_queries=int(perturbed.num_queries),
+            words_perturbed=words_perturbed,
+            words_total=len(original.attacked_text.words),
+            seconds=seconds,
+        ))
+    return AttackOutcome(records=tuple(records), model_forwards=classifier.predictor.forwards - forwards_before)
+
+
+def prewarm_first_queries(attack: Any, predictor: Any, examples: Sequence[Example]) -> None:
+    """Batch across examples what every example's search asks first, so it runs in a few full batches.
+
+    TextAttack attacks one example at a time, and its first queries for an example are its original text and,
+    for searches ordered by word importance ("unk" / "delete" / weighted saliency), one leave-one-out text per
+    attackable word. Those do not depend on the search's later choices, so the harness scores them for all
+    examples in one call; the per-example searches then find them in the predictor's text->logits cache. The
+    texts are built with TextAttack's own functions, so the searches and their query counts are unchanged.
+    """
+    from textattack.search_methods import GreedyWordSwapWIR
+    from textattack.shared import AttackedText
+
+    texts = [model_input(example) for example in examples]
+    search = attack.search_method
+    if isinstance(search, GreedyWordSwapWIR) and search.wir_method in ("unk", "delete", "weighted-saliency"):
+        for example in examples:
+            initial = AttackedText(textattack_input(example))
+            _, indices = attack.get_indices_to_order(initial)
+            for index in indices:
+                if search.wir_method == "delete":
+                    texts.append(initial.delete_word_at_index(index).tokenizer_input)
+                else:
+                    texts.append(initial.replace_word_at_index(index, search.unk_token).tokenizer_input)
+    predictor.logits(texts)
+
+
+def _record_input(attacked_text: Any) -> Any:
+    """The text of an AttackedText, or its (text, text_pair) for a pair."""
+    value = attacked_text.tokenizer_input
+    return value if isinstance(value, str) else tuple(value)
+
+
+def _words_changed(original: Any, perturbed: Any) -> int:
+    """Words swapped; for attacks that delete or insert words, how many were removed or added."""
+    if len(original.words) == len(perturbed.words):
+        return len(original.all_words_diff(perturbed))
+    return abs(len(original.words) - len(perturbed.words))
+
+
+def _top_probability(raw_output: Any) -> float:
+    """TextAttack keeps raw outputs as probabilities (tensor or array); be safe and renormalise if they are logits."""
+    values = torch.as_tensor(raw_output, dtype=torch.float32).flatten()
+    if values.min() < 0 or abs(float(values.sum()) - 1.0) > 1e-3:
+        values = values.softmax(dim=-1)
+    return float(values.max())

@@ -1,0 +1,121 @@
+"""What a component's factory must return, one Protocol per kind.
+
+A plugin registers `register(name, factory, config=ConfigDataclass)`; the harness calls
+`factory(config_instance)` and uses the returned object through the Protocol of its kind. Plain data in and
+out is defined in harness.core.types.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+from harness.core.types import (
+    AttackOutcome,
+    Example,
+    ExecutionPlan,
+    ExplainOutcome,
+    ReportRequest,
+    StageEnvironment,
+    TaskData,
+    TokenExample,
+    TrainedModel,
+    TrainRequest,
+)
+
+COMPONENT_KINDS = ("task", "finetuner", "attack", "augmenter", "explainer", "reporter", "executor", "task-kind")
+AUTHORING_KINDS = ("task", "finetuner", "attack", "augmenter", "explainer", "reporter")
+"""Kinds `harness new-plugin` writes a package for and harness.testing checks (executors and task kinds: see
+docs/plugins.md)."""
+
+
+@runtime_checkable
+class Classifier(Protocol):
+    """A loaded text classifier, as attacks and explainers receive it.
+
+    `model` and `tokenizer` are the Hugging Face objects (a PeftModel for adapters); `predictor` is the
+    harness's fast batched inference path (harness.modeling.predict.Predictor) that every stage should use.
+    """
+
+    model: Any
+    tokenizer: Any
+    predictor: Any
+    label_names: tuple[str, ...]
+    device: str
+    max_length: int
+
+
+class Task(Protocol):
+    def load(self, env: StageEnvironment) -> TaskData: ...
+
+
+class Finetuner(Protocol):
+    def train(self, request: TrainRequest) -> TrainedModel: ...
+
+
+class Attack(Protocol):
+    def attack(self, classifier: Classifier, examples: Sequence[Example], env: StageEnvironment) -> AttackOutcome: ...
+
+
+class Augmenter(Protocol):
+    def augment(self, texts: Sequence[str], env: StageEnvironment) -> list[str]: ...
+
+
+class Explainer(Protocol):
+    def explain(self, classifier: Classifier, examples: Sequence[Example], env: StageEnvironment) -> ExplainOutcome: ...
+
+
+# Token classification (named-entity recognition). A task whose TaskData.kind is "token-classification" has
+# splits of TokenExample, and its classifier's `predictor` is a harness.modeling.predict.TokenPredictor (word tags). The
+# runner uses the methods below on such a task and refuses, before anything trains, a component that lacks them.
+# A component built only for token tasks sets the class attribute `supports_sequence_classification = False`, so
+# that the runner refuses it on a text task too.
+
+
+class TokenAttack(Protocol):
+    """An attack on a tagger (registered with register_attacks). Declare `supports_token_classification = True`
+    on the registered class."""
+
+    supports_token_classification: bool
+
+    def attack_tokens(self, classifier: Classifier, examples: Sequence[TokenExample], task: TaskData,
+                      env: StageEnvironment) -> Sequence[Any]:
+        """One harness.kinds.token.attack.NerAttackRecord per example, in order. `task` is the cell's task data (its
+        label_names, and the training split, e.g. for a pool of entities to swap in)."""
+        ...
+
+
+class TokenPerturbation(Protocol):
+    """An entity-preserving perturbation of NER sentences (registered with register_augmenters)."""
+
+    def perturb_tokens(self, examples: Sequence[TokenExample], task: TaskData,
+                       env: StageEnvironment) -> list[TokenExample]:
+        """One perturbed example per example, same ids, in order, tags aligned with the new tokens. `task` gives
+        the label names and the training split (entity swaps draw their names from it)."""
+        ...
+
+
+class EntityExplainer(Protocol):
+    """An explainer of a tagger's entities (registered with register_explainers)."""
+
+    def explain_entities(self, classifier: Classifier, examples: Sequence[TokenExample],
+                         env: StageEnvironment) -> Any:
+        """A harness.kinds.token.explaining.EntityExplainOutcome: one EntityAttribution per entity the model predicts
+        in the examples (the attribution of the entity's label over the sentence's words)."""
+        ...
+
+
+class Reporter(Protocol):
+    def render(self, request: ReportRequest) -> list[Path]: ...
+
+
+class Executor(Protocol):
+    ships_cells: bool
+    """Optional (default False): True when cells run in other processes through `plan.compute_cell`, so the
+    runner refuses plugins that cannot be rebuilt there before anything runs."""
+
+    def run(self, plan: ExecutionPlan) -> None:
+        """Compute every cell of `plan`; each must end in `plan.record` or `plan.record_failure`.
+
+        Raise HarnessError before computing anything when the executor cannot run this plan (e.g. a cluster
+        it cannot reach, or `plan.not_shippable` for an executor that ships cells to other processes)."""

@@ -1,0 +1,334 @@
+"""The on-disk store: a content-addressed stage cache and one directory per run.
+
+Layout:
+    <output>/.stage-cache/<kind>/<key>/    one finished stage: stage.json, records/*.jsonl, model/
+    <output>/<suite>/<run-id>/             manifest.json, stages.jsonl, results.csv, gates.json,
+                                           records/<stage>.<name>.jsonl, reports
+A stage directory is built under a temporary name and renamed into place when complete, so a killed run
+leaves either a finished stage or nothing; a rerun recomputes only stages whose key has no directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
+
+from harness.core.types import RESULT_COLUMNS, SCHEMA_VERSION, GateOutcome, ResultRow, StageRecord, StoredRun
+
+CACHE_DIR_NAME = ".stage-cache"
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(_jsonable(value), sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: _jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    return value
+
+
+def content_key(parts: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(parts).encode("utf-8")).hexdigest()[:24]
+
+
+def unique_directory(parent: Path, prefix: str, suffix: str) -> Path:
+    """A new, empty, uniquely named directory in `parent`, with the mode the user's umask gives (tempfile.mkdtemp
+    would make it 0700: stages in a cache shared with a group would be unreadable to the group)."""
+    while True:
+        path = parent / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            os.mkdir(path, 0o777)
+            return path
+        except FileExistsError:
+            continue
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` in one step (a temporary file renamed over it): a kill never leaves half a file.
+
+    The file gets the mode the user's umask gives a new file (0644 under the usual 022), as `open()` would;
+    tempfile.mkstemp would make every run file 0600, unreadable to the user's group and to web servers."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = str(path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp")
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def atomic_write_json(path: Path, value: Any) -> None:
+    atomic_write_text(path, json.dumps(_jsonable(value), indent=2, sort_keys=False, default=str) + "\n")
+
+
+def write_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> None:
+    atomic_write_text(path, "".join(json.dumps(_jsonable(record), ensure_ascii=False) + "\n" for record in records))
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as stream:
+        return [json.loads(line) for line in stream if line.strip()]
+
+
+class StageCache:
+    """Finished stages by content key. A directory exists only once its stage completed.
+
+    With a mirror (harness.core.artifacts.ArtifactMirror), committed stages are also uploaded to object storage and
+    a stage missing here is downloaded from there before anyone recomputes it.
+    """
+
+    def __init__(self, root: Path, mirror: Any = None):
+        self.root = Path(root)
+        self.mirror = mirror
+
+    def path(self, kind: str, key: str) -> Path:
+        return self.root / kind / key
+
+    def lookup(self, kind: str, key: str) -> Optional[dict[str, Any]]:
+        stage_file = self.path(kind, key) / "stage.json"
+        if not stage_file.exists() and not self._fetch(kind, key):
+            return None
+        try:
+            return json.loads(stage_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return None  # a damaged entry is recomputed, not trusted
+
+    def ensure_local(self, directory: Path) -> None:
+        """Make a stage directory of this cache present here (a worker on another machine may have built it)."""
+        if not directory.exists() and directory.parent.parent == self.root:
+            self._fetch(directory.parent.name, directory.name)
+
+    def _fetch(self, kind: str, key: str) -> bool:
+        if self.mirror is None:
+            return False
+        from harness.core.artifacts import fetch_into
+
+        return fetch_into(self.root, self.mirror, kind, key)
+
+    def begin(self, kind: str, key: str) -> Path:
+        """A fresh temporary directory to build the stage in, named after this host and process so that a later
+        run can tell a killed run's leftovers from a live run's work (see remove_abandoned)."""
+        parent = self.root / kind
+        parent.mkdir(parents=True, exist_ok=True)
+        return unique_directory(parent, f".{key}.{_HOST}.{os.getpid()}.", ".partial")
+
+    def remove_abandoned(self) -> int:
+        """Delete half-built stages of processes of this host that are gone (killed mid-stage); return how many.
+
+        Partial directories of live processes (another run sharing the cache) and of other hosts (a shared
+        filesystem) are left alone: their owners may still be building them."""
+        removed = 0
+        if not self.root.is_dir():
+            return removed
+        for partial in self.root.glob("*/.*.partial"):
+            parts = partial.name.split(".")
+            # .{key}.{host}.{pid}.{random}.partial -> ["", key, host..., pid, random, "partial"]
+            if len(parts) < 6 or not parts[-3].isdigit() or ".".join(parts[2:-3]) != _HOST:
+                continue
+            if not _process_alive(int(parts[-3])):
+                shutil.rmtree(partial, ignore_errors=True)
+                removed += 1
+        return removed
+
+    def commit(self, building: Path, kind: str, key: str, stage: Mapping[str, Any]) -> Path:
+        atomic_write_json(building / "stage.json", stage)
+        final = self.path(kind, key)
+        if final.exists() and self.lookup(kind, key) is None:
+            # A damaged entry (its stage.json unreadable) would block the rename forever: set it aside.
+            os.rename(final, final.with_name(f".{key}.damaged-{os.getpid()}-{time.time_ns()}"))
+        try:
+            os.rename(building, final)
+        except OSError:
+            # Someone (another process) committed the same key first; theirs is as good as ours.
+            shutil.rmtree(building, ignore_errors=True)
+        if self.mirror is not None:
+            self.mirror.upload(kind, key, final)
+        return final
+
+    def abandon(self, building: Path) -> None:
+        shutil.rmtree(building, ignore_errors=True)
+
+
+_HOST = re.sub(r"[^A-Za-z0-9_-]+", "-", socket.gethostname()) or "host"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+class RunLock:
+    """An exclusive lock on a run directory for the life of the run: two `harness run` processes writing the same
+    run directory (the same --run-id) would interleave their stage lists. The operating system releases the lock
+    when the process ends however it ends, so a killed run never leaves a stale lock."""
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / ".lock"
+        self.handle = None
+
+    def acquire(self) -> None:
+        from harness.core.errors import HarnessError
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+", encoding="utf-8")
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; run ids are unique unless --run-id repeats one
+            self.handle = handle
+            return
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise HarnessError(f"run directory {self.path.parent} is being written by {holder}; wait for it to "
+                               f"finish or choose another --run-id") from error
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"harness run (pid {os.getpid()} on {socket.gethostname()})\n")
+        handle.flush()
+        self.handle = handle
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.close()  # closing the file releases the lock
+            self.handle = None
+
+
+def safe_file_name(stage_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stage_id)
+
+
+class RunStore:
+    """Writes one run's directory; every file is replaced atomically so a kill never leaves half a file."""
+
+    def __init__(self, run_dir: Path, lock: bool = False):
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.lock = RunLock(self.run_dir) if lock else None
+        if self.lock is not None:
+            self.lock.acquire()
+        self.rows: list[ResultRow] = []
+        self.stages: list[StageRecord] = []
+
+    def write_manifest(self, manifest: Mapping[str, Any]) -> None:
+        atomic_write_json(self.run_dir / "manifest.json", {"schema_version": SCHEMA_VERSION, **manifest})
+
+    def update_manifest(self, **fields: Any) -> None:
+        manifest = json.loads((self.run_dir / "manifest.json").read_text(encoding="utf-8"))
+        manifest.update(_jsonable(fields))
+        atomic_write_json(self.run_dir / "manifest.json", manifest)
+
+    def add_stage(self, record: StageRecord, rows: Iterable[ResultRow]) -> None:
+        self.stages.append(record)
+        self.rows.extend(rows)
+        atomic_write_text(self.run_dir / "stages.jsonl",
+                          "".join(canonical_json(stage) + "\n" for stage in self.stages))
+        atomic_write_text(self.run_dir / "results.csv", results_csv(self.rows))
+
+    def copy_records(self, stage_id: str, source_dir: Path) -> None:
+        """Per-example records of a stage, copied so the run directory is self-contained."""
+        records_dir = source_dir / "records"
+        if not records_dir.is_dir():
+            return
+        target = self.run_dir / "records"
+        target.mkdir(exist_ok=True)
+        for path in records_dir.glob("*.jsonl"):
+            destination = target / f"{safe_file_name(stage_id)}.{path.name}"
+            shutil.copyfile(path, destination.with_suffix(".tmp"))
+            os.replace(destination.with_suffix(".tmp"), destination)
+
+    def write_samples(self, samples: Mapping[str, Any]) -> None:
+        atomic_write_json(self.run_dir / "samples.json", samples)
+
+    def write_gates(self, gates: Iterable[GateOutcome]) -> None:
+        atomic_write_json(self.run_dir / "gates.json", list(gates))
+
+    def close(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+
+
+def results_csv(rows: Iterable[ResultRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(RESULT_COLUMNS)
+    for row in rows:
+        writer.writerow(["" if getattr(row, column) is None else getattr(row, column) for column in RESULT_COLUMNS])
+    return buffer.getvalue()
+
+
+def _parse_optional_float(text: str) -> Optional[float]:
+    return None if text == "" else float(text)
+
+
+def read_results(path: Path) -> list[ResultRow]:
+    if not path.exists():
+        return []
+    rows = []
+    with path.open(encoding="utf-8", newline="") as stream:
+        for raw in csv.DictReader(stream):
+            rows.append(ResultRow(
+                task=raw["task"], model=raw["model"], method=raw["method"], seed=int(raw["seed"]),
+                stage=raw["stage"], component=raw["component"], metric=raw["metric"],
+                value=float(raw["value"]) if raw["value"] != "" else float("nan"),
+                ci_low=_parse_optional_float(raw["ci_low"]), ci_high=_parse_optional_float(raw["ci_high"]),
+                n=int(raw["n"]) if raw["n"] else None, stage_key=raw["stage_key"],
+                train_size=int(raw["train_size"]) if raw.get("train_size") else None,
+            ))
+    return rows
+
+
+def read_run(run_dir: Path) -> StoredRun:
+    """Load a run from disk alone (what reporters and `harness report` use)."""
+    run_dir = Path(run_dir)
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no manifest.json)")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    stage_fields = {field.name for field in dataclasses.fields(StageRecord)}
+    stages = tuple(StageRecord(**{k: v for k, v in record.items() if k in stage_fields})
+                   for record in read_jsonl(run_dir / "stages.jsonl"))
+    gates_path = run_dir / "gates.json"
+    gates = tuple(GateOutcome(**gate) for gate in json.loads(gates_path.read_text(encoding="utf-8"))) \
+        if gates_path.exists() else ()
+    return StoredRun(run_dir, manifest, tuple(read_results(run_dir / "results.csv")), stages, gates)
+
+
+def read_stage_records(run_dir: Path, stage_id: str, name: str) -> list[dict[str, Any]]:
+    return read_jsonl(Path(run_dir) / "records" / f"{safe_file_name(stage_id)}.{name}.jsonl")

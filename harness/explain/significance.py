@@ -1,0 +1,98 @@
+"""Is a difference between two runs real? Paired tests on per-example outcomes.
+
+Two runs of the same suite evaluate, attack and perturb the same examples (ids are stable), so their per-example
+outcomes pair up: McNemar's exact test for 0/1 outcomes (correct, attack succeeded, prediction flipped), a paired
+bootstrap of the mean difference for continuous ones. Used by `harness compare` and by baseline gates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from harness.core.statistics import BOOTSTRAP_RESAMPLES
+from harness.core.store import read_stage_records
+from harness.core.types import StageRecord, StoredRun
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    test: str
+    """"mcnemar" or "paired-bootstrap"."""
+    p_value: float
+    pairs: int
+    """Examples present in both runs."""
+
+
+def mcnemar_exact(only_a: int, only_b: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant pairs (binomial test of only_a vs only_b at 1/2)."""
+    discordant = only_a + only_b
+    if discordant == 0:
+        return 1.0
+    smaller = min(only_a, only_b)
+    tail = sum(math.comb(discordant, k) for k in range(smaller + 1)) / 2 ** discordant
+    return min(1.0, 2 * tail)
+
+
+def paired_bootstrap_p(a: Sequence[float], b: Sequence[float], seed: int = 0) -> float:
+    """Two-sided p-value that the mean of b - a is zero, from the bootstrap distribution of the mean difference
+    (centred under the null)."""
+    differences = np.asarray(b, dtype=np.float64) - np.asarray(a, dtype=np.float64)
+    if differences.size < 2 or np.allclose(differences, differences[0]):
+        return 1.0 if differences.size == 0 or differences[0] == 0 else 0.0
+    rng = np.random.default_rng(seed)
+    observed = differences.mean()
+    centred = differences - observed
+    means = centred[rng.integers(0, differences.size, size=(BOOTSTRAP_RESAMPLES, differences.size))].mean(axis=1)
+    return float(min(1.0, (np.sum(np.abs(means) >= abs(observed)) + 1) / (BOOTSTRAP_RESAMPLES + 1)))
+
+
+def paired_outcomes(a: dict[str, float], b: dict[str, float], binary: bool) -> Optional[PairedTest]:
+    """The paired test of per-example outcomes keyed by example id; None when no example is in both."""
+    common = sorted(set(a) & set(b))
+    if not common:
+        return None
+    if binary:
+        only_a = sum(1 for key in common if a[key] and not b[key])
+        only_b = sum(1 for key in common if b[key] and not a[key])
+        return PairedTest("mcnemar", mcnemar_exact(only_a, only_b), len(common))
+    return PairedTest("paired-bootstrap", paired_bootstrap_p([a[key] for key in common], [b[key] for key in common]),
+                      len(common))
+
+
+# metric -> (stage record file, per-example outcome, binary?): the metrics whose per-example outcomes are stored.
+OutcomeOf = Callable[[dict], Optional[float]]
+PER_EXAMPLE_OUTCOMES: dict[tuple[str, str], tuple[str, OutcomeOf, bool]] = {
+    ("evaluate", "accuracy"): ("predictions", lambda r: float(r["prediction"] == r["label"]), True),
+    ("attack", "accuracy_under_attack"): ("attack", lambda r: float(r["status"] == "failed"), True),
+    ("attack", "attack_success_rate"): ("attack", lambda r: None if r["status"] == "skipped"
+                                        else float(r["status"] == "successful"), True),
+    ("perturb", "perturbed_accuracy"): ("perturb", lambda r: float(r["perturbed_prediction"] == r["label"]), True),
+    ("perturb", "flip_rate"): ("perturb", lambda r: float(r["perturbed_prediction"] != r["original_prediction"]),
+                               True),
+}
+
+
+def stage_outcomes(run: StoredRun, stage: StageRecord, metric: str) -> Optional[dict[str, float]]:
+    """Per-example outcomes of `metric` in one stage of a run, keyed by example id; None if not stored."""
+    spec = PER_EXAMPLE_OUTCOMES.get((stage.kind, metric))
+    if spec is None:
+        return None
+    name, outcome_of, _ = spec
+    records = read_stage_records(Path(run.run_dir), stage.stage_id, name)
+    if not records:
+        return None
+    outcomes = {}
+    for record in records:
+        value = outcome_of(record)
+        if value is not None:
+            outcomes[record["example_id"]] = value
+    return outcomes
+
+
+def is_binary(stage_kind: str, metric: str) -> bool:
+    return PER_EXAMPLE_OUTCOMES.get((stage_kind, metric), ("", None, False))[2]

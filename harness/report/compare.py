@@ -1,0 +1,123 @@
+"""`harness compare RUN_A RUN_B`: what changed between two runs, metric by metric, and whether it is real.
+
+For every method and compared metric (the scorecard's columns) present in both runs: A, B, the difference B - A,
+and, where per-example outcomes are stored, a paired test (McNemar on examples both runs saw); a difference is
+called better or worse only when that test is significant at `alpha`. Written as compare.html and compare.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+from harness.core.store import atomic_write_text, read_run
+from harness.core.types import StoredRun
+from harness.explain.significance import PairedTest, is_binary, paired_outcomes, stage_outcomes
+from harness.report.reporting import comparison_table, format_value, markdown_escape, render_template, stored_methods
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    method: str
+    title: str
+    key: tuple[str, str, str]
+    """(stage, component, metric)"""
+    percent: bool
+    higher_is_better: Optional[bool]
+    a: Optional[float]
+    b: Optional[float]
+    test: Optional[PairedTest]
+    alpha: float
+
+    @property
+    def delta(self) -> Optional[float]:
+        if self.a is None or self.b is None or math.isnan(self.a) or math.isnan(self.b):
+            return None
+        return self.b - self.a
+
+    @property
+    def significant(self) -> bool:
+        return self.test is not None and self.test.p_value < self.alpha
+
+    @property
+    def verdict(self) -> str:
+        """"better", "worse", "no significant change", or "" where no test applies."""
+        if self.delta is None or self.test is None:
+            return ""
+        if not self.significant or self.delta == 0 or self.higher_is_better is None:
+            return "no significant change"
+        return "better" if (self.delta > 0) == self.higher_is_better else "worse"
+
+
+def paired_test(run_a: StoredRun, run_b: StoredRun, method: str, stage_kind: str, component: str,
+                metric: str) -> Optional[PairedTest]:
+    """The paired test of one metric of one method across the two runs, pooling seeds (examples keyed by seed)."""
+
+    def outcomes(run: StoredRun) -> dict[str, float]:
+        pooled: dict[str, float] = {}
+        for stage in run.stages:
+            if (stage.kind == stage_kind and stage.method == method and stage.status in ("computed", "cached")
+                    and (stage_kind == "evaluate" or stage.component == component)):
+                for example_id, value in (stage_outcomes(run, stage, metric) or {}).items():
+                    pooled[f"{stage.seed}:{example_id}"] = value
+        return pooled
+
+    if not is_binary(stage_kind, metric):
+        return None
+    a, b = outcomes(run_a), outcomes(run_b)
+    return paired_outcomes(a, b, binary=True) if a and b else None
+
+
+def compare_runs(run_a: StoredRun, run_b: StoredRun, alpha: float = 0.05) -> list[MetricChange]:
+    methods = list(dict.fromkeys(stored_methods(run_a) + stored_methods(run_b)))
+    table_a, table_b = comparison_table(run_a.results, methods), comparison_table(run_b.results, methods)
+    # B's columns in the scorecard's order, then any that only A has.
+    columns = {column.key: column for column in table_b.columns}
+    columns.update({column.key: column for column in table_a.columns if column.key not in columns})
+    changes = []
+    for method in methods:
+        for key, column in columns.items():
+            cell_a, cell_b = table_a.cells.get((method, key)), table_b.cells.get((method, key))
+            if cell_a is None and cell_b is None:
+                continue
+            stage, component, metric = key
+            test = paired_test(run_a, run_b, method, stage, component, metric) if cell_a and cell_b else None
+            changes.append(MetricChange(method, column.title, key, column.percent, column.higher_is_better,
+                                        cell_a.value if cell_a else None, cell_b.value if cell_b else None, test,
+                                        alpha))
+    return changes
+
+
+def format_delta(change: MetricChange) -> str:
+    if change.delta is None:
+        return "–"
+    text = format_value(change.delta, change.percent)
+    return ("+" + text) if change.delta > 0 else text
+
+
+def write_comparison(run_a_dir: Path, run_b_dir: Path, output_dir: Path, alpha: float = 0.05) -> list[Path]:
+    run_a, run_b = read_run(run_a_dir), read_run(run_b_dir)
+    changes = compare_runs(run_a, run_b, alpha)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    html_path, markdown_path = output_dir / "compare.html", output_dir / "compare.md"
+    atomic_write_text(html_path, render_template("compare.html", run_a=run_a, run_b=run_b, changes=changes,
+                                                 alpha=alpha, format_value=format_value, format_delta=format_delta))
+    atomic_write_text(markdown_path, _markdown(run_a, run_b, changes, alpha))
+    return [html_path, markdown_path]
+
+
+def _markdown(run_a: StoredRun, run_b: StoredRun, changes: Sequence[MetricChange], alpha: float) -> str:
+    name = lambda run: markdown_escape(run.manifest.get("run_id", run.run_dir.name))  # noqa: E731
+    lines = [f"## Comparison: {name(run_a)} (A) → {name(run_b)} (B)", "",
+             f"B - A per method and metric; better/worse only where a paired test on the examples both runs saw "
+             f"is significant at alpha = {alpha:g} (McNemar for per-example outcomes).", "",
+             "| method | metric | A | B | B - A | p | verdict |", "|---|---|---|---|---|---|---|"]
+    for change in changes:
+        p_value = f"{change.test.p_value:.3g}" if change.test else "–"
+        verdict = {"better": "✅ better", "worse": "❌ worse"}.get(change.verdict, change.verdict)
+        lines.append(f"| {markdown_escape(change.method)} | {markdown_escape(change.title)} | "
+                     f"{format_value(change.a, change.percent)} | {format_value(change.b, change.percent)} | "
+                     f"{format_delta(change)} | {p_value} | {verdict} |")
+    return "\n".join(lines) + "\n"

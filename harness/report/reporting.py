@@ -1,0 +1,254 @@
+"""Helpers reporters share: a method-by-column summary of the results table, and template rendering.
+
+Templates get two helpers for sentence pairs (records with `original_text_pair` / `segments`, see
+harness.core.pairs): `segment_diff(original, perturbed)`, the changed words of a pair's second segment, and
+`segment_name(index, manifest)`, how a drill-down labels a segment. What a task kind adds to a report (the
+entity tables of a NER run, say) comes from the kind (`TaskKind.report_view`, harness.kinds), rendered from the
+kind's own templates with the same environment (`template_environment(package)`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+from harness.core.types import ResultRow, StoredRun
+
+# Which way is better for each metric the scorecard compares (True: higher is better).
+HIGHER_IS_BETTER = {
+    "accuracy": True,
+    "macro_f1": True,
+    "accuracy_under_attack": True,
+    "attack_success_rate": False,
+    "mean_abs_convergence_delta": False,
+    "perturbed_accuracy": True,
+    "flip_rate": False,
+    "comprehensiveness_aopc": True,
+    "sufficiency_aopc": False,
+    "loo_correlation": True,
+    "token_f1": True,
+    "attribution_rank_correlation": True,
+    "randomization_rank_correlation": False,
+    "mean_infidelity": False,
+    "trainable_parameters": False,
+    "train_seconds": False,
+    "peak_gpu_memory_mb": False,
+    "peak_rss_mb": False,
+    # Token classification (NER).
+    "entity_f1": True,
+    "entity_precision": True,
+    "entity_recall": True,
+    "token_accuracy": True,
+    "entity_f1_under_attack": True,
+    "entity_flip_rate": False,
+    "queries": False,
+    "perturbed_entity_f1": True,
+    "entity_faithfulness_gain": True,
+}
+
+
+def higher_is_better(metric: str) -> Optional[bool]:
+    """Which way is better for a metric; a per-type metric ("entity_f1/PER") goes the way of its family."""
+    if metric in HIGHER_IS_BETTER:
+        return HIGHER_IS_BETTER[metric]
+    return HIGHER_IS_BETTER.get(metric.split("/", 1)[0]) if "/" in metric else None
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: float
+    ci_low: Optional[float]
+    ci_high: Optional[float]
+    seeds: int
+
+
+@dataclass(frozen=True)
+class Column:
+    key: tuple[str, str, str]
+    """(stage, component, metric)"""
+    title: str
+    group: str
+    higher_is_better: Optional[bool]
+    percent: bool = False
+
+
+@dataclass
+class ComparisonTable:
+    methods: list[str]
+    columns: list[Column]
+    cells: dict[tuple[str, tuple[str, str, str]], Cell] = field(default_factory=dict)
+
+    def cell(self, method: str, column: Column) -> Optional[Cell]:
+        return self.cells.get((method, column.key))
+
+    def best(self, column: Column) -> Optional[str]:
+        if column.higher_is_better is None:
+            return None
+        candidates = [(cell.value, method) for method in self.methods
+                      if (cell := self.cell(method, column)) is not None and not math.isnan(cell.value)]
+        if len(candidates) < 2:
+            return None
+        return (max if column.higher_is_better else min)(candidates)[1]
+
+
+COLUMN_PLAN = (  # (stage, metric, title, percent); a metric ending in "/*" is one column per type found
+    ("evaluate", "accuracy", "Clean accuracy", True),
+    ("evaluate", "macro_f1", "Macro-F1", True),
+    ("evaluate", "entity_f1", "Entity F1", True),
+    ("evaluate", "entity_precision", "Entity precision", True),
+    ("evaluate", "entity_recall", "Entity recall", True),
+    ("evaluate", "entity_f1/*", "Entity F1", True),
+    ("evaluate", "token_accuracy", "Token accuracy", True),
+    ("attack", "accuracy_under_attack", "Accuracy under attack", True),
+    ("attack", "entity_f1_under_attack", "Entity F1 under attack", True),
+    ("attack", "attack_success_rate", "Attack success rate", True),
+    ("attack", "entity_flip_rate", "Entity flip rate", True),
+    ("attack", "perturbed_word_percentage", "Words perturbed %", False),
+    ("attack", "mean_queries", "Queries / example", False),
+    ("attack", "queries", "Queries / sentence", False),
+    ("perturb", "perturbed_accuracy", "Accuracy perturbed", True),
+    ("perturb", "flip_rate", "Flip rate", True),
+    ("perturb", "perturbed_entity_f1", "Entity F1 perturbed", True),
+    ("perturb", "entity_flip_rate", "Entity flip rate", True),
+    ("explain", "entity_faithfulness_gain", "Entity faithfulness gain", False),
+    ("explain", "comprehensiveness_aopc", "Comprehensiveness", False),
+    ("explain", "sufficiency_aopc", "Sufficiency", False),
+    ("explain", "loo_correlation", "Agreement with leave-one-out", False),
+    ("explain", "token_f1", "Rationale token F1", False),
+    ("explain", "attribution_rank_correlation", "Stability under attack", False),
+    ("explain", "randomization_rank_correlation", "Randomised-model correlation", False),
+    ("explain", "mean_infidelity", "Infidelity", False),
+    ("explain", "mean_abs_convergence_delta", "Completeness |delta|", False),
+    ("finetune", "trainable_parameters", "Trainable params", False),
+    ("finetune", "trainable_percentage", "Trainable %", False),
+    ("finetune", "train_seconds", "Train time (s)", False),
+    ("finetune", "peak_gpu_memory_mb", "Peak GPU MB", False),
+    ("finetune", "peak_rss_mb", "Peak RSS MB", False),
+)
+
+
+def is_sweep(rows: Sequence[ResultRow]) -> bool:
+    return len({row.train_size for row in rows if row.method}) > 1
+
+
+def row_label(row: ResultRow, sweep: bool) -> str:
+    """A comparison row: the method, or the method at a train size when the run is a data-efficiency sweep."""
+    return f"{row.method} (n={row.train_size})" if sweep else row.method
+
+
+def comparison_table(rows: Sequence[ResultRow], methods: Sequence[str]) -> ComparisonTable:
+    """Methods (x train sizes in a sweep) x metrics; several seeds are averaged (the CI shown is then the
+    mean of the seeds' CIs)."""
+    sweep = is_sweep(rows)
+    grouped: dict[tuple[str, tuple[str, str, str]], list[ResultRow]] = defaultdict(list)
+    for row in rows:
+        if row.method:
+            grouped[(row_label(row, sweep), (row.stage, row.component, row.metric))].append(row)
+    if sweep:
+        sizes = sorted({row.train_size for row in rows if row.method and row.train_size is not None})
+        methods = [f"{method} (n={size})" for method in methods for size in sizes]
+    present_components: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        if row.method and row.component and row.component not in present_components[row.stage]:
+            present_components[row.stage].append(row.component)
+    columns = []
+    for stage, planned, title, percent in COLUMN_PLAN:
+        components = present_components[stage] if stage in ("attack", "perturb", "explain") else [""]
+        for component in components:
+            if planned.endswith("/*"):  # per entity type: the types this run has, sorted
+                family = planned[:-1]
+                names = sorted({k[2] for (_, k) in grouped if k[:2] == (stage, component) and k[2].startswith(family)})
+                found = [(name, f"{title} {name[len(family):]}") for name in names]
+            else:
+                found = [(planned, title)] if any(k == (stage, component, planned) for (_, k) in grouped) else []
+            for metric, metric_title in found:
+                columns.append(Column((stage, component, metric),
+                                      metric_title + (f" ({component})" if component else ""), stage,
+                                      higher_is_better(metric), percent))
+    table = ComparisonTable(list(methods), columns)
+    for (method, key), group in grouped.items():
+        values = [row.value for row in group if not math.isnan(row.value)]
+        if not values:
+            continue
+        lows = [row.ci_low for row in group if row.ci_low is not None]
+        highs = [row.ci_high for row in group if row.ci_high is not None]
+        table.cells[(method, key)] = Cell(
+            sum(values) / len(values),
+            sum(lows) / len(lows) if len(lows) == len(group) else None,
+            sum(highs) / len(highs) if len(highs) == len(group) else None,
+            len(group),
+        )
+    return table
+
+
+def format_value(value: Optional[float], percent: bool) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if percent:
+        return f"{100 * value:.1f}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def markdown_escape(text: object) -> str:
+    """Markdown/HTML-inert text for a table cell: pipes, angle brackets, backticks and newlines neutralised."""
+    return (str(text).replace("\\", "\\\\").replace("&", "&amp;").replace("|", "\\|").replace("<", "&lt;")
+            .replace(">", "&gt;").replace("`", "\\`").replace("\r", " ").replace("\n", " "))
+
+
+def segment_diff(original: Optional[str],
+                 perturbed: Optional[str]) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
+    """Words of both versions of a segment, each flagged True where it changed (for highlighting)."""
+    import difflib
+
+    before, after = (original or "").split(), (perturbed or "").split()
+    left = [(word, False) for word in before]
+    right = [(word, False) for word in after]
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes():
+        if tag != "equal":
+            for index in range(i1, i2):
+                left[index] = (before[index], True)
+            for index in range(j1, j2):
+                right[index] = (after[index], True)
+    return left, right
+
+
+SEGMENT_NAMES = ("first segment", "second segment")
+
+
+def segment_name(index: int, manifest: Optional[Any] = None) -> str:
+    """What the task calls segment `index` (the run manifest's text_fields, e.g. "hypothesis"), else "second
+    segment" and the like."""
+    fields = list((manifest or {}).get("text_fields") or ())
+    if 0 <= index < len(fields) and len(fields) > 1:
+        return str(fields[index])
+    return SEGMENT_NAMES[index] if 0 <= index < len(SEGMENT_NAMES) else f"segment {index + 1}"
+
+
+def template_environment(package: str = "harness.report") -> Any:
+    """The jinja2 environment of the templates/ directory of `package` ("harness.report", or a task kind's package such
+    as "harness.kinds.token"): autoescaping on (every text in a report is untrusted), and the helpers above as
+    globals."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader(package, "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals.update(segment_diff=segment_diff, segment_name=segment_name)
+    return environment
+
+
+def render_template(name: str, /, package: str = "harness.report", **context: Any) -> str:
+    """Render one of harness/report/templates (or of the templates/ of `package`) with autoescaping on."""
+    return template_environment(package).get_template(name).render(**context)
+
+
+def stored_methods(run: StoredRun) -> list[str]:
+    return list(run.manifest.get("methods") or dict.fromkeys(row.method for row in run.results if row.method))
