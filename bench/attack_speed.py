@@ -32,8 +32,9 @@ def fine_tuned_classifier(device: str, sst2):
     from harness.core.runner import make_progress
     from harness.core.suite import resolve_model_location
     from harness.core.types import Budgets, ModelSource, StageEnvironment, TaskData, TrainRequest
-    from harness.modeling.models import load_base_classifier, load_trained_classifier
-    from harness.training.loop import TrainingSettings, train_and_save
+    from harness.kinds.loading import load_base_classifier, load_trained_classifier
+    from harness.training.loop import TrainingSettings
+    from harness.training.train import train_and_save
 
     data = TaskData("sst2", sst2.label_names, sst2.train[:400], sst2.validation[:100], ())
     source = ModelSource("minilm", resolve_model_location("minilm"), 128)
@@ -50,7 +51,7 @@ def attack_plain(recipe, classifier, examples):
 
     from harness.attack.perturbation import text_seed
     from harness.attack.textattack_bridge import seed_everything
-    from harness.training.loop import set_seed
+    from harness.core.seeding import set_seed
 
     set_seed(0)
     attack = recipe.build(HuggingFaceModelWrapper(classifier.model, classifier.tokenizer))
@@ -67,8 +68,8 @@ def attack_plain(recipe, classifier, examples):
 def attack_harness(recipe, classifier, examples):
     from harness.attack.textattack_bridge import run_textattack_attack
     from harness.core.runner import make_progress
+    from harness.core.seeding import set_seed
     from harness.core.types import StageEnvironment
-    from harness.training.loop import set_seed
 
     set_seed(0)
     classifier.predictor.clear_cache()

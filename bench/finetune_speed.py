@@ -33,9 +33,11 @@ def minilm_source(max_length: int):
 
 def run_harness(train, validation, args, device, group_by_length):
     from harness.core.runner import make_progress
+    from harness.core.seeding import set_seed
     from harness.core.types import Budgets
-    from harness.modeling.models import load_base_classifier
-    from harness.training.loop import TrainingSettings, fit, set_seed
+    from harness.kinds.loading import load_base_classifier
+    from harness.training.loop import TrainingSettings
+    from harness.training.train import fit
 
     set_seed(0)
     model, tokenizer = load_base_classifier(minilm_source(args.max_length), ("negative", "positive"))
@@ -54,8 +56,8 @@ def run_trainer(train, validation, args, device, group_by_length):
     from datasets import Dataset
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
-    from harness.modeling.models import load_base_classifier
-    from harness.training.loop import set_seed
+    from harness.core.seeding import set_seed
+    from harness.kinds.loading import load_base_classifier
 
     set_seed(0)
     model, tokenizer = load_base_classifier(minilm_source(args.max_length), ("negative", "positive"))

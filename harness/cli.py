@@ -268,8 +268,9 @@ def _gate(arguments: argparse.Namespace, registry: Registry) -> int:
     """Gates on a stored run: the run's own gates (or --suite's), against --baseline; reports re-rendered."""
     import yaml
 
+    from harness.core.files import atomic_write_json
     from harness.core.gates import evaluate_gates, load_baseline
-    from harness.core.store import atomic_write_json, read_run
+    from harness.core.store import read_run
     from harness.core.suite import parse_gates
 
     if not (arguments.run_dir / "manifest.json").is_file():
@@ -297,7 +298,8 @@ def _gate(arguments: argparse.Namespace, registry: Registry) -> int:
 
 
 def component_infos(registry: Registry) -> list[ComponentInfo]:
-    from harness.attack.textattack_recipes import needs_textattack, textattack_unavailable
+    from harness.attack.textattack_recipes import needs_textattack
+    from harness.core.resources import textattack_unavailable
 
     missing_textattack = textattack_unavailable() or ""
     return [

@@ -101,7 +101,7 @@ def dump_suite(suite: dict, path: Path) -> Path:
 def pytest_collection_modifyitems(config, items):
     """Tests marked `textattack` need TextAttack (the `textattack` extra). Where it cannot run (not installed, or
     next to transformers 5: `.ci/transformers5`) they are skipped with the reason; where it can, they run."""
-    from harness.attack.textattack_recipes import textattack_unavailable
+    from harness.core.resources import textattack_unavailable
 
     reason = textattack_unavailable()
     if reason is None:

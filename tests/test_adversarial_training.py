@@ -11,9 +11,11 @@ from conftest import dump_suite, minilm_dir, tiny_suite
 
 from harness import AdversarialRound, AdversarialTraining, Budgets, Example, TrainedModel, hookimpl
 from harness.cli import main
-from harness.core.store import read_jsonl, read_run
+from harness.core.files import read_jsonl
+from harness.core.store import read_run
 from harness.core.suite import parse_suite
-from harness.training.loop import TrainingSettings, _weight_adversarial_loss, fit, planned_steps
+from harness.training.loop import TrainingSettings, _weight_adversarial_loss, planned_steps
+from harness.training.train import fit
 
 
 def run_suite(path: Path, plugins=()) -> int:
@@ -33,7 +35,7 @@ def no_progress(iterable=None, **kwargs):
 
 def test_rounds_follow_textattack_trainer_schedule_and_keep_their_set_between_rounds(tiny_model_dir):
     from harness.core.types import ModelSource
-    from harness.modeling.models import load_base_classifier
+    from harness.kinds.loading import load_base_classifier
 
     model, tokenizer = load_base_classifier(ModelSource("tiny", str(tiny_model_dir), 32), ("negative", "positive"))
     train = tuple(Example(f"t{i}", f"a {'good' if i % 2 else 'bad'} film number {i}", i % 2) for i in range(24))

@@ -18,7 +18,7 @@ from harness.core.plugin_manager import make_plugin_manager
 from harness.core.registry import Registry
 from harness.core.runner import make_progress
 from harness.core.types import Budgets, Example, ModelSource, StageEnvironment, TaskData, TrainRequest
-from harness.modeling.models import load_trained_classifier
+from harness.kinds.loading import load_trained_classifier
 from harness_plugins.advglue import AdvGlueAttack, AdvGlueConfig
 
 SENTENCES = ("a charming and often affecting journey", "unflinchingly bleak and desperate", "the acting is superb",

@@ -7,13 +7,14 @@ from conftest import dump_suite, minilm_dir, tiny_suite
 
 from harness.attack.textattack_recipes import RECIPES, TextAttackRecipe
 from harness.cli import main
+from harness.core.files import read_jsonl
 from harness.core.plugin_manager import make_plugin_manager
 from harness.core.registry import Registry
 from harness.core.resources import without_needless_nltk_downloads
 from harness.core.runner import make_progress
-from harness.core.store import read_jsonl, read_run
+from harness.core.store import read_run
 from harness.core.types import Budgets, Example, ModelSource, StageEnvironment, TaskData, TrainRequest
-from harness.modeling.models import load_trained_classifier
+from harness.kinds.loading import load_trained_classifier
 
 pytestmark = pytest.mark.textattack  # TextAttack's recipes (gradient-swap's own tests: test_gradient_swap.py)
 
@@ -48,7 +49,7 @@ def minilm_sst2(registry, sst2_files, tmp_path_factory):
 
 
 def test_every_recipe_builds_or_fails_validation_clearly(registry, tiny_model_dir):
-    from harness.modeling.models import load_base_classifier
+    from harness.kinds.loading import load_base_classifier
     from harness.modeling.predict import Predictor
 
     model, tokenizer = load_base_classifier(ModelSource("tiny", str(tiny_model_dir), 32), ("a", "b"))
@@ -115,7 +116,7 @@ def test_batching_across_examples_changes_no_result(registry, minilm_sst2, monke
     """The cross-example pre-warm only fills the cache: same adversarial texts and query counts without it."""
     classifier, examples, environment = minilm_sst2
     component = registry.get("attack", "deepwordbug")
-    from harness.training.loop import set_seed
+    from harness.core.seeding import set_seed
 
     classifier.predictor.clear_cache()
     set_seed(0)  # DeepWordBug's character substitutions and insertions draw random characters
@@ -158,7 +159,7 @@ def test_constraint_parameters_apply_to_the_built_attack(tiny_model_dir):
     from textattack.constraints.overlap import MaxWordsPerturbed
 
     from harness.attack.textattack_recipes import apply_common_parameters
-    from harness.modeling.models import load_base_classifier
+    from harness.kinds.loading import load_base_classifier
     from harness.modeling.predict import Predictor
     from harness_plugins.pwws import PWWSAttack, PWWSConfig
     from harness_plugins.textfooler_wordnet_sbert import (

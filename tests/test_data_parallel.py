@@ -14,7 +14,8 @@ import dataclasses
 import pytest
 
 from harness.core.types import AdversarialRound, AdversarialTraining, Budgets, Example
-from harness.training.loop import TrainingSettings, fit
+from harness.training.loop import TrainingSettings
+from harness.training.train import fit
 
 TEXTS = ["a charming and often affecting journey", "unflinchingly bleak and desperate", "the acting is superb",
          "it is a dull , lifeless film", "one of the best films of the year", "a waste of time and money",

@@ -11,7 +11,8 @@ import pytest
 from conftest import dump_suite, tiny_suite
 
 from harness.cli import main
-from harness.core.store import read_jsonl, read_run
+from harness.core.files import read_jsonl
+from harness.core.store import read_run
 
 pytest.importorskip("ray")
 

@@ -15,9 +15,10 @@ from fixture_data import read_sst2_tsv
 
 from harness import AttackOutcome, AttackRecord, Example, hookimpl
 from harness.cli import main
+from harness.core.files import read_jsonl
 from harness.core.plugin_manager import make_plugin_manager
 from harness.core.registry import Registry
-from harness.core.store import read_jsonl, read_run
+from harness.core.store import read_run
 from harness.core.types import StageEnvironment
 from harness.explain.metrics import faithfulness_metrics, rank_correlation_between
 from harness.explain.quality import randomized_classifier
@@ -60,9 +61,11 @@ def classifier(read_sst2):
 def fine_tuned_minilm(train: list[Example], validation: list[Example]):
     """MiniLM fine-tuned for two epochs on `train` as a negative/positive classifier."""
     from harness.core.types import Budgets, ModelSource
-    from harness.modeling.models import LoadedClassifier, load_base_classifier
+    from harness.kinds.loading import load_base_classifier
+    from harness.modeling.models import LoadedClassifier
     from harness.modeling.predict import Predictor
-    from harness.training.loop import TrainingSettings, fit
+    from harness.training.loop import TrainingSettings
+    from harness.training.train import fit
 
     model, tokenizer = load_base_classifier(ModelSource("minilm", str(minilm_dir()), 64), ("negative", "positive"))
     fit(model, tokenizer, train, validation, TrainingSettings(epochs=2, learning_rate=1e-4, batch_size=16), Budgets(),
@@ -169,7 +172,8 @@ def test_explainers_run_on_peft_models(method, registry, read_sst2):
     from peft import LoraConfig, PromptTuningConfig, TaskType, get_peft_model
 
     from harness.core.types import ModelSource
-    from harness.modeling.models import LoadedClassifier, load_base_classifier
+    from harness.kinds.loading import load_base_classifier
+    from harness.modeling.models import LoadedClassifier
     from harness.modeling.predict import Predictor
 
     model, tokenizer = load_base_classifier(ModelSource("minilm", str(minilm_dir()), 64), ("negative", "positive"))

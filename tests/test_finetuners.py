@@ -9,7 +9,7 @@ import pytest
 from conftest import dump_suite, tiny_suite
 from tiny_models import ARCHITECTURES, CORPUS, build_tiny_model
 
-import harness.training.loop
+import harness.training.train
 from harness import HarnessError
 from harness.cli import main
 from harness.core.plugin_manager import make_plugin_manager
@@ -17,7 +17,7 @@ from harness.core.registry import Registry
 from harness.core.runner import make_progress
 from harness.core.store import read_run
 from harness.core.types import Budgets, Example, ModelSource, StageEnvironment, TaskData, TrainRequest
-from harness.modeling.models import load_trained_classifier
+from harness.kinds.loading import load_trained_classifier
 from harness.modeling.predict import Predictor
 
 METHODS = ("full", "lora", "ia3", "adalora", "prompt-tuning", "prefix-tuning", "frozen")
@@ -105,13 +105,13 @@ def test_minilm_method_learns_and_reloads_to_identical_logits(method, registry, 
     from conftest import minilm_dir
 
     fitted = {}
-    original_fit = harness.training.loop.fit
+    original_fit = harness.training.train.fit
 
     def capturing_fit(model, *args, **kwargs):
         fitted["model"], fitted["tokenizer"] = model, args[0]
         return original_fit(model, *args, **kwargs)
 
-    monkeypatch.setattr(harness.training.loop, "fit", capturing_fit)
+    monkeypatch.setattr(harness.training.train, "fit", capturing_fit)
     trained = train(registry, method, minilm_dir(), sst2_data, tmp_path, epochs=3, batch_size=16)
 
     losses = [record.train_loss for record in trained.history]

@@ -12,7 +12,7 @@ from tiny_models import CORPUS, build_tiny_model
 
 from harness.core.runner import make_progress
 from harness.core.types import ATTACK_STATUSES, Budgets, Example, ModelSource, StageEnvironment, TaskData, TrainRequest
-from harness.modeling.models import load_trained_classifier
+from harness.kinds.loading import load_trained_classifier
 from harness_plugins.full import FullFinetuneConfig, FullFinetuner
 from harness_plugins.gradient_swap import (
     GradientSwapAttack,

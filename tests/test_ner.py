@@ -304,7 +304,7 @@ def test_every_finetuner_trains_and_reloads_a_token_classifier(method, params, t
     from harness.core.registry import Registry
     from harness.core.runner import make_progress
     from harness.core.types import Budgets, ModelSource, StageEnvironment, TrainRequest
-    from harness.modeling.models import load_trained_classifier
+    from harness.kinds.loading import load_trained_classifier
 
     data = token_task()
     component = Registry(make_plugin_manager()).get("finetuner", method)
@@ -329,7 +329,7 @@ def test_prompt_tuning_tags_the_words_not_its_virtual_tokens(tiny_model_dir, tmp
 
     from harness.core.types import ModelSource
     from harness.kinds import SequenceClassification, TokenClassification
-    from harness.modeling.models import load_base_classifier
+    from harness.kinds.loading import load_base_classifier
     from harness.modeling.virtual_tokens import VirtualTokenTrimmer
 
     base, tokenizer = load_base_classifier(ModelSource("tiny", str(tiny_model_dir), 32), LABELS,
@@ -350,8 +350,9 @@ def test_prompt_tuning_tags_the_words_not_its_virtual_tokens(tiny_model_dir, tmp
 def test_token_training_refuses_several_processes(tiny_model_dir):
     from harness.core.runner import make_progress
     from harness.core.types import Budgets, ModelSource
-    from harness.modeling.models import load_base_classifier
-    from harness.training.loop import TrainingSettings, fit
+    from harness.kinds.loading import load_base_classifier
+    from harness.training.loop import TrainingSettings
+    from harness.training.train import fit
 
     data = token_task(train=4)
     model, tokenizer = load_base_classifier(ModelSource("tiny", str(tiny_model_dir), 32), LABELS,
@@ -365,8 +366,8 @@ def test_token_predictor_matches_tag_sentences_and_caches(tiny_model_dir):
     import numpy
 
     from harness.core.types import ModelSource
+    from harness.kinds.loading import load_base_classifier
     from harness.kinds.token.encoding import tag_sentences
-    from harness.modeling.models import load_base_classifier
     from harness.modeling.predict import TokenPredictor
 
     model, tokenizer = load_base_classifier(ModelSource("tiny", str(tiny_model_dir), 32), LABELS,

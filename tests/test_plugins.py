@@ -154,7 +154,7 @@ def test_builtin_plugins_import_only_the_public_api():
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             internal = [name for name in names if name.startswith("harness.")]
             assert not internal, f"{path.name}:{node.lineno} imports {internal[0]}; use `from harness import ...`"
-    from harness.attack.textattack_recipes import textattack_unavailable
+    from harness.core.resources import textattack_unavailable
 
     for name in harness.__all__:
         try:

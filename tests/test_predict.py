@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from harness.core.types import ModelSource
-from harness.modeling.models import load_base_classifier
+from harness.kinds.loading import load_base_classifier
 from harness.modeling.predict import Predictor
 
 TEXTS = ["a short one", "this sentence is noticeably longer than the others in the batch , by design",

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from harness.cli import main
-from harness.core.store import read_jsonl
+from harness.core.files import read_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
 

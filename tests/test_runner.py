@@ -15,7 +15,8 @@ from conftest import dump_suite, tiny_suite
 
 from harness import AttackOutcome, AttackRecord, hookimpl
 from harness.cli import main
-from harness.core.store import read_jsonl, read_run
+from harness.core.files import read_jsonl
+from harness.core.store import read_run
 
 
 @dataclass(frozen=True)

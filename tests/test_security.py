@@ -122,7 +122,7 @@ def test_models_load_with_safe_defaults(monkeypatch):
     from transformers import AutoModelForSequenceClassification
 
     from harness.core.types import ModelSource
-    from harness.modeling.models import load_base_classifier
+    from harness.kinds.loading import load_base_classifier
 
     seen = {}
 

@@ -100,9 +100,9 @@ def pair_classifier(tiny_model_dir, tmp_path_factory):
     from harness.core.plugin_manager import make_plugin_manager
     from harness.core.registry import Registry
     from harness.core.runner import make_progress
+    from harness.core.seeding import set_seed
     from harness.core.types import ModelSource, TrainRequest
-    from harness.modeling.models import load_trained_classifier
-    from harness.training.loop import set_seed
+    from harness.kinds.loading import load_trained_classifier
 
     examples = pair_examples(mnli_items()[:24])
     directory = tmp_path_factory.mktemp("pair-model")
@@ -158,7 +158,8 @@ def test_training_encodes_pairs_with_their_token_type_ids(pair_model):
     import copy
 
     from harness.kinds.sequence.training import SequenceTraining
-    from harness.training.loop import TrainingSettings, fit
+    from harness.training.loop import TrainingSettings
+    from harness.training.train import fit
 
     model, tokenizer = pair_model
     examples = pair_examples(mnli_items()[:8])

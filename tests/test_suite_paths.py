@@ -13,9 +13,9 @@ import yaml
 from conftest import minilm_dir
 
 from harness.cli import main
+from harness.core.files import atomic_write_text, unique_directory
 from harness.core.plugin_manager import make_plugin_manager
 from harness.core.registry import Registry
-from harness.core.store import atomic_write_text, unique_directory
 from harness.core.suite import hub_downloads, load_suite
 
 REPO = Path(__file__).resolve().parents[1]

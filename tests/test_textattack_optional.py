@@ -11,6 +11,7 @@ import pytest
 from conftest import dump_suite, tiny_suite
 
 import harness.attack.textattack_recipes as recipes
+import harness.core.resources as resources
 from harness.cli import main
 
 INSTALL = "pip install 'nlp-robustness-harness[textattack]'"
@@ -19,7 +20,7 @@ INSTALL = "pip install 'nlp-robustness-harness[textattack]'"
 @pytest.fixture
 def without_textattack(monkeypatch):
     """TextAttack as if not installed: the check says so, and any import of it fails."""
-    monkeypatch.setattr(recipes, "_installed", lambda module: module != "textattack" and recipes.importlib.util
+    monkeypatch.setattr(resources, "_installed", lambda module: module != "textattack" and resources.importlib.util
                         .find_spec(module) is not None)
     for name in [name for name in sys.modules if name == "textattack" or name.startswith("textattack.")]:
         monkeypatch.delitem(sys.modules, name)
@@ -27,14 +28,14 @@ def without_textattack(monkeypatch):
 
 
 def test_the_reason_says_how_to_install_it_or_which_transformers_breaks_it(monkeypatch):
-    monkeypatch.setattr(recipes, "_installed", lambda module: False)
-    assert recipes.textattack_unavailable() == f"needs TextAttack: {INSTALL}"
-    monkeypatch.setattr(recipes, "_installed", lambda module: True)
-    monkeypatch.setattr(recipes, "_distribution_version", lambda name: "5.2.0")
-    reason = recipes.textattack_unavailable()
+    monkeypatch.setattr(resources, "_installed", lambda module: False)
+    assert resources.textattack_unavailable() == f"needs TextAttack: {INSTALL}"
+    monkeypatch.setattr(resources, "_installed", lambda module: True)
+    monkeypatch.setattr(resources, "_distribution_version", lambda name: "5.2.0")
+    reason = resources.textattack_unavailable()
     assert reason.startswith("needs TextAttack") and "transformers 5.2.0" in reason and reason.endswith(INSTALL)
-    monkeypatch.setattr(recipes, "_distribution_version", lambda name: "4.57.6")
-    assert recipes.textattack_unavailable() is None
+    monkeypatch.setattr(resources, "_distribution_version", lambda name: "4.57.6")
+    assert resources.textattack_unavailable() is None
 
 
 def test_recipes_and_augmenters_are_refused_at_their_suite_line(without_textattack, write_suite, capsys):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 from harness.attack.perturbation import text_seed
-from harness.attack.textattack_recipes import check_textattack, missing_resources
+from harness.attack.textattack_resources import check_textattack, missing_resources
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from harness.core.resources import prepare_nltk_and_textattack
 
 prepare_nltk_and_textattack()  # textattack needs NLTK stopwords to import, and must not try to download
 
-from textattack.models.wrappers import ModelWrapper  # noqa: E402
 from textattack.shared.utils import logger as _textattack_logger  # noqa: E402
 
 # TextAttack logs a line per attack build at INFO; the harness's progress bar says what is going on.
@@ -43,6 +42,7 @@ from textattack.constraints import PreTransformationConstraint  # noqa: E402
 from harness.attack.perturbation import text_seed  # noqa: E402
 from harness.core.pairs import make_attack_record, model_input  # noqa: E402
 from harness.core.types import AttackOutcome, Example, StageEnvironment  # noqa: E402
+from harness.modeling.textattack_wrapper import PredictorModelWrapper  # noqa: E402, F401 (its public home here)
 
 PAIR_COLUMNS = ("text", "text_pair")
 """Column names of a sentence pair's AttackedText (the Example fields they come from)."""
@@ -69,23 +69,6 @@ def make_candidate_order_deterministic(transformation: Any) -> None:
             unsorted = getattr(part, method_name)
             setattr(part, method_name, lambda *args, _unsorted=unsorted, **kwargs: sorted(_unsorted(*args, **kwargs)))
             part._harness_sorted_candidates = True
-
-
-class PredictorModelWrapper(ModelWrapper):
-    """Answers TextAttack's queries through harness.modeling.predict.Predictor (dynamic padding, cache)."""
-
-    def __init__(self, predictor: Any):
-        self.predictor = predictor
-        self.model = predictor.model
-        self.tokenizer = predictor.tokenizer
-
-    def __call__(self, text_input_list):
-        # A sentence pair arrives as a (text, text_pair) tuple, which the predictor encodes as a pair.
-        return torch.from_numpy(self.predictor.logits(list(text_input_list)))
-
-    def to(self, device):
-        # The predictor already owns device placement; TextAttack calls this when it moves attacks to a GPU.
-        return self
 
 
 class PairSegmentTarget(PreTransformationConstraint):

@@ -27,11 +27,14 @@ class ClassifierSpec:
     device: str
     max_length: int
     batch_size: int
+    kind: Any
+    """The classifier's task kind (harness.TaskKind): its model class and predictor."""
 
 
 def can_use_workers(classifier: Any) -> bool:
-    """Workers reload the model from disk: only a stored model (not one still in training) qualifies."""
-    return getattr(classifier, "trained", None) is not None
+    """Workers reload the model from disk: only a stored model (not one still in training) of a known kind
+    qualifies."""
+    return getattr(classifier, "trained", None) is not None and getattr(classifier, "kind", None) is not None
 
 
 def attack_in_workers(attack_class: type, config: Any, classifier: Any, examples: Sequence[Example],
@@ -40,7 +43,7 @@ def attack_in_workers(attack_class: type, config: Any, classifier: Any, examples
     from concurrent.futures import ProcessPoolExecutor
 
     spec = ClassifierSpec(classifier.trained, tuple(classifier.label_names), str(classifier.device),
-                          classifier.max_length, classifier.predictor.batch_size)
+                          classifier.max_length, classifier.predictor.batch_size, classifier.kind)
     size = math.ceil(len(examples) / workers)
     slices = [list(examples[start:start + size]) for start in range(0, len(examples), size)]
     threads = max(1, (os.cpu_count() or 1) // len(slices))
@@ -65,12 +68,13 @@ def _attack_slice(attack_class: type, config: Any, spec: ClassifierSpec, example
     import torch
 
     from harness.core.resources import prepare_offline_resources
-    from harness.modeling.models import load_trained_classifier
-    from harness.training.loop import set_seed
+    from harness.core.seeding import set_seed
+    from harness.modeling.models import load_saved_classifier
 
     torch.set_num_threads(threads)
     prepare_offline_resources(needs_hub=False)
-    classifier = load_trained_classifier(spec.trained, spec.label_names, spec.device, spec.max_length, spec.batch_size)
+    classifier = load_saved_classifier(spec.trained, spec.label_names, spec.device, spec.max_length, spec.batch_size,
+                                       spec.kind)
     set_seed(seed)
 
     def silent(iterable=None, **kwargs):

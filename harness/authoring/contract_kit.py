@@ -326,7 +326,7 @@ def check_finetuner(finetuner: Any, request: TrainRequest) -> TrainedModel:
     if not all(isinstance(metric, Metric) for metric in trained.metrics):
         raise AssertionError(f"{subject}: metrics must hold harness.Metric")
     _serialisable(subject, "the training history", [dataclasses.asdict(record) for record in trained.history])
-    from harness.modeling.models import load_trained_classifier
+    from harness.kinds.loading import load_trained_classifier
 
     classifier = load_trained_classifier(trained, request.data.label_names, request.env.device,
                                          max_length=request.base.max_length, batch_size=16)

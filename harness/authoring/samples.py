@@ -123,7 +123,8 @@ def tiny_classifier(tmp_dir: Path, label_names: Sequence[str] = ("negative", "po
     """
     import torch
 
-    from harness.modeling.models import LoadedClassifier, load_base_classifier
+    from harness.kinds.loading import load_base_classifier
+    from harness.modeling.models import LoadedClassifier
     from harness.modeling.predict import Predictor
 
     source = ModelSource("tiny-bert", str(tiny_model_dir(Path(tmp_dir) / "tiny-bert", seed)), max_length=max_length)

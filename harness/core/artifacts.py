@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 from harness.core.errors import HarnessError
-from harness.core.store import unique_directory
+from harness.core.files import unique_directory
 
 COMPLETION_MARKER = "stage.json"
 

@@ -18,7 +18,7 @@ import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
 WORDNET_FILES = ("data.adj", "data.adv", "data.noun", "data.verb", "index.adj", "index.adv", "index.noun",
@@ -182,8 +182,6 @@ def check_resources() -> list[ResourceStatus]:
         "WordNet 3.0", wordnet_ready,
         f"from {DEBIAN_WORDNET}" if wordnet_ready else "apt-get install wordnet-base wordnet-sense-index",
         "WordNet-based attacks and augmenters (pwws, wordnet augmenter) fail validation"))
-    from harness.attack.textattack_recipes import textattack_unavailable
-
     missing_textattack = textattack_unavailable()
     statuses.append(ResourceStatus(
         "TextAttack (extra `textattack`)", missing_textattack is None,
@@ -210,3 +208,33 @@ def check_resources() -> list[ResourceStatus]:
         cuda, detail = False, "torch not installed"
     statuses.append(ResourceStatus("CUDA GPU", cuda, detail, "training and attacks run on the CPU (slower)"))
     return statuses
+
+
+TEXTATTACK_INSTALL = "pip install 'nlp-robustness-harness[textattack]'"
+"""How to get TextAttack: the extra pins textattack 0.3.11 with the transformers<5 its flair dependency needs."""
+
+
+def textattack_unavailable() -> Optional[str]:
+    """Why TextAttack cannot run here ("needs TextAttack: pip install ..."), or None when it can.
+
+    Checked without importing textattack (which takes 10-25 s): it must be installed, next to a transformers older
+    than 5 (under transformers 5 its flair dependency fails to import).
+    """
+    if not _installed("textattack"):
+        return f"needs TextAttack: {TEXTATTACK_INSTALL}"
+    transformers_version = _distribution_version("transformers")
+    if transformers_version is not None and int(transformers_version.split(".")[0]) >= 5:
+        return (f"needs TextAttack, which does not work with transformers {transformers_version} (its flair "
+                f"dependency requires transformers<5): {TEXTATTACK_INSTALL}")
+    return None
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _distribution_version(name: str) -> Optional[str]:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None

@@ -40,11 +40,13 @@ from harness.core.executors import (
     build_executor,
     make_plan,
 )
+from harness.core.files import content_key
 from harness.core.gates import evaluate_gates, load_baseline
 from harness.core.plugin_manager import HarnessPluginManager
 from harness.core.registry import Registry
 from harness.core.sampling import resolve_count, sample, stratified_order
-from harness.core.store import CACHE_DIR_NAME, RunStore, StageCache, content_key, read_run
+from harness.core.seeding import set_seed
+from harness.core.store import CACHE_DIR_NAME, RunStore, StageCache, read_run
 from harness.core.suite import ComponentRef, Suite
 from harness.core.types import (
     DEFAULT_TASK_KIND,
@@ -61,7 +63,6 @@ from harness.core.types import (
 )
 from harness.kinds.base import CellState, FinishedStage, StageContext, TaskKind
 from harness.kinds.standard import config_key
-from harness.training.loop import set_seed
 
 EXIT_OK = 0
 EXIT_GATE_FAILED = 1
@@ -523,11 +524,11 @@ class Runner:
             attack_examples=self._attack_examples(), explain_examples=self._explain_examples())
 
     def _load_classifier(self, cell: CellState) -> Classifier:
-        from harness.modeling.models import load_trained_classifier
+        from harness.modeling.models import load_saved_classifier
 
-        return load_trained_classifier(cell.trained, self.task_data.label_names, self.device,
-                                       max_length=self.suite.model.source.max_length,
-                                       batch_size=self.suite.model.batch_size, kind=self.kind)
+        return load_saved_classifier(cell.trained, self.task_data.label_names, self.device,
+                                     max_length=self.suite.model.source.max_length,
+                                     batch_size=self.suite.model.batch_size, task_kind=self.kind)
 
     # ------------------------------------------------------------------------------------ reports
 

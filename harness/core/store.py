@@ -10,93 +10,30 @@ leaves either a finished stage or nothing; a rerun recomputes only stages whose 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
-import hashlib
 import io
 import json
 import os
 import re
-import secrets
 import shutil
 import socket
 import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
+from harness.core.files import (
+    atomic_write_json,
+    atomic_write_text,
+    canonical_json,
+    jsonable,
+    read_jsonl,
+    safe_file_name,
+    unique_directory,
+)
 from harness.core.types import RESULT_COLUMNS, SCHEMA_VERSION, GateOutcome, ResultRow, StageRecord, StoredRun
 
 CACHE_DIR_NAME = ".stage-cache"
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(_jsonable(value), sort_keys=True, separators=(",", ":"), default=str)
-
-
-def _jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: _jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, float) and value != value:  # NaN is not JSON
-        return None
-    return value
-
-
-def content_key(parts: Mapping[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(parts).encode("utf-8")).hexdigest()[:24]
-
-
-def unique_directory(parent: Path, prefix: str, suffix: str) -> Path:
-    """A new, empty, uniquely named directory in `parent`, with the mode the user's umask gives (tempfile.mkdtemp
-    would make it 0700: stages in a cache shared with a group would be unreadable to the group)."""
-    while True:
-        path = parent / f"{prefix}{secrets.token_hex(6)}{suffix}"
-        try:
-            os.mkdir(path, 0o777)
-            return path
-        except FileExistsError:
-            continue
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` in one step (a temporary file renamed over it): a kill never leaves half a file.
-
-    The file gets the mode the user's umask gives a new file (0644 under the usual 022), as `open()` would;
-    tempfile.mkstemp would make every run file 0600, unreadable to the user's group and to web servers."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = str(path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp")
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def atomic_write_json(path: Path, value: Any) -> None:
-    atomic_write_text(path, json.dumps(_jsonable(value), indent=2, sort_keys=False, default=str) + "\n")
-
-
-def write_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> None:
-    atomic_write_text(path, "".join(json.dumps(_jsonable(record), ensure_ascii=False) + "\n" for record in records))
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    with path.open(encoding="utf-8") as stream:
-        return [json.loads(line) for line in stream if line.strip()]
 
 
 class StageCache:
@@ -230,10 +167,6 @@ class RunLock:
             self.handle = None
 
 
-def safe_file_name(stage_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stage_id)
-
-
 class RunStore:
     """Writes one run's directory; every file is replaced atomically so a kill never leaves half a file."""
 
@@ -251,7 +184,7 @@ class RunStore:
 
     def update_manifest(self, **fields: Any) -> None:
         manifest = json.loads((self.run_dir / "manifest.json").read_text(encoding="utf-8"))
-        manifest.update(_jsonable(fields))
+        manifest.update(jsonable(fields))
         atomic_write_json(self.run_dir / "manifest.json", manifest)
 
     def add_stage(self, record: StageRecord, rows: Iterable[ResultRow]) -> None:
@@ -330,5 +263,3 @@ def read_run(run_dir: Path) -> StoredRun:
     return StoredRun(run_dir, manifest, tuple(read_results(run_dir / "results.csv")), stages, gates)
 
 
-def read_stage_records(run_dir: Path, stage_id: str, name: str) -> list[dict[str, Any]]:
-    return read_jsonl(Path(run_dir) / "records" / f"{safe_file_name(stage_id)}.{name}.jsonl")

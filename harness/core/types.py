@@ -339,7 +339,7 @@ class StoredRun:
 
     def records(self, stage_id: str, name: str) -> list[dict[str, Any]]:
         """Per-example JSONL records a stage wrote (e.g. name="attack" or "attributions")."""
-        from harness.core.store import read_stage_records
+        from harness.core.files import read_stage_records
 
         return read_stage_records(self.run_dir, stage_id, name)
 

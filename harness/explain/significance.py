@@ -14,8 +14,8 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from harness.core.files import read_stage_records
 from harness.core.statistics import BOOTSTRAP_RESAMPLES
-from harness.core.store import read_stage_records
 from harness.core.types import StageRecord, StoredRun
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Sequence
 
 from harness.core.errors import SuiteError
-from harness.core.store import content_key
+from harness.core.files import content_key
 from harness.core.types import StageEnvironment, TaskData, TrainedModel
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.core.errors import PluginError
-from harness.core.store import write_jsonl
+from harness.core.files import write_jsonl
 from harness.core.types import (
     AdversarialRound,
     EpochRecord,

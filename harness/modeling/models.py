@@ -66,29 +66,11 @@ def load_tokenizer(location: str, revision: Optional[str] = None, trust_remote_c
     return tokenizer
 
 
-def model_class(kind: Any = None) -> Any:
-    """The transformers auto class of a task kind (a harness.TaskKind or a built-in kind's name; None: the default
-    kind): e.g. a head over the whole sequence, or one over every token (named-entity recognition)."""
-    from harness.kinds import resolve_kind
-
-    return resolve_kind(kind).model_class()
-
-
-def peft_task_type(kind: Any = None) -> Any:
-    """PEFT's TaskType for a task kind (SEQ_CLS, TOKEN_CLS, ...). Finetuner plugins pass `request.task_kind` (or,
-    for a built-in kind, `request.data.kind`), so that PEFT wraps the model in the class whose forward and saved
-    head fit the task."""
-    from harness.kinds import resolve_kind
-
-    return resolve_kind(kind).peft_task_type()
-
-
-def load_base_classifier(source: ModelSource, label_names: tuple[str, ...],
-                         quantization: Optional[str] = None, kind: Any = None) -> tuple[Any, Any]:
-    """A pretrained model with a new head for `label_names`, and its tokenizer.
-
-    `kind` is the task's kind (`request.task_kind`, or a built-in kind's name such as `request.data.kind`; None:
-    the default kind): it picks the model class and sizes the head (harness.TaskKind.model_options).
+def load_pretrained_classifier(source: ModelSource, label_names: tuple[str, ...], task_kind: Any,
+                               quantization: Optional[str] = None) -> tuple[Any, Any]:
+    """A pretrained model with a new head for `label_names`, and its tokenizer. `task_kind` (a harness.TaskKind)
+    picks the model class and sizes the head (TaskKind.model_options). The public `harness.load_base_classifier`
+    (harness.kinds.loading) also takes a kind's name.
 
     Decoder-only models (GPT-2, Llama, Qwen, Mistral) classify from their last non-pad token, which
     transformers finds through `config.pad_token_id`; it is set here when the tokenizer had no pad token.
@@ -96,9 +78,6 @@ def load_base_classifier(source: ModelSource, label_names: tuple[str, ...],
     """
     import torch
 
-    from harness.kinds import resolve_kind
-
-    task_kind = resolve_kind(kind)
     auto_class = task_kind.model_class()
     tokenizer = load_tokenizer(source.location, source.revision, source.trust_remote_code)
     # Safetensors only unless the suite opted in: a pickle checkpoint can run arbitrary code when it is loaded.
@@ -196,20 +175,17 @@ class LoadedClassifier:
     """The task kind (harness.TaskKind) whose predictor `predictor` is; None: the default kind."""
 
 
-def load_trained_classifier(trained: TrainedModel, label_names: tuple[str, ...], device: str,
-                            max_length: int, batch_size: int, kind: Any = None) -> LoadedClassifier:
-    """Reload what a finetuner saved: a full model, or a base model plus a PEFT adapter. `kind` (the task's, a
-    harness.TaskKind or a built-in kind's name) picks the model class and the predictor: nothing on disk says
-    whether a head tags sequences or tokens."""
-    from harness.kinds import resolve_kind
-
-    task_kind = resolve_kind(kind)
+def load_saved_classifier(trained: TrainedModel, label_names: tuple[str, ...], device: str, max_length: int,
+                          batch_size: int, task_kind: Any) -> LoadedClassifier:
+    """Reload what a finetuner saved: a full model, or a base model plus a PEFT adapter. `task_kind` (a
+    harness.TaskKind) picks the model class and the predictor: nothing on disk says whether a head tags sequences or
+    tokens. harness.kinds.loading.load_trained_classifier also takes a kind's name."""
     if trained.adapter_of is not None:
         from peft import PeftModel
 
         from harness.modeling.virtual_tokens import accept_prefix_key_values
 
-        base, tokenizer = load_base_classifier(trained.adapter_of, label_names, kind=task_kind)
+        base, tokenizer = load_pretrained_classifier(trained.adapter_of, label_names, task_kind)
         with without_loading_bar(str(trained.model_dir)):
             model = PeftModel.from_pretrained(accept_prefix_key_values(base), str(trained.model_dir))
         model = task_kind.adapt_peft_model(model)

@@ -125,7 +125,7 @@ class Predictor(_CachedModelPredictor):
 
     def textattack_wrapper(self) -> Any:
         """This predictor as a TextAttack ModelWrapper (imports textattack, which takes seconds)."""
-        from harness.attack.textattack_bridge import PredictorModelWrapper
+        from harness.modeling.textattack_wrapper import PredictorModelWrapper
 
         return PredictorModelWrapper(self)
 

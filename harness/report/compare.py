@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from harness.core.store import atomic_write_text, read_run
+from harness.core.files import atomic_write_text
+from harness.core.store import read_run
 from harness.core.types import StoredRun
 from harness.explain.significance import PairedTest, is_binary, paired_outcomes, stage_outcomes
 from harness.report.reporting import comparison_table, format_value, markdown_escape, render_template, stored_methods

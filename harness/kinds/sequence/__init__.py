@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from harness.core.errors import SuiteError
-from harness.core.store import content_key
+from harness.core.files import content_key
 from harness.core.types import AdversarialRound, AdversarialTraining, Example, StageEnvironment, TaskData
 from harness.kinds.base import StageContext, StageSpec, TaskKind, declared_kinds
 from harness.kinds.sequence.training import SequenceTraining

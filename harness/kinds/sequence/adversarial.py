@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import PluginError
-from harness.core.store import write_jsonl
+from harness.core.files import write_jsonl
 from harness.core.types import (
     AdversarialRound,
     AdversarialTraining,

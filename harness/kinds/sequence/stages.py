@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from harness.attack.metrics import attack_metrics
 from harness.core.errors import PluginError
+from harness.core.files import atomic_write_json, content_key, read_jsonl, write_jsonl
 from harness.core.pairs import attack_record_from_dict, model_input, pair_target_of, perturb_inputs, with_input
 from harness.core.statistics import bootstrap_macro_f1, bootstrap_metric
-from harness.core.store import atomic_write_json, content_key, read_jsonl, write_jsonl
 from harness.core.types import (
     SCHEMA_VERSION,
     AttackOutcome,

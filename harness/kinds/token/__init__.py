@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from harness.core.errors import SuiteError
-from harness.core.store import content_key
+from harness.core.files import content_key
 from harness.core.types import TaskData, TokenExample
 from harness.kinds.base import ReportView, StageSpec, TaskKind, declared_kinds
 from harness.kinds.sequence import is_int

@@ -30,8 +30,8 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from harness.core.errors import PluginError
+from harness.core.files import write_jsonl
 from harness.core.statistics import bootstrap_metric
-from harness.core.store import write_jsonl
 from harness.core.types import Metric, StageEnvironment, TaskData, TokenExample
 from harness.kinds import standard
 from harness.kinds.base import StageContext, StageSpec
