@@ -4,7 +4,7 @@ Baseline: the same sequence with every non-special token replaced by the pad tok
 the embedding dimension, then over the subwords of each word. Many examples of similar length go into one Captum
 call; the convergence delta (completeness: attributions should sum to the logit difference) is recorded.
 
-On a token-classification (NER) task it explains every entity the model predicts instead: the attribution of the
+On a named-entity recognition task it explains every entity the model predicts instead: the attribution of the
 entity's label logits (summed over its words) over the sentence's words (harness.kinds.token.explaining).
 """
 

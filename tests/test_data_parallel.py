@@ -153,7 +153,7 @@ def test_unsupported_settings_are_refused_before_any_process_starts(base_model, 
 
 
 def test_process_count_follows_visible_gpus(base_model, monkeypatch):
-    from harness import data_parallel
+    from harness.training import data_parallel
 
     monkeypatch.setattr(data_parallel, "_visible_gpus", lambda: 4)
     resolve = data_parallel.resolve_processes

@@ -283,7 +283,8 @@ LABELS = ("O", "B-LOC", "B-ORG", "B-PER", "I-LOC", "I-ORG", "I-PER")
 
 
 def token_task(train: int = 24, validation: int = 6, test: int = 6):
-    from harness.core.types import TaskData, TokenExample
+    from harness.core.types import TaskData
+    from harness.kinds.token.examples import TokenExample
 
     def examples(count, seed, prefix):
         return tuple(TokenExample(f"{prefix}{number}", tuple(word for word, _ in sentence),
@@ -368,7 +369,7 @@ def test_token_predictor_matches_tag_sentences_and_caches(tiny_model_dir):
     from harness.core.types import ModelSource
     from harness.kinds.loading import load_base_classifier
     from harness.kinds.token.encoding import tag_sentences
-    from harness.modeling.predict import TokenPredictor
+    from harness.kinds.token.predictor import TokenPredictor
 
     model, tokenizer = load_base_classifier(ModelSource("tiny", str(tiny_model_dir), 32), LABELS,
                                             kind="token-classification")

@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 
 from harness.attack.perturbation import changes_for
-from harness.core.types import TokenExample
 from harness.kinds.token.attack import (
     NerAttackSettings,
-    attack_metrics,
     attack_sentence,
     attack_sentences,
     character_edits,
+    entity_attack_metrics,
 )
 from harness.kinds.token.conll import (
     ConllFormatError,
@@ -45,6 +44,7 @@ from harness.kinds.token.entity_metrics import (
     normalise_to_iob2,
     sentence_f1,
 )
+from harness.kinds.token.examples import TokenExample
 from harness.kinds.token.perturbations import (
     EntityPool,
     entity_positions,
@@ -296,7 +296,7 @@ def test_conll2003_reads_original_iob1_files_and_iob2_copies_alike(tmp_path):
 def test_conll2003_from_the_hub_gives_the_same_examples(tmp_path, monkeypatch):
     import datasets
 
-    from harness import resources
+    from harness.core import resources
 
     copy = write_folder(tmp_path / "copy", {"train.txt": IOB2_TRAIN, "valid.txt": IOB2_VALID, "test.txt": IOB2_TEST})
     features = datasets.Features({"id": datasets.Value("string"), "tokens": datasets.Sequence(datasets.Value("string")),
@@ -557,14 +557,14 @@ def test_attack_with_entity_swaps():
         attack_sentences(gazetteer, [], LABELS, settings=NerAttackSettings(swap_entities=True))
 
 
-def test_attack_metrics_exact():
+def test_entity_attack_metrics_exact():
     examples = [example("John Smith said hello .", "B-PER I-PER O O O", "a"),
                 example("John said and told Paris", "B-PER O O O B-LOC", "b"),
                 example("hello world", "O O", "c"), example("John hello", "B-PER O", "d")]
     records = attack_sentences(trigger_tagger, examples, LABELS,
                                settings=NerAttackSettings(max_perturbed=1, max_candidates=5))
     assert [record.status for record in records] == ["successful", "failed", "skipped", "skipped"]
-    metrics = {metric.name: metric for metric in attack_metrics(records, LABELS, resamples=100)}
+    metrics = {metric.name: metric for metric in entity_attack_metrics(records, LABELS, resamples=100)}
     assert metrics["entity_f1"].value == 2 * 0.75 / 1.75  # 3 of 4 gold entities found, none spurious
     assert math.isclose(metrics["entity_f1_under_attack"].value, 2 * 0.5 / 1.5)
     assert metrics["attack_success_rate"].value == 0.5 and metrics["attack_success_rate"].n == 2
@@ -602,5 +602,5 @@ def test_attack_smoke_with_a_tiny_bert_and_the_minilm_tokenizer(tokenizer):
         if record.status == "successful":
             assert record.perturbed_f1 < record.original_f1
         assert record.original_prediction == original.tags
-    assert {metric.name for metric in attack_metrics(records, LABELS, resamples=20)} >= {
+    assert {metric.name for metric in entity_attack_metrics(records, LABELS, resamples=20)} >= {
         "entity_f1", "entity_f1_under_attack", "entity_flip_rate"}

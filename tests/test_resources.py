@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from harness import resources
+from harness.core import resources
 from harness.cli import main
 
 

@@ -190,7 +190,7 @@ def hub(monkeypatch):
     """datasets.load_dataset answering from `hub.datasets` (keyed by (path, config)); the hub is 'reachable'."""
     import datasets
 
-    from harness import resources
+    from harness.core import resources
 
     class FakeHub:
         def __init__(self):
@@ -443,7 +443,7 @@ def test_hub_dataset_with_other_columns_or_splits_is_a_clear_error(hub):
 def test_offline_without_path_is_a_clear_error(monkeypatch):
     import datasets
 
-    from harness import resources
+    from harness.core import resources
 
     def must_not_be_called(*args, **kwargs):
         raise AssertionError("the hub must not be tried when it is unreachable")
@@ -506,7 +506,8 @@ def test_bad_parameters_point_at_their_suite_line(write_suite, capsys):
 
 
 def test_the_contract_kit_checks_pair_and_token_tasks(tmp_path):
-    from harness.core.types import Example, TaskData, TokenExample
+    from harness.core.types import Example, TaskData
+    from harness.kinds.token.examples import TokenExample
 
     class Fixed:
         def __init__(self, data):

@@ -18,7 +18,6 @@ from harness.core.types import (
     ReportRequest,
     StageEnvironment,
     TaskData,
-    TokenExample,
     TrainedModel,
     TrainRequest,
 )
@@ -63,46 +62,6 @@ class Augmenter(Protocol):
 
 class Explainer(Protocol):
     def explain(self, classifier: Classifier, examples: Sequence[Example], env: StageEnvironment) -> ExplainOutcome: ...
-
-
-# Token classification (named-entity recognition). A task whose TaskData.kind is "token-classification" has
-# splits of TokenExample, and its classifier's `predictor` is a harness.modeling.predict.TokenPredictor (word tags). The
-# runner uses the methods below on such a task and refuses, before anything trains, a component that lacks them.
-# A component built only for token tasks sets the class attribute `supports_sequence_classification = False`, so
-# that the runner refuses it on a text task too.
-
-
-class TokenAttack(Protocol):
-    """An attack on a tagger (registered with register_attacks). Declare `supports_token_classification = True`
-    on the registered class."""
-
-    supports_token_classification: bool
-
-    def attack_tokens(self, classifier: Classifier, examples: Sequence[TokenExample], task: TaskData,
-                      env: StageEnvironment) -> Sequence[Any]:
-        """One harness.kinds.token.attack.NerAttackRecord per example, in order. `task` is the cell's task data (its
-        label_names, and the training split, e.g. for a pool of entities to swap in)."""
-        ...
-
-
-class TokenPerturbation(Protocol):
-    """An entity-preserving perturbation of NER sentences (registered with register_augmenters)."""
-
-    def perturb_tokens(self, examples: Sequence[TokenExample], task: TaskData,
-                       env: StageEnvironment) -> list[TokenExample]:
-        """One perturbed example per example, same ids, in order, tags aligned with the new tokens. `task` gives
-        the label names and the training split (entity swaps draw their names from it)."""
-        ...
-
-
-class EntityExplainer(Protocol):
-    """An explainer of a tagger's entities (registered with register_explainers)."""
-
-    def explain_entities(self, classifier: Classifier, examples: Sequence[TokenExample],
-                         env: StageEnvironment) -> Any:
-        """A harness.kinds.token.explaining.EntityExplainOutcome: one EntityAttribution per entity the model predicts
-        in the examples (the attribution of the entity's label over the sentence's words)."""
-        ...
 
 
 class Reporter(Protocol):

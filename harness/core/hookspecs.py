@@ -36,8 +36,8 @@ def register_finetuners(register):
 
 @hookspec
 def register_attacks(register):
-    """Contribute attacks: factories of objects with `attack(classifier, examples, env) -> AttackOutcome`, or, for
-    token-classification (NER) tasks, `attack_tokens(classifier, examples, task, env)` (harness.core.components).
+    """Contribute attacks: factories of objects with `attack(classifier, examples, env) -> AttackOutcome`, or the
+    method a task kind asks of its attacks (harness.kinds: e.g. `attack_tokens` for taggers).
 
     :param register: `register(name, factory, config=None, description="")`.
     """
@@ -46,9 +46,8 @@ def register_attacks(register):
 @hookspec
 def register_augmenters(register):
     """Contribute augmenters / perturbations: factories of objects with `augment(texts, env) -> list[str]`
-    (one output text per input text; used for data augmentation and for the perturbation stage), or, for
-    token-classification (NER) tasks, `perturb_tokens(examples, task, env) -> list[TokenExample]` with tags kept
-    aligned (harness.core.components).
+    (one output text per input text; used for data augmentation and for the perturbation stage), or the method a
+    task kind asks of its perturbations (harness.kinds: e.g. `perturb_tokens` for taggers).
 
     :param register: `register(name, factory, config=None, description="")`.
     """
@@ -83,8 +82,7 @@ def register_executors(register):
 def register_task_kinds(register):
     """Contribute task kinds: factories (no config) of harness.TaskKind objects, everything that differs between
     kinds of task: the example type, encoding, predictor, metrics, stages, accepted components and report sections.
-    A task plugin's `TaskData.kind` names one. The built-in "sequence-classification" and "token-classification"
-    are registered this way too.
+    A task plugin's `TaskData.kind` names one. The built-in kinds (harness.kinds) are registered this way too.
 
     :param register: `register(name, factory, description="")`.
     """

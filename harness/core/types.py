@@ -31,18 +31,6 @@ class Example:
     sentence of QNLI); None for single-text tasks. Models read `text` and `text_pair` as one pair input."""
 
 
-@dataclass(frozen=True)
-class TokenExample:
-    """One sentence of a token-classification task (named-entity recognition): words and one tag per word.
-
-    `tags` index `TaskData.label_names`, which are IOB2 tags ("O", "B-PER", "I-PER", ...). `id` is stable across
-    runs, as for Example."""
-
-    id: str
-    tokens: tuple[str, ...]
-    tags: tuple[int, ...]
-
-
 DEFAULT_TASK_KIND = "sequence-classification"
 """The kind of a TaskData that names none (and of runs stored before runs recorded their kind)."""
 
@@ -60,9 +48,9 @@ class TaskData:
     text_fields: tuple[str, ...] = ("text",)
     """What the segments are called, e.g. ("premise", "hypothesis"); two names for a sentence-pair task."""
     kind: str = DEFAULT_TASK_KIND
-    """The task kind (harness.TaskKind, registered with `register_task_kinds`) whose examples the splits hold:
-    the built-in "sequence-classification" (Example) and "token-classification" (TokenExample, NER), or a
-    plugin's."""
+    """The task kind (harness.TaskKind, registered with `register_task_kinds`) whose examples the splits hold: the
+    default, classification of texts and pairs (Example), the built-in kinds of harness.kinds (NER: TokenExample),
+    or a plugin's."""
 
 
 @dataclass(frozen=True)
@@ -103,8 +91,8 @@ class Budgets:
     sample_seed: int = 0
     """Seed of every example sample (the same in every cell, whatever the cell's training seed)."""
     stratify: bool = True
-    """Keep each label's share in every sample. Ignored for token-classification tasks (a sentence has no single
-    label)."""
+    """Keep each label's share in every sample. Ignored for task kinds whose examples have no single label (a NER
+    sentence: harness.TaskKind.stratified_sampling)."""
 
     def __post_init__(self):
         for name in ("max_train_examples", "max_eval_examples", "max_attack_examples", "max_explain_examples"):

@@ -22,7 +22,7 @@ from harness.core.files import content_key
 from harness.core.types import StageEnvironment, TaskData, TrainedModel
 
 if TYPE_CHECKING:
-    from harness.core.suite import ComponentRef, Suite
+    from harness.core.suite.spec import ComponentRef, Suite
 
 
 @dataclass

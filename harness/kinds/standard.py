@@ -25,7 +25,7 @@ from harness.core.types import (
 from harness.kinds.base import StageContext, StageSpec
 
 if TYPE_CHECKING:
-    from harness.core.suite import ComponentRef
+    from harness.core.suite.spec import ComponentRef
 
 
 def config_key(config: Any) -> Any:

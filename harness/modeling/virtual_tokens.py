@@ -53,7 +53,7 @@ class VirtualTokenTrimmer(torch.nn.Module):
 
 
 def trim_virtual_tokens(model: Any) -> Any:
-    """A PEFT token classifier, wrapped when it is prompt-tuned (see the module docstring); the token-classification
+    """A PEFT token classifier, wrapped when it is prompt-tuned (see the module docstring); the NER task
     kind calls it (harness.kinds.token)."""
     config = getattr(model, "active_peft_config", None)
     peft_type = getattr(getattr(config, "peft_type", None), "value", None)

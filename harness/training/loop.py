@@ -43,7 +43,7 @@ class TrainingSettings:
     """Stop after this many epochs without a better validation score; None trains every epoch."""
     early_stopping_metric: Literal["accuracy", "loss"] = "accuracy"
     """Validation metric that picks the best epoch (whose weights are kept) and drives early stopping. "accuracy"
-    is the task kind's validation score: for a token-classification (NER) task the validation entity F1."""
+    is the task kind's validation score: e.g. the validation entity F1 of a NER task."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass: less memory, about 30% slower."""
     group_by_length: bool = True
@@ -78,7 +78,7 @@ class FitResult:
     samples_seen: int
     kept_train_accuracy: Optional[float] = None
     """Accuracy of the kept (best) weights on a fixed training subset of up to 512 examples (entity F1 for a
-    token-classification task, to compare with the validation entity F1)."""
+    NER task, to compare with the validation entity F1)."""
 
     @property
     def best(self) -> Optional[EpochRecord]:

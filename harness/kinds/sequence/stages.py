@@ -38,7 +38,7 @@ from harness.kinds import standard
 from harness.kinds.base import StageContext, StageSpec
 
 if TYPE_CHECKING:
-    from harness.core.suite import ComponentRef
+    from harness.core.suite.spec import ComponentRef
 
 
 def example_key(example: Example) -> str:

@@ -2,7 +2,7 @@
 harness.TokenExample with IOB2 tags).
 
 Its stages are harness.kinds.token.stages (entity-level evaluation, attacks, perturbations and explanations), its
-training encoding harness.kinds.token.training, its predictor harness.modeling.predict.TokenPredictor, its report
+training encoding harness.kinds.token.training, its predictor harness.kinds.token.predictor.TokenPredictor, its report
 sections
 harness.kinds.token.report. Components serve it through the token protocols of harness.core.components
 (`attack_tokens`, `perturb_tokens`, `explain_entities`); text augmenters, TextAttack recipes, augmentation and
@@ -15,7 +15,8 @@ from typing import Any, Sequence
 
 from harness.core.errors import SuiteError
 from harness.core.files import content_key
-from harness.core.types import TaskData, TokenExample
+from harness.core.types import TaskData
+from harness.kinds.token.examples import TokenExample
 from harness.kinds.base import ReportView, StageSpec, TaskKind, declared_kinds
 from harness.kinds.sequence import is_int
 from harness.kinds.token.training import TokenTraining
@@ -70,7 +71,7 @@ class TokenClassification(TaskKind):
 
     def make_predictor(self, model: Any, tokenizer: Any, device: str, max_length: int, batch_size: int,
                        label_names: tuple[str, ...]) -> Any:
-        from harness.modeling.predict import TokenPredictor
+        from harness.kinds.token.predictor import TokenPredictor
 
         outside = label_names.index("O") if "O" in label_names else 0  # what a truncated word is predicted as
         return TokenPredictor(model, tokenizer, device, max_length=max_length, batch_size=batch_size,

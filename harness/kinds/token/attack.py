@@ -24,8 +24,8 @@ Gold tags follow the text: an entity swap re-tags the new entity B-TYPE I-TYPE .
 entity F1 of a perturbed sentence is scored against its own gold tags. Queries count the sentences the model ran
 on; a sentence already predicted in this example's search is not predicted again.
 
-Corpus metrics (`attack_metrics`): entity F1 before and under attack (every example's final sentence, so a failed
-search that still lowered F1 counts), the success rate, and the flip rate: of the gold entities predicted
+Corpus metrics (`entity_attack_metrics`): entity F1 before and under attack (every example's final sentence, so a
+failed search that still lowered F1 counts), the success rate, and the flip rate: of the gold entities predicted
 correctly before the attack (type and span), the fraction predicted wrongly after it, overall and per type.
 """
 
@@ -36,9 +36,10 @@ from dataclasses import dataclass, replace
 from typing import Callable, Literal, Mapping, Optional, Sequence, Union
 
 from harness.attack.perturbation import text_rng
-from harness.core.types import Metric, TokenExample
+from harness.core.types import Metric
 from harness.kinds.token.encoding import TokenPrediction
 from harness.kinds.token.entity_metrics import Entity, decode_tags, entity_metrics, extract_entities, sentence_f1
+from harness.kinds.token.examples import TokenExample
 from harness.kinds.token.perturbations import KEYBOARD_NEIGHBOURS, EntityPool, entity_tag_indices, sentence_text
 
 PredictFunction = Callable[[Sequence[Sequence[str]]], Sequence[Union[TokenPrediction, Sequence[int]]]]
@@ -217,49 +218,10 @@ def _score(prediction: TokenPrediction, gold: Sequence[int], label_names: Sequen
     return f1, probability
 
 
-def attack_sentence(predict: PredictFunction, example: TokenExample, label_names: Sequence[str], *,
-                    settings: NerAttackSettings = NerAttackSettings(),
-                    substitutions: Callable[[str], Sequence[str]] = character_edits,
-                    entity_pool: Optional[EntityPool] = None) -> NerAttackRecord:
-    """Attack one sentence (see the module docstring)."""
-    started = time.perf_counter()
-    oracle = _Oracle(predict)
-    units = _units(example, label_names)
-    original = oracle([tuple(example.tokens)])[0]
-    gold_names = decode_tags(example.tags, label_names)
-    original_f1, original_probability = _score(original, example.tags, label_names)
-
-    def record(final_units: Sequence[_Unit], status: str) -> NerAttackRecord:
-        tokens, tags = _tokens(final_units), _tags(final_units)
-        final = oracle([tokens])[0]
-        before = set(extract_entities(decode_tags(original.tags, label_names)))
-        after = set(extract_entities(decode_tags(final.tags, label_names)))
-        outcomes, position = [], 0
-        for unit in final_units:
-            end = position + len(unit.tokens)
-            if unit.entity_type is not None:
-                outcomes.append(EntityOutcome(
-                    unit.entity_type, unit.original, (position, end),
-                    correct_before=Entity(*unit.original, unit.entity_type) in before,
-                    correct_after=Entity(position, end, unit.entity_type) in after, swapped=unit.changed))
-            position = end
-        changed = [unit for unit in final_units if unit.changed]
-        return NerAttackRecord(
-            example_id=example.id, original_tokens=tuple(example.tokens), perturbed_tokens=tokens,
-            original_tags=tuple(example.tags), perturbed_tags=tags, original_prediction=original.tags,
-            perturbed_prediction=final.tags, original_f1=original_f1,
-            perturbed_f1=_score(final, tags, label_names)[0], status=status, num_queries=oracle.queries,
-            words_perturbed=sum(unit.entity_type is None for unit in changed),
-            entities_swapped=sum(unit.entity_type is not None for unit in changed), entities=tuple(outcomes),
-            seconds=time.perf_counter() - started)
-
-    if not extract_entities(gold_names) or original_f1 == 0:
-        return record(units, "skipped")
-
-    def succeeded(f1: float) -> bool:
-        return f1 <= settings.success_f1 if settings.success_f1 is not None else f1 < original_f1
-
-    # Every unit's substitutions, fixed up front (a seeded sample where there are more than allowed).
+def _substitution_options(example: TokenExample, units: Sequence[_Unit], label_names: Sequence[str],
+                          settings: NerAttackSettings, substitutions: Callable[[str], Sequence[str]],
+                          entity_pool: Optional[EntityPool]) -> dict[int, list[_Unit]]:
+    """Every unit's substitutions, fixed up front (a seeded sample where there are more than allowed)."""
     rng = text_rng(settings.seed, "ner-attack", sentence_text(example.tokens))
     options: dict[int, list[_Unit]] = {}
     for index, unit in enumerate(units):
@@ -277,37 +239,106 @@ def attack_sentence(predict: PredictFunction, example: TokenExample, label_names
             options[index] = [replace(unit, tokens=entry, changed=True,
                                       tags=entity_tag_indices(unit.entity_type, len(entry), label_names))
                               for entry in entries]
-    candidates = [index for index, choices in options.items() if choices]
+    return options
 
-    # Rank by the drop when a unit is masked (same gold tags: masking keeps the length).
-    masked = [_tokens([replace(unit, tokens=tuple(_masked(word, settings) for word in unit.tokens))
-                       if position == index else unit for position, unit in enumerate(units)])
-              for index in candidates]
-    importance = {}
-    for index, prediction in zip(candidates, oracle(masked)):
-        f1, probability = _score(prediction, example.tags, label_names)
-        importance[index] = (original_probability - probability, original_f1 - f1)
-    if original.probabilities is None:
-        order = sorted(candidates, key=lambda index: -importance[index][1])
-    else:
-        order = sorted(candidates, key=lambda index: (-importance[index][0], -importance[index][1]))
 
-    current = list(units)
-    current_score = (original_f1, original_probability)
-    perturbed = 0
-    for index in order:
-        if perturbed >= settings.max_perturbed:
-            break
-        trials = [current[:index] + [choice] + current[index + 1:] for choice in options[index]]
-        predictions = oracle([_tokens(trial) for trial in trials])
-        scores = [_score(prediction, _tags(trial), label_names) for trial, prediction in zip(trials, predictions)]
-        best = min(range(len(trials)), key=lambda number: scores[number])  # the first of equals
-        if scores[best] < current_score:
-            current, current_score = trials[best], scores[best]
-            perturbed += 1
-            if succeeded(current_score[0]):
-                return record(current, "successful")
-    return record(current, "failed")
+@dataclass(frozen=True)
+class _Search:
+    """One sentence's attack: the example, the model (through the oracle), the original's prediction and score."""
+
+    example: TokenExample
+    label_names: Sequence[str]
+    settings: NerAttackSettings
+    oracle: _Oracle
+    original: TokenPrediction
+    original_f1: float
+    original_probability: float
+    started: float
+
+    def ranked(self, units: Sequence[_Unit], options: Mapping[int, Sequence[_Unit]]) -> list[int]:
+        """The units with substitutions, by the drop when the unit is masked (masking keeps the gold tags)."""
+        candidates = [index for index, choices in options.items() if choices]
+        masked = [_tokens([replace(unit, tokens=tuple(_masked(word, self.settings) for word in unit.tokens))
+                           if position == index else unit for position, unit in enumerate(units)])
+                  for index in candidates]
+        importance = {}
+        for index, prediction in zip(candidates, self.oracle(masked)):
+            f1, probability = _score(prediction, self.example.tags, self.label_names)
+            importance[index] = (self.original_probability - probability, self.original_f1 - f1)
+        if self.original.probabilities is None:
+            return sorted(candidates, key=lambda index: -importance[index][1])
+        return sorted(candidates, key=lambda index: (-importance[index][0], -importance[index][1]))
+
+    def succeeded(self, f1: float) -> bool:
+        success_f1 = self.settings.success_f1
+        return f1 <= success_f1 if success_f1 is not None else f1 < self.original_f1
+
+    def greedy(self, units: Sequence[_Unit], options: Mapping[int, Sequence[_Unit]],
+               order: Sequence[int]) -> tuple[list[_Unit], str]:
+        """Change the units in `order`, each to its best substitution when that beats the current sentence, until
+        the attack succeeds, `max_perturbed` units changed, or the units run out: (final units, status)."""
+        current = list(units)
+        current_score = (self.original_f1, self.original_probability)
+        perturbed = 0
+        for index in order:
+            if perturbed >= self.settings.max_perturbed:
+                break
+            trials = [current[:index] + [choice] + current[index + 1:] for choice in options[index]]
+            predictions = self.oracle([_tokens(trial) for trial in trials])
+            scores = [_score(prediction, _tags(trial), self.label_names)
+                      for trial, prediction in zip(trials, predictions)]
+            best = min(range(len(trials)), key=lambda number: scores[number])  # the first of equals
+            if scores[best] < current_score:
+                current, current_score = trials[best], scores[best]
+                perturbed += 1
+                if self.succeeded(current_score[0]):
+                    return current, "successful"
+        return current, "failed"
+
+    def record(self, final_units: Sequence[_Unit], status: str) -> NerAttackRecord:
+        example, label_names = self.example, self.label_names
+        tokens, tags = _tokens(final_units), _tags(final_units)
+        final = self.oracle([tokens])[0]
+        before = set(extract_entities(decode_tags(self.original.tags, label_names)))
+        after = set(extract_entities(decode_tags(final.tags, label_names)))
+        outcomes, position = [], 0
+        for unit in final_units:
+            end = position + len(unit.tokens)
+            if unit.entity_type is not None:
+                outcomes.append(EntityOutcome(
+                    unit.entity_type, unit.original, (position, end),
+                    correct_before=Entity(*unit.original, unit.entity_type) in before,
+                    correct_after=Entity(position, end, unit.entity_type) in after, swapped=unit.changed))
+            position = end
+        changed = [unit for unit in final_units if unit.changed]
+        return NerAttackRecord(
+            example_id=example.id, original_tokens=tuple(example.tokens), perturbed_tokens=tokens,
+            original_tags=tuple(example.tags), perturbed_tags=tags, original_prediction=self.original.tags,
+            perturbed_prediction=final.tags, original_f1=self.original_f1,
+            perturbed_f1=_score(final, tags, label_names)[0], status=status, num_queries=self.oracle.queries,
+            words_perturbed=sum(unit.entity_type is None for unit in changed),
+            entities_swapped=sum(unit.entity_type is not None for unit in changed), entities=tuple(outcomes),
+            seconds=time.perf_counter() - self.started)
+
+
+def attack_sentence(predict: PredictFunction, example: TokenExample, label_names: Sequence[str], *,
+                    settings: NerAttackSettings = NerAttackSettings(),
+                    substitutions: Callable[[str], Sequence[str]] = character_edits,
+                    entity_pool: Optional[EntityPool] = None) -> NerAttackRecord:
+    """Attack one sentence (see the module docstring)."""
+    started = time.perf_counter()
+    oracle = _Oracle(predict)
+    units = _units(example, label_names)
+    original = oracle([tuple(example.tokens)])[0]
+    gold_names = decode_tags(example.tags, label_names)
+    original_f1, original_probability = _score(original, example.tags, label_names)
+    search = _Search(example, label_names, settings, oracle, original, original_f1, original_probability, started)
+    if not extract_entities(gold_names) or original_f1 == 0:
+        return search.record(units, "skipped")
+    options = _substitution_options(example, units, label_names, settings, substitutions, entity_pool)
+    order = search.ranked(units, options)
+    final_units, status = search.greedy(units, options, order)
+    return search.record(final_units, status)
 
 
 def attack_sentences(predict: PredictFunction, examples: Sequence[TokenExample], label_names: Sequence[str], *,
@@ -347,7 +378,7 @@ def flip_counts(records: Sequence[NerAttackRecord]) -> tuple[FlipCounts, Mapping
     return total, dict(sorted(per_type.items()))
 
 
-def attack_metrics(records: Sequence[NerAttackRecord], label_names: Sequence[str], *, resamples: int = 1000,
+def entity_attack_metrics(records: Sequence[NerAttackRecord], label_names: Sequence[str], *, resamples: int = 1000,
                    seed: int = 0) -> tuple[Metric, ...]:
     """Corpus metrics of an attack: `entity_f1` (before) and `entity_f1_under_attack` with bootstrap intervals
     over sentences, `attack_success_rate` (successful / attacked, skipped left out), `entity_flip_rate` (and

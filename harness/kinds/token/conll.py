@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from harness.core.errors import HarnessError
-from harness.core.types import TaskData, TokenExample
+from harness.core.types import TaskData
+from harness.kinds.token.examples import TokenExample
 from harness.kinds.token.entity_metrics import OUTSIDE, extract_entities, normalise_to_iob2, split_tag
 
 ENCODINGS = ("auto", "iob1", "iob2", "iobes")

@@ -28,7 +28,7 @@ from importlib import resources as package_resources
 from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 from harness.attack.perturbation import KEYBOARD_NEIGHBOURS, changes_for, check_rate, text_rng
-from harness.core.types import TokenExample
+from harness.kinds.token.examples import TokenExample
 from harness.kinds.token.entity_metrics import Entity, decode_tags, extract_entities
 
 """QWERTY neighbours (the table of the keyboard-typos augmenter; the core cannot import a plugin)."""

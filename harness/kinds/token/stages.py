@@ -32,10 +32,11 @@ import numpy as np
 from harness.core.errors import PluginError
 from harness.core.files import write_jsonl
 from harness.core.statistics import bootstrap_metric
-from harness.core.types import Metric, StageEnvironment, TaskData, TokenExample
+from harness.core.types import Metric, StageEnvironment, TaskData
 from harness.kinds import standard
 from harness.kinds.base import StageContext, StageSpec
 from harness.kinds.token.entity_metrics import Entity, decode_tags, entity_metrics, extract_entities
+from harness.kinds.token.examples import TokenExample
 
 # ----------------------------------------------------------------------------------------------- evaluate
 
@@ -71,7 +72,7 @@ def evaluate(classifier: Any, examples: Sequence[TokenExample], building: Path, 
 
 def attack(attacker: Any, ref: Any, classifier: Any, examples: Sequence[TokenExample], task: TaskData,
            building: Path, env: StageEnvironment, seed: int) -> list[Metric]:
-    from harness.kinds.token.attack import NerAttackRecord, attack_metrics
+    from harness.kinds.token.attack import NerAttackRecord, entity_attack_metrics
 
     started = time.perf_counter()
     forwards_before = classifier.predictor.forwards
@@ -82,7 +83,7 @@ def attack(attacker: Any, ref: Any, classifier: Any, examples: Sequence[TokenExa
         raise PluginError(ref.plugin, f"attack {ref.name!r} must return one NerAttackRecord per example, in order")
     write_jsonl(building / "records" / "ner-attack.jsonl", (dataclasses.asdict(record) for record in records))
     attacked = sum(record.status != "skipped" for record in records)
-    return [*attack_metrics(records, task.label_names, seed=seed),
+    return [*entity_attack_metrics(records, task.label_names, seed=seed),
             Metric("attacked_examples", float(attacked), n=len(records)),
             Metric("skipped_examples", float(len(records) - attacked), n=len(records)),
             Metric("model_forwards", float(classifier.predictor.forwards - forwards_before), n=len(records)),

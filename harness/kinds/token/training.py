@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-from harness.core.types import TokenExample
+from harness.kinds.token.examples import TokenExample
 from harness.modeling.batching import pad_batch
 
 IGNORE_INDEX = -100

@@ -1,0 +1,206 @@
+"""The public API of the harness: what plugin authors and Python users import, documented in docs/plugins.md.
+`import harness` re-exports exactly these names (`harness.X`); everything else in harness/ is internal and may
+change. The contract kit for a plugin's tests is the other public module, harness.testing.
+
+Importing it is cheap: no torch, transformers, textattack or captum (those are imported inside the functions that
+need them), so importing a plugin module stays cheap too.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from harness.attack.perturbation import (
+    KEYBOARD_NEIGHBOURS,
+    changes_for,
+    check_rate,
+    text_rng,
+)
+from harness.attack.textattack_augmenters import AugmenterConfig, TextAttackAugmenter, check_augmenter
+from harness.attack.textattack_recipes import RecipeConfig, TextAttackRecipe, check_recipe
+from harness.core.components import (
+    Attack,
+    Augmenter,
+    Classifier,
+    Executor,
+    Explainer,
+    Finetuner,
+    Reporter,
+    Task,
+)
+from harness.core.config import SuitePath
+from harness.core.errors import (
+    HarnessError,
+    PluginError,
+    SourceLocation,
+    StageError,
+    SuiteError,
+    SuiteErrors,
+)
+from harness.core.files import atomic_write_text
+from harness.core.hookspecs import hookimpl
+from harness.core.pairs import ModelInput, make_attack_record, model_input
+from harness.core.resources import prepare_offline_resources
+from harness.core.seeding import set_seed
+from harness.core.suite import resolve_model_location
+from harness.core.types import (
+    SCHEMA_VERSION,
+    AdversarialRound,
+    AdversarialTraining,
+    AttackOutcome,
+    AttackRecord,
+    Budgets,
+    CellJob,
+    CellResult,
+    EpochRecord,
+    Example,
+    ExecutionPlan,
+    ExplainOutcome,
+    GateOutcome,
+    Metric,
+    ModelSource,
+    ReportRequest,
+    ResultRow,
+    StageEnvironment,
+    StageRecord,
+    StoredRun,
+    TaskData,
+    TrainedModel,
+    TrainRequest,
+    WordAttribution,
+)
+from harness.explain.attribution import aggregate_to_words, length_grouped_batches
+from harness.explain.explainers import (
+    ExplainerSettings,
+    GradientExplainer,
+    GradientExplainerSettings,
+    WordPerturbationExplainer,
+)
+from harness.kinds import SequenceClassification, TokenClassification
+from harness.kinds.base import (
+    CellState,
+    ReportView,
+    StageContext,
+    StageSpec,
+    TaskKind,
+    TrainingEncoding,
+)
+from harness.kinds.loading import load_base_classifier, peft_task_type
+from harness.kinds.token.attack import (
+    NerAttackRecord,
+    NerAttackSettings,
+    attack_sentences,
+    character_edits,
+    entity_attack_metrics,
+)
+from harness.kinds.token.components import EntityExplainer, TokenAttack, TokenPerturbation
+from harness.kinds.token.conll import (
+    ConllFormatError,
+    ConllSentence,
+    TokenTaskSource,
+    convert_sentences,
+    detect_scheme,
+    iob2_label_names,
+    load_token_task,
+    parse_conll,
+    read_conll,
+    token_examples,
+)
+from harness.kinds.token.encoding import (
+    TokenPrediction,
+    encode_words,
+    tag_sentences,
+    word_predictions,
+)
+from harness.kinds.token.entity_metrics import (
+    Entity,
+    bootstrap_entity_scores,
+    entity_metrics,
+    entity_scores,
+    extract_entities,
+    sentence_f1,
+)
+from harness.kinds.token.examples import TokenExample
+from harness.kinds.token.explaining import EntityAttribution, EntityExplainOutcome, integrated_gradients_entities
+from harness.kinds.token.perturbations import (
+    EntityPool,
+    entity_swaps,
+    synonym_swaps,
+    token_typos,
+    wordnet_synonyms,
+)
+from harness.kinds.token.predictor import TokenPredictor
+from harness.modeling.architectures import classification_head_parameters, ia3_target_modules, lora_target_modules
+from harness.modeling.models import count_parameters, quiet_transformers
+from harness.modeling.predict import Predictor
+from harness.report.charts import grouped_bars, line_chart, scatter
+from harness.report.reporting import (
+    comparison_table,
+    format_value,
+    markdown_escape,
+    render_template,
+    segment_diff,
+    stored_methods,
+)
+from harness.report.results_table import results_frame
+from harness.tasks.sources import (
+    LocalLayout,
+    RawSplit,
+    SourceTask,
+    TaskSource,
+    TaskSourceConfig,
+    check_path,
+    concat_splits,
+    evidence_spans,
+    expand_path,
+    glue_source,
+    hold_out,
+    hub_dataset_name,
+    load_splits,
+    load_task,
+    read_generic,
+    read_table,
+    read_text,
+    seeded_order,
+    source_task,
+)
+from harness.training.loop import TrainingSettings, planned_steps
+from harness.training.train import fit, train_and_save, train_with_peft
+
+
+def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Example],
+                          env: StageEnvironment) -> AttackOutcome:
+    """Attack each example with a built textattack.Attack (built on `classifier.predictor.textattack_wrapper()`, so
+    every query goes through the harness predictor); one AttackRecord per example. Imports textattack."""
+    from harness.attack.textattack_bridge import run_textattack_attack as run
+
+    return run(attack, classifier, examples, env)
+
+
+__all__ = [
+    "AdversarialRound", "AdversarialTraining", "aggregate_to_words", "atomic_write_text", "Attack",
+    "attack_sentences", "AttackOutcome", "AttackRecord", "Augmenter", "AugmenterConfig", "bootstrap_entity_scores",
+    "Budgets", "CellJob", "CellResult", "CellState", "changes_for", "character_edits", "check_augmenter",
+    "check_path", "check_rate", "check_recipe", "classification_head_parameters", "Classifier", "comparison_table",
+    "concat_splits", "ConllFormatError", "ConllSentence", "convert_sentences", "count_parameters", "detect_scheme",
+    "encode_words", "Entity", "entity_attack_metrics", "entity_metrics", "entity_scores", "entity_swaps",
+    "EntityAttribution", "EntityExplainer", "EntityExplainOutcome", "EntityPool", "EpochRecord", "evidence_spans",
+    "Example", "ExecutionPlan", "Executor", "expand_path", "Explainer", "ExplainerSettings", "ExplainOutcome",
+    "extract_entities", "Finetuner", "fit", "format_value", "GateOutcome", "glue_source", "GradientExplainer",
+    "GradientExplainerSettings", "grouped_bars", "HarnessError", "hold_out", "hookimpl", "hub_dataset_name",
+    "ia3_target_modules", "integrated_gradients_entities", "iob2_label_names", "KEYBOARD_NEIGHBOURS",
+    "length_grouped_batches", "line_chart", "load_base_classifier", "load_splits", "load_task", "load_token_task",
+    "LocalLayout", "lora_target_modules", "make_attack_record", "markdown_escape", "Metric", "model_input",
+    "ModelInput", "ModelSource", "NerAttackRecord", "NerAttackSettings", "parse_conll", "peft_task_type",
+    "planned_steps", "PluginError", "Predictor", "prepare_offline_resources", "quiet_transformers", "RawSplit",
+    "read_conll", "read_generic", "read_table", "read_text", "RecipeConfig", "render_template", "Reporter",
+    "ReportRequest", "ReportView", "resolve_model_location", "ResultRow", "results_frame", "run_textattack_attack",
+    "scatter", "SCHEMA_VERSION", "seeded_order", "segment_diff", "sentence_f1", "SequenceClassification", "set_seed",
+    "source_task", "SourceLocation", "SourceTask", "StageContext", "StageEnvironment", "StageError", "StageRecord",
+    "StageSpec", "stored_methods", "StoredRun", "SuiteError", "SuiteErrors", "SuitePath", "synonym_swaps",
+    "tag_sentences", "Task", "TaskData", "TaskKind", "TaskSource", "TaskSourceConfig", "text_rng",
+    "TextAttackAugmenter", "TextAttackRecipe", "token_examples", "token_typos", "TokenAttack", "TokenClassification",
+    "TokenExample", "TokenPerturbation", "TokenPrediction", "TokenPredictor", "TokenTaskSource", "train_and_save",
+    "train_with_peft", "TrainedModel", "TrainingEncoding", "TrainingSettings", "TrainRequest", "word_predictions",
+    "WordAttribution", "wordnet_synonyms", "WordPerturbationExplainer",
+]
