@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from harness.core import resources
 from harness.cli import main
+from harness.core import resources
 
 
 def test_stopwords_and_textattack_marker(tmp_path, monkeypatch):

@@ -16,9 +16,9 @@ from typing import Any, Sequence
 from harness.core.errors import SuiteError
 from harness.core.files import content_key
 from harness.core.types import TaskData
-from harness.kinds.token.examples import TokenExample
 from harness.kinds.base import ReportView, StageSpec, TaskKind, declared_kinds
 from harness.kinds.sequence import is_int
+from harness.kinds.token.examples import TokenExample
 from harness.kinds.token.training import TokenTraining
 
 NAME = "token-classification"

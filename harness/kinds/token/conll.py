@@ -37,8 +37,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 from harness.core.errors import HarnessError
 from harness.core.types import TaskData
-from harness.kinds.token.examples import TokenExample
 from harness.kinds.token.entity_metrics import OUTSIDE, extract_entities, normalise_to_iob2, split_tag
+from harness.kinds.token.examples import TokenExample
 
 ENCODINGS = ("auto", "iob1", "iob2", "iobes")
 DOCSTART = "-DOCSTART-"

@@ -26,9 +26,9 @@ from typing import Any, Optional, Sequence
 from harness.attack.perturbation import text_rng
 from harness.core.statistics import bootstrap_metric
 from harness.core.types import Metric, StageEnvironment
-from harness.kinds.token.examples import TokenExample
 from harness.explain.attribution import sum_subwords_to_words
 from harness.kinds.token.entity_metrics import decode_tags, extract_entities
+from harness.kinds.token.examples import TokenExample
 
 
 @dataclass(frozen=True)

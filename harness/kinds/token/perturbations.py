@@ -28,8 +28,8 @@ from importlib import resources as package_resources
 from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 from harness.attack.perturbation import KEYBOARD_NEIGHBOURS, changes_for, check_rate, text_rng
-from harness.kinds.token.examples import TokenExample
 from harness.kinds.token.entity_metrics import Entity, decode_tags, extract_entities
+from harness.kinds.token.examples import TokenExample
 
 """QWERTY neighbours (the table of the keyboard-typos augmenter; the core cannot import a plugin)."""
 TYPO_KINDS = ("keyboard", "swap", "mixed")
