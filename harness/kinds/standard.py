@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from harness.core.errors import PluginError
 from harness.core.files import write_jsonl
@@ -208,3 +208,22 @@ def explain_key(context: StageContext, ref: "ComponentRef", attack_keys: list[st
 def the_method(context: StageContext) -> list["ComponentRef"]:
     """The evaluate stage's component: the cell's method, as a finetuner."""
     return [dataclasses.replace(context.cell.method, kind="finetuner")]
+
+
+StageCompute = Callable[[StageContext, "ComponentRef", Path, StageEnvironment], dict[str, Any]]
+
+
+def model_stages(evaluate: StageCompute, attack: StageCompute, perturb: StageCompute, explain: StageCompute,
+                 explain_key: Callable[[StageContext, "ComponentRef"], dict[str, Any]]) -> tuple[StageSpec, ...]:
+    """The stages that test a cell's trained model, as the built-in kinds declare them: evaluate (once), then
+    each of the suite's attacks, perturbations and explainers; all need the finetune stage."""
+    return (
+        StageSpec("evaluate", components=the_method, key_parts=evaluate_key, compute=evaluate, needs=("finetune",),
+                  per_component=False, rows_name_component=False),
+        StageSpec("attack", components=lambda context: context.suite.attacks, key_parts=attack_key, compute=attack,
+                  needs=("finetune",)),
+        StageSpec("perturb", components=lambda context: context.suite.perturbations, key_parts=perturb_key,
+                  compute=perturb, needs=("finetune",)),
+        StageSpec("explain", components=lambda context: context.suite.explainers, key_parts=explain_key,
+                  compute=explain, needs=("finetune",)),
+    )

@@ -261,12 +261,5 @@ STAGES = (
     StageSpec("augment", components=the_augmenter, key_parts=augment_key, compute=augment, per_component=False,
               finished=train_on_augmented),
     standard.FINETUNE,
-    StageSpec("evaluate", components=standard.the_method, key_parts=standard.evaluate_key, compute=evaluate,
-              needs=("finetune",), per_component=False, rows_name_component=False),
-    StageSpec("attack", components=lambda context: context.suite.attacks, key_parts=standard.attack_key,
-              compute=attack, needs=("finetune",)),
-    StageSpec("perturb", components=lambda context: context.suite.perturbations, key_parts=standard.perturb_key,
-              compute=perturb, needs=("finetune",)),
-    StageSpec("explain", components=lambda context: context.suite.explainers, key_parts=explain_key,
-              compute=explain, needs=("finetune",)),
+    *standard.model_stages(evaluate, attack, perturb, explain, explain_key),
 )

@@ -34,7 +34,7 @@ from harness.core.files import write_jsonl
 from harness.core.statistics import bootstrap_metric
 from harness.core.types import Metric, StageEnvironment, TaskData
 from harness.kinds import standard
-from harness.kinds.base import StageContext, StageSpec
+from harness.kinds.base import StageContext
 from harness.kinds.token.entity_metrics import Entity, decode_tags, entity_metrics, extract_entities
 from harness.kinds.token.examples import TokenExample
 
@@ -246,15 +246,7 @@ def explain_stage(context: StageContext, ref: Any, building: Path, env: StageEnv
 
 STAGES = (
     standard.FINETUNE,
-    StageSpec("evaluate", components=standard.the_method, key_parts=standard.evaluate_key, compute=evaluate_stage,
-              needs=("finetune",), per_component=False, rows_name_component=False),
-    StageSpec("attack", components=lambda context: context.suite.attacks, key_parts=standard.attack_key,
-              compute=attack_stage, needs=("finetune",)),
-    StageSpec("perturb", components=lambda context: context.suite.perturbations, key_parts=standard.perturb_key,
-              compute=perturb_stage, needs=("finetune",)),
     # Entity explanations have no stability metrics (yet): no attack's examples are part of their input.
-    StageSpec("explain", components=lambda context: context.suite.explainers,
-              key_parts=lambda context, ref: standard.explain_key(context, ref, []), compute=explain_stage,
-              needs=("finetune",)),
+    *standard.model_stages(evaluate_stage, attack_stage, perturb_stage, explain_stage,
+                           lambda context, ref: standard.explain_key(context, ref, [])),
 )
-
