@@ -161,3 +161,15 @@ def test_the_public_api_is_explicit_and_documented():
                     if not re.search(r"(?<![\w])" + re.escape(name) + r"(?![\w])", docs)]
     assert not undocumented
     assert all(getattr(harness, name) is getattr(harness.api, name) for name in harness.__all__)
+
+
+def test_import_paths_of_earlier_docs_keep_working():
+    """Code written against earlier docs imported these; the aliases name the new homes."""
+    from harness.authoring.plugin_template import write_plugin_package
+    from harness.core.plugin_manager import make_plugin_manager
+    from harness.plugin_template import write_plugin_package as old_write_plugin_package
+    from harness.plugins import make_plugin_manager as old_make_plugin_manager
+    from harness.testing import make_plugin_manager as testing_make_plugin_manager
+
+    assert old_make_plugin_manager is make_plugin_manager is testing_make_plugin_manager
+    assert old_write_plugin_package is write_plugin_package
