@@ -2,8 +2,10 @@
 
     python bench/same_results.py BEFORE_DIR AFTER_DIR
 
-Every results.csv under BEFORE_DIR is paired with the one at the same relative path under AFTER_DIR (run ids must
-match: run both with --run-id, or both under pytest --basetemp). Rows are compared on every column, stage keys
+Every stored run under BEFORE_DIR is paired with one under AFTER_DIR: the run at the same relative path, or, where
+run ids differ (a timestamp and random suffix: tests run under `pytest --basetemp DIR` twice), the run of the same
+suite directory in the same position when each directory's runs are ordered by when they were written. Rows are
+compared on every column, stage keys
 included; metrics that measure time, memory or speed (which no two runs share) are compared on presence only. The
 per-example records (records/*.jsonl) are compared too, minus their timing fields. Prints each difference and a
 summary; exits 1 when anything differs.
@@ -77,6 +79,16 @@ def compare_records(before_run: Path, after_run: Path) -> list[str]:
     return problems
 
 
+def runs_by_suite(root: Path) -> dict[Path, list[Path]]:
+    """Run directories by their suite directory (relative to root), in the order they were written."""
+    runs: dict[Path, list[Path]] = {}
+    for results in root.rglob("results.csv"):
+        runs.setdefault(results.parent.parent.relative_to(root), []).append(results.parent)
+    return {suite: sorted(found, key=lambda run: ((run / "manifest.json").stat().st_mtime_ns
+                                                    if (run / "manifest.json").exists() else 0, run.name))
+            for suite, found in runs.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("before", type=Path)
@@ -84,18 +96,15 @@ def main() -> int:
     arguments = parser.parse_args()
     problems: list[str] = []
     compared = 0
-    for results in sorted(arguments.before.rglob("results.csv")):
-        relative = results.relative_to(arguments.before)
-        twin = arguments.after / relative
-        if not twin.exists():
-            problems.append(f"{twin}: missing")
-            continue
-        compared += 1
-        problems += compare_results(results, twin)
-        problems += compare_records(results.parent, twin.parent)
-    for results in sorted(arguments.after.rglob("results.csv")):
-        if not (arguments.before / results.relative_to(arguments.after)).exists():
-            problems.append(f"{results}: only after")
+    before, after = runs_by_suite(arguments.before), runs_by_suite(arguments.after)
+    for suite in sorted(set(before) | set(after)):
+        old_runs, new_runs = before.get(suite, []), after.get(suite, [])
+        if len(old_runs) != len(new_runs):
+            problems.append(f"{suite}: {len(old_runs)} run(s) before, {len(new_runs)} after")
+        for old_run, new_run in zip(old_runs, new_runs):
+            compared += 1
+            problems += compare_results(old_run / "results.csv", new_run / "results.csv")
+            problems += compare_records(old_run, new_run)
     for problem in problems:
         print(problem)
     print(f"{compared} stored runs compared: {len(problems)} difference(s)")
