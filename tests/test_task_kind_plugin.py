@@ -243,6 +243,20 @@ def test_the_kind_refuses_what_it_cannot_serve_at_the_suite_line(tmp_path, tiny_
     assert "text regression has no attacks" in error and "suite.yaml" in error
 
 
+def test_a_training_strategy_the_kind_has_no_stage_for_is_refused_at_its_line(tmp_path, tiny_model_dir, capsys):
+    """The kind declares no augment stage and no adversarial training: methods asking for them are refused before
+    anything trains, not silently trained without."""
+    suite = regression_suite(tiny_model_dir, tmp_path / "reports", methods=[
+        {"use": "full", "epochs": 1, "augment": {"use": "keyboard-typos", "pct": 0.5}},
+        {"use": "lora", "epochs": 2, "adversarial": {"use": "gradient-swap"}}])
+    path = dump_suite(suite, tmp_path / "suite.yaml")
+    assert main(["run", str(path), "--no-progress"], extra_plugins=[TextRegressionPlugin()]) == 2
+    error = capsys.readouterr().err
+    assert "`augment:` (training on augmented copies) is not supported by task kind 'text-regression'" in error
+    assert "adversarial training is not supported by task kind 'text-regression'" in error
+    assert not (tmp_path / "reports" / ".stage-cache" / "finetune").exists()
+
+
 def test_a_task_naming_an_unregistered_kind_fails_its_task_stage(tmp_path, tiny_model_dir, capsys):
     class UnknownKindPlugin:
         name = "unknown-kind"

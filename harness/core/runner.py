@@ -61,7 +61,7 @@ from harness.core.types import (
     StageRecord,
     TaskData,
 )
-from harness.kinds.base import CellState, FinishedStage, StageContext, TaskKind
+from harness.kinds.base import CellState, FinishedStage, StageContext, TaskKind, unsupported_strategies
 from harness.kinds.standard import config_key
 
 EXIT_OK = 0
@@ -193,6 +193,7 @@ class Runner:
             self.task_data = self._task_stage()
             if self.task_data is not None:
                 problems = self.kind.check_components(self.suite, self.registry, self.task_data)
+                problems += unsupported_strategies(self.kind, self.suite, self.task_data, problems)
                 if problems:
                     raise SuiteErrors(problems)
                 self._execute_cells()

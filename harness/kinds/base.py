@@ -225,6 +225,12 @@ class TaskKind:
 
     training: Optional[TrainingEncoding] = None
 
+    def adversarial_training(self, context: StageContext, building: Path, env: StageEnvironment,
+                             rounds: list[Any]) -> Any:
+        """The harness.AdversarialTraining of a method with `adversarial:` (its rounds appended to `rounds`). A kind
+        without it refuses such methods before anything trains (`unsupported_strategies`)."""
+        raise NotImplementedError
+
     # ----------------------------------------------------------------------------------------------- suite
 
     def check_components(self, suite: "Suite", registry: Any, task: TaskData) -> list[SuiteError]:
@@ -238,6 +244,26 @@ class TaskKind:
 
     def report_view(self, run: Any) -> ReportView:
         return ReportView()
+
+
+def unsupported_strategies(kind: TaskKind, suite: "Suite", task: TaskData,
+                           already: Sequence[SuiteError] = ()) -> list[SuiteError]:
+    """Methods whose training strategy the kind cannot run, each at its suite line: `augment:` where the kind
+    declares no augment stage, `adversarial:` where it has no adversarial training. Entries a problem in `already`
+    (the kind's own check) points at are left to it."""
+    reported = {problem.location for problem in already}
+    has_augment = any(spec.name == "augment" for spec in kind.stages())
+    has_adversarial = type(kind).adversarial_training is not TaskKind.adversarial_training
+    problems = []
+    for method in suite.methods:
+        for ref, supported, what in ((method.augment.augmenter if method.augment else None, has_augment,
+                                      "`augment:` (training on augmented copies)"),
+                                     (method.adversarial.attack if method.adversarial else None, has_adversarial,
+                                      "adversarial training")):
+            if ref is not None and not supported and ref.location not in reported:
+                problems.append(SuiteError(f"method {method.label!r}: {what} is not supported by task kind "
+                                           f"{kind.name!r} (task {task.name!r})", ref.location, ref.plugin))
+    return problems
 
 
 def declared_kinds(component: Any) -> Optional[tuple[str, ...]]:
