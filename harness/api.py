@@ -140,7 +140,9 @@ from harness.report.reporting import (
     markdown_escape,
     render_template,
     segment_diff,
+    spreadsheet_safe,
     stored_methods,
+    xml_safe,
 )
 from harness.report.results_table import results_frame
 from harness.tasks.sources import (
@@ -196,11 +198,11 @@ __all__ = [
     "read_conll", "read_generic", "read_table", "read_text", "RecipeConfig", "render_template", "Reporter",
     "ReportRequest", "ReportView", "resolve_model_location", "ResultRow", "results_frame", "run_textattack_attack",
     "scatter", "SCHEMA_VERSION", "seeded_order", "segment_diff", "sentence_f1", "SequenceClassification", "set_seed",
-    "source_task", "SourceLocation", "SourceTask", "StageContext", "StageEnvironment", "StageError", "StageRecord",
-    "StageSpec", "stored_methods", "StoredRun", "SuiteError", "SuiteErrors", "SuitePath", "synonym_swaps",
-    "tag_sentences", "Task", "TaskData", "TaskKind", "TaskSource", "TaskSourceConfig", "text_rng",
+    "source_task", "SourceLocation", "SourceTask", "spreadsheet_safe", "StageContext", "StageEnvironment",
+    "StageError", "StageRecord", "StageSpec", "stored_methods", "StoredRun", "SuiteError", "SuiteErrors", "SuitePath",
+    "synonym_swaps", "tag_sentences", "Task", "TaskData", "TaskKind", "TaskSource", "TaskSourceConfig", "text_rng",
     "TextAttackAugmenter", "TextAttackRecipe", "token_examples", "token_typos", "TokenAttack", "TokenClassification",
     "TokenExample", "TokenPerturbation", "TokenPrediction", "TokenPredictor", "TokenTaskSource", "train_and_save",
     "train_with_peft", "TrainedModel", "TrainingEncoding", "TrainingSettings", "TrainRequest", "word_predictions",
-    "WordAttribution", "wordnet_synonyms", "WordPerturbationExplainer",
+    "WordAttribution", "wordnet_synonyms", "WordPerturbationExplainer", "xml_safe",
 ]

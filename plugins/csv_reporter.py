@@ -19,7 +19,7 @@ class CsvReporter:
         self.config = config
 
     def render(self, request: ReportRequest) -> list[Path]:
-        from harness import atomic_write_text, comparison_table, stored_methods
+        from harness import atomic_write_text, comparison_table, spreadsheet_safe, stored_methods
 
         table = comparison_table(request.run.results, stored_methods(request.run))
         buffer = io.StringIO()
@@ -28,9 +28,10 @@ class CsvReporter:
         for column in table.columns:
             name = "/".join(part for part in column.key if part)
             header += [name, f"{name}:ci_low", f"{name}:ci_high"]
-        writer.writerow(header)
+        # Labels come from suites; a spreadsheet must not run one as a formula.
+        writer.writerow([spreadsheet_safe(name) for name in header])
         for method in table.methods:
-            row = [method]
+            row = [spreadsheet_safe(method)]
             for column in table.columns:
                 cell = table.cell(method, column)
                 row += ["", "", ""] if cell is None else [cell.value, _blank(cell.ci_low), _blank(cell.ci_high)]

@@ -18,10 +18,12 @@ class JunitReporter:
         self.config = config
 
     def render(self, request: ReportRequest) -> list[Path]:
-        from harness import atomic_write_text
+        from harness import atomic_write_text, xml_safe
 
         run = request.run
-        suite_name = str(run.manifest.get("suite", "harness"))
+        # Names are checked at validation, but messages and tracebacks of plugins can hold anything: XML 1.0 cannot
+        # carry most control characters, and a CI test reporter drops a document that is not well-formed.
+        suite_name = xml_safe(run.manifest.get("suite", "harness"))
         crashed = [stage for stage in run.stages if stage.status == "error"]
         failures = sum(not gate.passed for gate in run.gates)
         testsuite = ElementTree.Element("testsuite", name=f"harness gates: {suite_name}",
@@ -30,8 +32,8 @@ class JunitReporter:
                                         time=f"{float(run.manifest.get('duration_seconds') or 0):.3f}")
         for gate in run.gates:
             case = ElementTree.SubElement(testsuite, "testcase", classname=f"{suite_name}.gates",
-                                          name=gate.description)
-            message = gate.detail or f"{gate.metric} {gate.op} {gate.threshold}: measured {gate.measured}"
+                                          name=xml_safe(gate.description))
+            message = xml_safe(gate.detail or f"{gate.metric} {gate.op} {gate.threshold}: measured {gate.measured}")
             if gate.skipped:
                 ElementTree.SubElement(case, "skipped", message=message)
             elif not gate.passed:
@@ -39,9 +41,10 @@ class JunitReporter:
             else:
                 ElementTree.SubElement(case, "system-out").text = message
         for stage in crashed:
-            case = ElementTree.SubElement(testsuite, "testcase", classname=f"{suite_name}.stages", name=stage.stage_id)
-            ElementTree.SubElement(case, "error", message=f"plugin {stage.plugin}: {stage.error}",
-                                   type="StageCrashed").text = stage.traceback
+            case = ElementTree.SubElement(testsuite, "testcase", classname=f"{suite_name}.stages",
+                                          name=xml_safe(stage.stage_id))
+            ElementTree.SubElement(case, "error", message=xml_safe(f"plugin {stage.plugin}: {stage.error}"),
+                                   type="StageCrashed").text = xml_safe(stage.traceback)
         ElementTree.indent(testsuite)
         path = request.output_dir / "junit.xml"
         atomic_write_text(path, '<?xml version="1.0" encoding="UTF-8"?>\n'

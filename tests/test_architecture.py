@@ -17,7 +17,7 @@ PLUGINS = HARNESS.parent / "plugins"
 
 # The layers, lowest first: a module may import modules of its own layer or a lower one, never a higher one.
 CONTRACT = ("harness.core.types", "harness.core.errors", "harness.core.components", "harness.core.hookspecs",
-            "harness.core.config", "harness.core.files", "harness.core.suite.spec")
+            "harness.core.config", "harness.core.files", "harness.core.names", "harness.core.suite.spec")
 FOUNDATION = ("harness.core.store", "harness.core.artifacts", "harness.core.statistics", "harness.core.sampling",
               "harness.core.pairs", "harness.core.resources", "harness.core.seeding")
 LAYERS = (

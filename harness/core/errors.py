@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,3 +69,20 @@ class StageError(HarnessError):
         self.stage_id = stage_id
         self.plugin = plugin
         super().__init__(f"stage {stage_id} (plugin {plugin!r}): {message}")
+
+
+def describe_stage_error(error: BaseException) -> str:
+    """A stage's failure as one readable line; resource exhaustion says what to change."""
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        where = f" while writing {error.filename}" if error.filename else ""
+        return (f"disk full{where}: no space left on the device. The stage's partial files were removed and every "
+                f"finished stage is kept; free space (or point --out / --cache-dir at a larger disk) and rerun "
+                f"to resume. ({text})")
+    if type(error).__name__ == "OutOfMemoryError":  # torch.cuda.OutOfMemoryError, without importing torch here
+        return (f"GPU out of memory: lower the method's batch_size, the model's max_length, or enable "
+                f"gradient_checkpointing; finished stages are kept. ({text})")
+    if isinstance(error, MemoryError):
+        return (f"out of memory: lower the method's batch_size or the model's max_length, or the budgets; "
+                f"finished stages are kept. ({text})")
+    return text

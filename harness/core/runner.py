@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import errno
 import importlib.metadata
 import os
 import platform
@@ -31,7 +30,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from harness.core.artifacts import ArtifactMirror
 from harness.core.components import Classifier
-from harness.core.errors import HarnessError, PluginError, StageError, SuiteErrors
+from harness.core.errors import HarnessError, PluginError, StageError, SuiteErrors, describe_stage_error
 from harness.core.executors import (
     NOT_SHIPPABLE,
     CellRecorder,
@@ -42,6 +41,7 @@ from harness.core.executors import (
 )
 from harness.core.files import content_key
 from harness.core.gates import evaluate_gates, load_baseline
+from harness.core.names import check_run_id
 from harness.core.plugin_manager import HarnessPluginManager
 from harness.core.registry import Registry
 from harness.core.sampling import resolve_count, sample, stratified_order
@@ -104,23 +104,6 @@ class RunSummary:
     report_paths: tuple[Path, ...]
 
 
-def describe_stage_error(error: BaseException) -> str:
-    """A stage's failure as one readable line; resource exhaustion says what to change."""
-    text = f"{type(error).__name__}: {error}"
-    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
-        where = f" while writing {error.filename}" if error.filename else ""
-        return (f"disk full{where}: no space left on the device. The stage's partial files were removed and every "
-                f"finished stage is kept; free space (or point --out / --cache-dir at a larger disk) and rerun "
-                f"to resume. ({text})")
-    if type(error).__name__ == "OutOfMemoryError":  # torch.cuda.OutOfMemoryError, without importing torch here
-        return (f"GPU out of memory: lower the method's batch_size, the model's max_length, or enable "
-                f"gradient_checkpointing; finished stages are kept. ({text})")
-    if isinstance(error, MemoryError):
-        return (f"out of memory: lower the method's batch_size or the model's max_length, or the budgets; "
-                f"finished stages are kept. ({text})")
-    return text
-
-
 def library_versions() -> dict[str, str]:
     versions = {}
     for name in LIBRARIES:
@@ -175,6 +158,7 @@ class Runner:
         from harness.modeling.models import resolve_device
 
         started = time.time()
+        check_run_id(self.options.run_id)
         # Loaded first: a wrong baseline path should fail before hours of training, not after.
         baseline = load_baseline(self.options.baseline) if self.options.baseline is not None else None
         self.device = resolve_device(self.options.device)

@@ -10,6 +10,7 @@ kind's own templates with the same environment (`template_environment(package)`)
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
@@ -197,6 +198,29 @@ def markdown_escape(text: object) -> str:
     """Markdown/HTML-inert text for a table cell: pipes, angle brackets, backticks and newlines neutralised."""
     return (str(text).replace("\\", "\\\\").replace("&", "&amp;").replace("|", "\\|").replace("<", "&lt;")
             .replace(">", "&gt;").replace("`", "\\`").replace("\r", " ").replace("\n", " "))
+
+
+_XML_FORBIDDEN = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula in a CSV cell."""
+
+
+def xml_safe(text: object) -> str:
+    """`text` without the characters XML 1.0 cannot carry (most C0 controls, lone surrogates, U+FFFE/U+FFFF), so
+    that an error message or a name holding one still gives a well-formed document."""
+    return _XML_FORBIDDEN.sub("", str(text))
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell a spreadsheet will not run as a formula: text starting with = + - @ (or a tab or carriage
+    return) gets a leading apostrophe, as OWASP advises; numbers, and text that is a number, stay as they are."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value
 
 
 def segment_diff(original: Optional[str],

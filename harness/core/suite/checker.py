@@ -12,6 +12,7 @@ from typing import Any, Mapping, Optional
 
 from harness.core.config import build_config
 from harness.core.errors import SourceLocation, SuiteError
+from harness.core.names import name_problem
 from harness.core.registry import Registry
 from harness.core.suite.spec import (
     ADVERSARIAL_KEYS,
@@ -53,8 +54,9 @@ class Checker:
                     self.error("`name` is only allowed on methods, attacks, perturbations and explainers",
                                locations["name"])
                     return None
-                if not isinstance(value["name"], str) or not value["name"]:
-                    self.error("`name` must be a non-empty string", locations["name"])
+                problem = name_problem(value["name"])
+                if problem is not None:
+                    self.error(f"`name` {problem}", locations["name"])
                     return None
                 label = value["name"]
         else:

@@ -8,6 +8,7 @@ from typing import Any, Mapping, Optional
 
 from harness.core.config import coerce
 from harness.core.errors import SourceLocation, SuiteError, SuiteErrors
+from harness.core.names import name_problem
 from harness.core.suite.checker import Checker, finite_number, kind_of, unknown_key_message
 from harness.core.suite.spec import (
     BASELINE_KEYS,
@@ -65,8 +66,9 @@ def _check_gate(checker: Checker, gate: Any, gate_location: SourceLocation, meth
             ok = False
     scope_ok, method, stage, component = _check_gate_scope(checker, gate, method_labels, component_labels)
     ok = ok and scope_ok
-    if "name" in gate and (not isinstance(gate["name"], str) or not gate["name"].strip()):
-        checker.error(f"gate `name` must be a non-empty string, got {kind_of(gate['name'])}", locations["name"])
+    if "name" in gate and name_problem(gate["name"]) is not None:
+        shown = kind_of(gate["name"]) if not isinstance(gate["name"], str) else repr(gate["name"])[:60]
+        checker.error(f"gate `name` {name_problem(gate['name'])}, got {shown}", locations["name"])
         ok = False
     if not ok:
         return None

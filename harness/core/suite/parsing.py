@@ -12,6 +12,7 @@ from typing import Any, Optional, Sequence
 
 from harness.core.config import build_config, resolve_suite_path
 from harness.core.errors import SourceLocation, SuiteError, SuiteErrors
+from harness.core.names import path_component_problem
 from harness.core.registry import Registry
 from harness.core.suite.checker import Checker, check_adversarial_epochs, kind_of, unknown_key_message
 from harness.core.suite.gate_checks import check_gates
@@ -95,11 +96,11 @@ def _check_keys(checker: Checker, document: LocatedDict, start: SourceLocation) 
 def _check_name(checker: Checker, document: LocatedDict, file: str, start: SourceLocation) -> Any:
     """The suite's `name:` (it names the run's directory), the file's stem by default."""
     name = document.get("name", Path(file).stem)
-    if (not isinstance(name, str) or not name.strip() or len(name) > 128 or name.startswith(".")
-            or any(character in name for character in "/\\\0")):
+    problem = path_component_problem(name)
+    if problem is not None:
         shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:60] + "..."
-        checker.error(f"`name` must be a simple string of at most 128 characters, without / or \\ (it names the "
-                      f"run's directory), got {shown}", document.value_locations.get("name", start))
+        checker.error(f"`name` {problem} (it names the run's directory: a simple string of at most 128 characters, "
+                      f"without / or \\), got {shown}", document.value_locations.get("name", start))
     return name
 
 

@@ -1,0 +1,109 @@
+"""Names a user chooses and texts a plugin returns reach file names, terminals, JUnit XML and CSV cells (issue 20,
+findings 2 and 5): a run id is one safe path component, names hold no control characters and fit a file name, and
+reporters keep their documents valid whatever a plugin's error message holds."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from conftest import dump_suite, tiny_suite
+
+from harness.cli import main
+from harness.core.names import name_problem, path_component_problem
+from harness.core.registry import Registry
+from harness.testing import make_plugin_manager, sample_run_dir
+
+
+def reporter(name: str):
+    component = Registry(make_plugin_manager()).get("reporter", name)
+    return component.build(component.config_class() if component.config_class else None)
+
+
+@pytest.mark.parametrize("run_id", ["../../x", "/tmp/elsewhere", ".", "..", "../.stage-cache", "a/b", "a\\b",
+                                    "tab\there", "\x1b[31mred", "x" * 201, ""])
+def test_a_run_id_that_is_not_one_safe_path_component_is_refused(tmp_path, tiny_model_dir, sst2_files, capsys,
+                                                                   run_id):
+    output = tmp_path / "reports"
+    path = dump_suite(tiny_suite(tiny_model_dir, sst2_files, output, attacks=[], explainers=[]),
+                      tmp_path / "suite.yaml")
+    assert main(["run", str(path), "--no-progress", "--run-id", run_id]) == 2
+    assert "--run-id" in capsys.readouterr().err
+    # Nothing was written: not beside the suite's directory, not in the stage cache.
+    assert not output.exists() or not any(output.rglob("manifest.json"))
+    assert not (tmp_path / "x").exists() and not Path("/tmp/elsewhere").exists()
+
+
+@pytest.mark.parametrize("where, value, expected", [
+    ("name", "bad\x1bname", "must not contain a control character: U+001B"),
+    ("name", "😀" * 128, "must be at most 200 bytes in UTF-8"),
+    ("name", "right\u202eleft", "must not contain a formatting character"),
+    ("method", "lora\nsecond line", "must not contain a control character: U+000A"),
+    ("gate", "gate\x07bell", "must not contain a control character: U+0007"),
+])
+def test_names_with_control_characters_or_too_long_are_refused_at_their_line(tmp_path, tiny_model_dir, sst2_files,
+                                                                             capsys, where, value, expected):
+    suite = tiny_suite(tiny_model_dir, sst2_files, tmp_path / "reports", attacks=[], explainers=[])
+    if where == "name":
+        suite["name"] = value
+    elif where == "method":
+        suite["methods"] = [{"use": "full", "name": value, "epochs": 1}]
+    else:
+        suite["gates"] = [{"metric": "accuracy", "op": ">=", "threshold": 0.0, "name": value}]
+    path = tmp_path / "suite.yaml"
+    # JSON is YAML; it writes control characters as escapes (and the emoji as themselves).
+    path.write_text(json.dumps(suite, ensure_ascii=False), encoding="utf-8")
+    assert main(["validate", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert expected in error and f"{path}:" in error
+
+
+def test_name_rules():
+    assert name_problem("lora r16 (2 epochs)") is None and path_component_problem("sst2-methods") is None
+    assert path_component_problem("é" * 100) is None  # 200 bytes
+    assert "201" in path_component_problem("é" * 100 + "e")
+    assert path_component_problem(" padded") is not None and name_problem("\ud800") is not None
+
+
+def test_junit_stays_well_formed_when_a_plugin_error_holds_control_characters(tmp_path):
+    run_dir = sample_run_dir(tmp_path)
+    stages = [json.loads(line) for line in (run_dir / "stages.jsonl").read_text(encoding="utf-8").splitlines()]
+    for stage in stages:
+        if stage["status"] == "error":
+            stage["error"] = "boom \x1b[31m\x00\x08 \ud800 end"
+            stage["traceback"] = "Traceback\x0c\x1b[0m"
+    (run_dir / "stages.jsonl").write_text("".join(json.dumps(stage) + "\n" for stage in stages), encoding="utf-8")
+    from harness.core.store import read_run
+    from harness.core.types import ReportRequest
+
+    [path] = reporter("junit").render(ReportRequest(read_run(run_dir), run_dir))
+    root = ElementTree.parse(path).getroot()  # raises on a document that is not well-formed
+    [error] = root.iter("error")
+    assert error.get("message").endswith("boom [31m  end") and "\x1b" not in error.text
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised(tmp_path):
+    run_dir = sample_run_dir(tmp_path)
+    results = run_dir / "results.csv"
+    rows = list(csv.DictReader(results.open(encoding="utf-8")))
+    for row in rows:
+        if row["method"] == "lora":
+            row["method"] = "=HYPERLINK(\"http://evil\")"
+    with results.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest["methods"] = ["full", "=HYPERLINK(\"http://evil\")"]
+    (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    from harness.core.store import read_run
+    from harness.core.types import ReportRequest
+
+    [path] = reporter("csv").render(ReportRequest(read_run(run_dir), run_dir))
+    cells = [row[0] for row in csv.reader(path.open(encoding="utf-8"))]
+    assert "'=HYPERLINK(\"http://evil\")" in cells and not any(cell.startswith("=") for cell in cells)
+    negative = [value for row in csv.reader(path.open(encoding="utf-8")) for value in row if value.startswith("-")]
+    assert all(float(value) < 0 for value in negative)  # numbers are left as they are
