@@ -18,7 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from harness import Example, HarnessError, StageEnvironment, SuitePath, TaskData, hookimpl
+from harness import (
+    Example,
+    HarnessError,
+    StageEnvironment,
+    SuitePath,
+    TaskData,
+    has_lone_surrogate,
+    hookimpl,
+    lone_surrogate_problem,
+)
 
 TEXT_COLUMN_GUESSES = ("text", "sentence", "content", "review", "document")
 LABEL_COLUMN_GUESSES = ("label", "labels", "class", "target")
@@ -339,6 +348,9 @@ def _parse_json(text: str, subject: str, array_expected: bool) -> tuple[list[tup
                                        and all(isinstance(item, dict) for item in items)):
             items = None  # JSON lines whose first line is not an object: reported below with its line
     if items is not None:
+        if has_lone_surrogate(items):
+            lines, column, message = lone_surrogate_problem(text)
+            raise DataFileError(f"{subject} line {1 + lines}, column {column}: {message}")
         records = [(f"item {number}", item) for number, item in enumerate(items, 1)]
     else:
         # Split on \n only: a JSON string may hold U+2028 and other characters str.splitlines() breaks at.
@@ -346,11 +358,15 @@ def _parse_json(text: str, subject: str, array_expected: bool) -> tuple[list[tup
             if not line.strip():
                 continue
             try:
-                records.append((f"line {number}", json.loads(line)))
+                record = json.loads(line)
             except (ValueError, RecursionError) as error:
                 column = f", column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
                 raise DataFileError(f"{subject} line {number}: not valid JSON ({getattr(error, 'msg', error)}"
                                     f"{column}); each line must be one JSON object") from error
+            if has_lone_surrogate(record):  # json lets a lone \ud800 through; no tokenizer or report can hold it
+                _, column, message = lone_surrogate_problem(line)
+                raise DataFileError(f"{subject} line {number}, column {column}: {message}")
+            records.append((f"line {number}", record))
     columns: dict[str, None] = {}
     for where, record in records:
         if not isinstance(record, dict):

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -115,6 +116,40 @@ def _read_delimited(path: Path, file_format: str, column_names: Optional[Sequenc
     return RawSplit(str(path), tuple(rows), tuple(lines))
 
 
+# A \uD800-\uDBFF escape not followed by a \uDC00-\uDFFF one, or one of the latter not preceded by the former: JSON
+# lets them through as lone surrogates, which no tokenizer, file or XML document can hold.
+_LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                                    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether a decoded JSON value (strings, keys, lists, objects) holds a lone surrogate."""
+    if isinstance(value, str):
+        return any("\ud800" <= character <= "\udfff" for character in value)
+    if isinstance(value, dict):
+        return any(has_lone_surrogate(key) or has_lone_surrogate(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(has_lone_surrogate(item) for item in value)
+    return False
+
+
+def lone_surrogate_problem(text: str) -> tuple[int, int, str]:
+    """Where the first lone surrogate escape of JSON `text` is: (lines after the first, 1-based column), and the
+    message that explains it."""
+    match = _LONE_SURROGATE_ESCAPE.search(text)
+    lines = text.count("\n", 0, match.start()) if match else 0
+    column = (match.start() - text.rfind("\n", 0, match.start())) if match else 1
+    escape = f" ({match.group(0)})" if match else ""
+    return lines, column, (f"invalid Unicode: a lone surrogate{escape}, which is half of a character; fix the text "
+                           f"(a character outside the Basic Multilingual Plane is written as two escapes, a high and "
+                           f"a low surrogate)")
+
+
+def _refuse_lone_surrogates(path: Path, text: str, first_line: int = 1) -> None:
+    lines, column, message = lone_surrogate_problem(text)
+    raise HarnessError(f"{path} line {first_line + lines}, column {column}: {message}")
+
+
 def _read_json(path: Path) -> RawSplit:
     text = read_text(path)
     if text.lstrip().startswith("["):
@@ -124,6 +159,8 @@ def _read_json(path: Path) -> RawSplit:
             raise HarnessError(f"{path}: not valid JSON: {error}") from error
         if not all(isinstance(item, dict) for item in items):
             raise HarnessError(f"{path}: expected a JSON array of objects")
+        if has_lone_surrogate(items):
+            _refuse_lone_surrogates(path, text)
         return RawSplit(str(path), tuple(items), tuple(range(1, len(items) + 1)), unit="item")
     rows, lines = [], []
     for number, line in enumerate(text.split("\n"), 1):
@@ -136,6 +173,8 @@ def _read_json(path: Path) -> RawSplit:
                                f"object") from error
         if not isinstance(row, dict):
             raise HarnessError(f"{path} line {number}: expected a JSON object, got {type(row).__name__}")
+        if has_lone_surrogate(row):
+            _refuse_lone_surrogates(path, line, number)
         rows.append(row)
         lines.append(number)
     return RawSplit(str(path), tuple(rows), tuple(lines))

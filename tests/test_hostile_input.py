@@ -1,6 +1,7 @@
-"""Names a user chooses and texts a plugin returns reach file names, terminals, JUnit XML and CSV cells (issue 20,
-findings 2 and 5): a run id is one safe path component, names hold no control characters and fit a file name, and
-reporters keep their documents valid whatever a plugin's error message holds."""
+"""Hostile and degenerate input (issue 20). Names a user chooses and texts a plugin returns reach file names,
+terminals, JUnit XML and CSV cells: a run id is one safe path component, names hold no control characters and fit a
+file name, and reporters keep their documents valid whatever a plugin's error message holds. Data files with invalid
+Unicode are refused at validation with file, line and column."""
 
 from __future__ import annotations
 
@@ -107,3 +108,32 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised(tmp_
     assert "'=HYPERLINK(\"http://evil\")" in cells and not any(cell.startswith("=") for cell in cells)
     negative = [value for row in csv.reader(path.open(encoding="utf-8")) for value in row if value.startswith("-")]
     assert all(float(value) < 0 for value in negative)  # numbers are left as they are
+
+
+@pytest.mark.parametrize("lines, expected", [
+    (['{"text": "good film", "label": 1}', '{"text": "bad \\ud800 film", "label": 0}'], "line 2, column 15"),
+    (['{"text": "\\udc00 alone", "label": 1}'], "line 1, column 11"),
+    (['{"text": "good", "label": "\\ud83d"}'], "line 1, column 28"),
+])
+def test_a_lone_surrogate_in_a_data_file_is_refused_at_validation_with_its_line_and_column(tmp_path, capsys, lines,
+                                                                                         expected):
+    (tmp_path / "train.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "test.jsonl").write_text('{"text": "fine", "label": 0}\n{"text": "ok \\ud83d\\ude00", "label": 1}\n',
+                                         encoding="utf-8")
+    (tmp_path / "suite.yaml").write_text("task: {use: local, train: train.jsonl, test: test.jsonl}\n"
+                                         "model: {source: minilm}\nmethods: [full]\n", encoding="utf-8")
+    assert main(["validate", str(tmp_path / "suite.yaml")]) == 2
+    error = capsys.readouterr().err
+    assert f"train.jsonl {expected}: invalid Unicode: a lone surrogate" in error
+
+
+def test_the_task_source_reader_refuses_lone_surrogates_too(tmp_path):
+    from harness import HarnessError
+    from harness.tasks.readers import read_table
+
+    (tmp_path / "rows.jsonl").write_text('{"sentence": "ok \\ud83d\\ude00"}\n{"sentence": "x \\udbff"}\n')
+    with pytest.raises(HarnessError, match=r"rows.jsonl line 2, column 17: invalid Unicode"):
+        read_table(tmp_path / "rows.jsonl")
+    (tmp_path / "rows.json").write_text('[{"sentence": "fine"},\n {"sentence": "\\ud800"}]')
+    with pytest.raises(HarnessError, match=r"rows.json line 2, column 16: invalid Unicode"):
+        read_table(tmp_path / "rows.json")
