@@ -12,7 +12,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 from harness.core.components import COMPONENT_KINDS
 from harness.core.config import config_field_summary
@@ -47,19 +47,7 @@ def distribution_version() -> str:
         return f"{DISTRIBUTION} {__version__} (not installed)"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="harness", description=__doc__.split("\n")[0],
-                                     epilog="Exit codes: 0 ok, 1 gate failed, 2 suite/usage error, 3 stage crashed.")
-    parser.add_argument("--plugin", "-p", action="append", default=[], metavar="MODULE",
-                        help="also load this importable module as a plugin (repeatable)")
-    parser.add_argument("--offline", action="store_true",
-                        help="never touch the network (sets HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE, HF_DATASETS_OFFLINE)")
-    parser.add_argument("--debug", action="store_true",
-                        help="show the full traceback of an error instead of its one-line message")
-    parser.add_argument("--version", action="version", version=distribution_version(),
-                        help="print the distribution name and version, then exit")
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def _add_run_command(commands: Any) -> None:
     run = commands.add_parser("run", help="run a suite: fine-tune, evaluate, attack, explain, report")
     run.add_argument("suite", type=Path)
     run.add_argument("--out", type=Path, help="output directory (default: the suite's `output:`, else reports/)")
@@ -75,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--run-id", help="name of the run directory (default: UTC time + random suffix)")
     run.add_argument("--baseline", type=Path, metavar="RUN_DIR|results.json",
                      help="the run that baseline gates compare against")
+    run.add_argument("--allow-different-data", action="store_true",
+                     help="compare with a baseline of another task or test set (numbers only, no paired test)")
     run.add_argument("--trust-remote-code", action="store_true",
                      help="confirm that the model's own Python code may run (the suite must also set "
                           "`trust_remote_code: true` under model:)")
@@ -88,10 +78,27 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--num-gpus", type=float, help="Ray: GPUs each cell reserves (default 0)")
     run.add_argument("--max-retries", type=int, help="Ray: reruns of a cell whose worker died (default 2)")
 
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harness", description=__doc__.split("\n")[0],
+                                     epilog="Exit codes: 0 ok, 1 gate failed, 2 suite/usage error, 3 stage crashed.")
+    parser.add_argument("--plugin", "-p", action="append", default=[], metavar="MODULE",
+                        help="also load this importable module as a plugin (repeatable)")
+    parser.add_argument("--offline", action="store_true",
+                        help="never touch the network (sets HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE, HF_DATASETS_OFFLINE)")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error instead of its one-line message")
+    parser.add_argument("--version", action="version", version=distribution_version(),
+                        help="print the distribution name and version, then exit")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    _add_run_command(commands)
     gate = commands.add_parser("gate", help="evaluate gates on a stored run (nothing is recomputed)")
     gate.add_argument("run_dir", type=Path)
     gate.add_argument("--baseline", type=Path, metavar="RUN_DIR|results.json",
                       help="the run that baseline gates compare against")
+    gate.add_argument("--allow-different-data", action="store_true",
+                      help="compare with a baseline of another task or test set (numbers only, no paired test)")
     gate.add_argument("--suite", type=Path, help="take the gates from this suite file (default: the run's own)")
 
     validate = commands.add_parser("validate", help="check a suite without running anything")
@@ -124,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("run_b", type=Path, help="the run compared with it (B)")
     compare.add_argument("--out", type=Path, help="where compare.html and compare.md go (default: RUN_B/compare)")
     compare.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    compare.add_argument("--allow-different-data", action="store_true",
+                         help="compare runs of different tasks or test sets (numbers only, no paired tests)")
     return parser
 
 
@@ -236,7 +245,7 @@ def _run(arguments: argparse.Namespace, registry: Registry, manager) -> int:
     options = RunOptions(output=arguments.out, cache_dir=arguments.cache_dir, device=arguments.device,
                          progress=not arguments.no_progress, run_id=arguments.run_id, baseline=arguments.baseline,
                          executor=arguments.executor, executor_options=executor_options,
-                         artifacts=arguments.artifacts)
+                         artifacts=arguments.artifacts, allow_different_data=arguments.allow_different_data)
     try:
         summary = Runner(suite, registry, manager, options).run()
     except RuntimeError as error:  # e.g. --device cuda without a GPU
@@ -287,6 +296,8 @@ def _gate(arguments: argparse.Namespace, registry: Registry) -> int:
     components = {row.component for row in run.results if row.stage in ("attack", "perturb", "explain")}
     gates = parse_gates(text, file, methods, components)
     baseline = load_baseline(arguments.baseline) if arguments.baseline is not None else None
+    if baseline is not None:
+        baseline = baseline.checked_against(run.manifest, arguments.allow_different_data)
     outcomes = evaluate_gates(gates, run.results, run=run, baseline=baseline)
     atomic_write_json(arguments.run_dir / "gates.json", [dataclasses.asdict(outcome) for outcome in outcomes])
     print_gates(outcomes)
@@ -363,7 +374,7 @@ def _compare(arguments: argparse.Namespace) -> int:
     if not 0 < arguments.alpha < 1:
         raise HarnessError(f"--alpha must be between 0 and 1, got {arguments.alpha}")
     for path in write_comparison(arguments.run_a, arguments.run_b, arguments.out or arguments.run_b / "compare",
-                                 arguments.alpha):
+                                 arguments.alpha, arguments.allow_different_data):
         print(f"report: {path}")
     return EXIT_OK
 

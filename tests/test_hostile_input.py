@@ -137,3 +137,54 @@ def test_the_task_source_reader_refuses_lone_surrogates_too(tmp_path):
     (tmp_path / "rows.json").write_text('[{"sentence": "fine"},\n {"sentence": "\\ud800"}]')
     with pytest.raises(HarnessError, match=r"rows.json line 2, column 16: invalid Unicode"):
         read_table(tmp_path / "rows.json")
+
+
+def stored_run(tmp_path: Path, name: str, task: str, test_inputs: str, accuracy_drop: float = 0.0) -> Path:
+    """A stored run (the contract kit's sample) of `task` whose test set has the fingerprint `test_inputs`."""
+    run_dir = sample_run_dir(tmp_path / name)
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest.update(task=task, dataset_fingerprints={"used": {"test": test_inputs}, "test_inputs": test_inputs})
+    (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    results = run_dir / "results.csv"
+    rows = list(csv.DictReader(results.open(encoding="utf-8")))
+    for row in rows:
+        row["task"] = task
+        if row["metric"] == "accuracy":
+            row["value"] = str(float(row["value"]) - accuracy_drop)
+    with results.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return run_dir
+
+
+def test_compare_and_baseline_gates_refuse_runs_of_different_test_sets(tmp_path, capsys):
+    reference = stored_run(tmp_path, "a", "sst2", "aaaa1111")
+    other_test_set = stored_run(tmp_path, "b", "sst2", "bbbb2222", accuracy_drop=0.5)
+    other_task = stored_run(tmp_path, "c", "imdb", "aaaa1111")
+    assert main(["compare", str(reference), str(other_test_set)]) == 2
+    error = capsys.readouterr().err
+    assert "used different test sets (fingerprints aaaa1111 and bbbb2222)" in error
+    assert "--allow-different-data" in error
+    assert main(["compare", str(reference), str(other_task)]) == 2
+    assert "ran task 'sst2'" in capsys.readouterr().err
+    # Allowed explicitly: the numbers are compared, and no paired test pretends the examples match.
+    assert main(["compare", str(reference), str(other_test_set), "--allow-different-data"]) == 0
+    markdown = (other_test_set / "compare" / "compare.md").read_text(encoding="utf-8")
+    rows = [line.split(" | ") for line in markdown.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert rows and all(row[5] == "–" and row[6].strip(" |") == "" for row in rows)  # no p-value, no verdict
+
+    gates = tmp_path / "gates.yaml"
+    gates.write_text("gates:\n  - {metric: accuracy, stage: evaluate, name: no significant drop,\n"
+                     "     baseline: {max_decrease: 0.0, significant: true}}\n", encoding="utf-8")
+    arguments = ["gate", str(other_test_set), "--baseline", str(reference), "--suite", str(gates)]
+    assert main(arguments) == 2
+    assert "different test sets" in capsys.readouterr().err
+    # With the flag the 50-point drop fails: no paired test on unrelated examples can call it insignificant.
+    assert main([*arguments, "--allow-different-data"]) == 3  # (3: the sample run holds a crashed stage)
+    [outcome] = json.loads((other_test_set / "gates.json").read_text(encoding="utf-8"))
+    assert not outcome["passed"] and "no paired test: the runs used different test sets" in outcome["detail"]
+    # The same test set (also when relabelled: test_inputs leave labels out) is compared as before.
+    same = stored_run(tmp_path, "d", "sst2", "aaaa1111", accuracy_drop=0.5)
+    assert main(["gate", str(same), "--baseline", str(reference), "--suite", str(gates)]) == 3
+    assert "different test sets" not in capsys.readouterr().err

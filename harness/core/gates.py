@@ -9,15 +9,17 @@ selects nothing fails: a typo in a gate must not pass silently.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import operator
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from harness.core.errors import HarnessError
+from harness.core.store import data_mismatch
 from harness.core.types import GateOutcome, ResultRow, StoredRun
 
 OPERATORS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
@@ -30,6 +32,18 @@ class Baseline:
     source: str
     rows: tuple[ResultRow, ...]
     run: Optional[StoredRun] = None
+    manifest: Optional[Mapping[str, Any]] = None
+    different_data: bool = False
+    """Set when the runs used different data and the user allowed it: no paired test is run then."""
+
+    def checked_against(self, manifest: Mapping[str, Any], allow_different_data: bool) -> "Baseline":
+        """This baseline for a run with `manifest`: HarnessError when the runs used a different task or test set
+        (unless allowed; then without paired tests)."""
+        problem = data_mismatch(self.manifest or {}, manifest, self.source, "this run")
+        if problem is not None and not allow_different_data:
+            raise HarnessError(f"{problem}; their per-example outcomes cannot be compared. Pass "
+                               f"--allow-different-data to compare the numbers anyway (no paired test is run then)")
+        return dataclasses.replace(self, different_data=problem is not None)
 
 
 def load_baseline(path: Path) -> Baseline:
@@ -41,7 +55,7 @@ def load_baseline(path: Path) -> Baseline:
         if not (path / "manifest.json").is_file():
             raise HarnessError(f"baseline {path} is not a run directory (no manifest.json)")
         run = read_run(path)
-        return Baseline(str(path), run.results, run)
+        return Baseline(str(path), run.results, run, run.manifest)
     if not path.is_file():
         raise HarnessError(f"baseline {path} does not exist (give a run directory or its results.json)")
     try:
@@ -50,7 +64,7 @@ def load_baseline(path: Path) -> Baseline:
                                   for key, value in row.items()}) for row in document["results"])
     except (ValueError, KeyError, TypeError) as error:
         raise HarnessError(f"baseline {path} is not a harness results.json: {error}") from error
-    return Baseline(str(path), rows)
+    return Baseline(str(path), rows, manifest=document.get("manifest") if isinstance(document, dict) else None)
 
 
 def evaluate_gates(gates: Iterable, rows: Sequence[ResultRow], run: Optional[StoredRun] = None,
@@ -124,7 +138,9 @@ def _baseline_gate(gate, selected: Sequence[ResultRow], run: Optional[StoredRun]
         change = current - reference
         too_far = change > allowance if op == "max_increase" else -change > allowance
         p_value, how = None, ""
-        if too_far and rule.significant:
+        if too_far and rule.significant and baseline.different_data:
+            how = "; no paired test: the runs used different test sets"
+        elif too_far and rule.significant:
             p_value, how = _significance(gate, scope, group, reference_rows, run, baseline)
             too_far = p_value is not None and p_value < rule.alpha
             how = f"; {how}" + ("" if too_far else f", not significant at alpha {rule.alpha:g}")

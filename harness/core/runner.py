@@ -90,6 +90,8 @@ class RunOptions:
     """The executor's config, e.g. {"address": "auto", "num_cpus": 1, "num_gpus": 0, "max_retries": 2} for Ray."""
     baseline: Optional[Path] = None
     """A run directory or results.json that baseline gates compare against."""
+    allow_different_data: bool = False
+    """Compare with a baseline of another task or test set (its numbers only: no paired test)."""
     artifacts: Optional[str] = None
     """fsspec URL of a mirror of the stage cache (s3://bucket/prefix, file:///shared): machines that share no
     filesystem share finished stages through it (see harness.core.artifacts)."""
@@ -180,6 +182,9 @@ class Runner:
                 problems += unsupported_strategies(self.kind, self.suite, self.task_data, problems)
                 if problems:
                     raise SuiteErrors(problems)
+                if baseline is not None:  # before anything trains: the runs must have seen the same test set
+                    baseline = baseline.checked_against(read_run(self.store.run_dir).manifest,
+                                                        self.options.allow_different_data)
                 self._execute_cells()
 
             gates = evaluate_gates(self.suite.gates, self.store.rows, run=read_run(self.store.run_dir),
@@ -419,6 +424,8 @@ class Runner:
             "used": {split: self.kind.fingerprint(getattr(data, split)) for split in splits},
             "attack": self.kind.fingerprint(self._attack_examples()),
             "explain": self.kind.fingerprint(self._explain_examples()),
+            # Without the labels: what paired tests pair (a relabelled test set has the same examples).
+            "test_inputs": self.kind.inputs_fingerprint(data.test),
         })
 
     def _train_subsets(self) -> list[tuple[Example, ...]]:

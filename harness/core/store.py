@@ -263,3 +263,22 @@ def read_run(run_dir: Path) -> StoredRun:
     return StoredRun(run_dir, manifest, tuple(read_results(run_dir / "results.csv")), stages, gates)
 
 
+def data_mismatch(reference: Mapping[str, Any], current: Mapping[str, Any], reference_name: str,
+                  current_name: str) -> Optional[str]:
+    """Why two runs did not see the same data: a different task, or a different test set by the fingerprints
+    their manifests store (harness.core.runner); None when both name the same task and test set."""
+    if reference.get("task") != current.get("task"):
+        return f"{reference_name} ran task {reference.get('task')!r} and {current_name} task {current.get('task')!r}"
+    fingerprints = [manifest.get("dataset_fingerprints") or {} for manifest in (reference, current)]
+    # The test set's inputs (not its labels) where both runs recorded them: a relabelled test set can be paired.
+    tests = ([prints.get("test_inputs") for prints in fingerprints]
+             if all("test_inputs" in prints for prints in fingerprints)
+             else [prints.get("used", {}).get("test") for prints in fingerprints])
+    if None in tests:
+        missing = reference_name if tests[0] is None else current_name
+        return (f"{missing} records no test-set fingerprint (stored by an older version), so the test sets cannot "
+                f"be matched")
+    if tests[0] != tests[1]:
+        return (f"{reference_name} and {current_name} used different test sets (fingerprints {tests[0]} and "
+                f"{tests[1]})")
+    return None

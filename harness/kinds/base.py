@@ -196,6 +196,15 @@ class TaskKind:
         """The content key of a list of examples: it keys every stage that reads them."""
         return content_key({self.name: [dataclasses.asdict(example) for example in examples]})
 
+    label_fields: tuple[str, ...] = ("label",)
+    """The fields of an example that hold its gold answer (not part of what the model reads)."""
+
+    def inputs_fingerprint(self, examples: Sequence[Any]) -> str:
+        """The content key of the examples without their labels: two runs whose test sets share it saw the same
+        inputs in the same order, so their per-example outcomes can be paired (harness compare, baseline gates)."""
+        return content_key({"inputs": [{name: value for name, value in dataclasses.asdict(example).items()
+                                        if name not in self.label_fields} for example in examples]})
+
     def check_example(self, example: Any, data: TaskData, where: str) -> None:
         """Raise AssertionError naming `where` when an example (already of `example_type`) is malformed: the plugin
         contract kit (harness.testing.check_task) calls it for every example of a task."""

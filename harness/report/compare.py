@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
+from harness.core.errors import HarnessError
 from harness.core.files import atomic_write_text
-from harness.core.store import read_run
+from harness.core.store import data_mismatch, read_run
 from harness.core.types import StoredRun
 from harness.explain.significance import PairedTest, is_binary, paired_outcomes, stage_outcomes
 from harness.report.reporting import comparison_table, format_value, markdown_escape, render_template, stored_methods
@@ -71,7 +72,7 @@ def paired_test(run_a: StoredRun, run_b: StoredRun, method: str, stage_kind: str
     return paired_outcomes(a, b, binary=True) if a and b else None
 
 
-def compare_runs(run_a: StoredRun, run_b: StoredRun, alpha: float = 0.05) -> list[MetricChange]:
+def compare_runs(run_a: StoredRun, run_b: StoredRun, alpha: float = 0.05, paired: bool = True) -> list[MetricChange]:
     methods = list(dict.fromkeys(stored_methods(run_a) + stored_methods(run_b)))
     table_a, table_b = comparison_table(run_a.results, methods), comparison_table(run_b.results, methods)
     # B's columns in the scorecard's order, then any that only A has.
@@ -84,7 +85,8 @@ def compare_runs(run_a: StoredRun, run_b: StoredRun, alpha: float = 0.05) -> lis
             if cell_a is None and cell_b is None:
                 continue
             stage, component, metric = key
-            test = paired_test(run_a, run_b, method, stage, component, metric) if cell_a and cell_b else None
+            test = (paired_test(run_a, run_b, method, stage, component, metric)
+                    if cell_a and cell_b and paired else None)
             changes.append(MetricChange(method, column.title, key, column.percent, column.higher_is_better,
                                         cell_a.value if cell_a else None, cell_b.value if cell_b else None, test,
                                         alpha))
@@ -98,9 +100,16 @@ def format_delta(change: MetricChange) -> str:
     return ("+" + text) if change.delta > 0 else text
 
 
-def write_comparison(run_a_dir: Path, run_b_dir: Path, output_dir: Path, alpha: float = 0.05) -> list[Path]:
+def write_comparison(run_a_dir: Path, run_b_dir: Path, output_dir: Path, alpha: float = 0.05,
+                     allow_different_data: bool = False) -> list[Path]:
+    """compare.html and compare.md of two runs. HarnessError when they used a different task or test set (their
+    examples cannot be paired), unless `allow_different_data`: then the numbers are compared without paired tests."""
     run_a, run_b = read_run(run_a_dir), read_run(run_b_dir)
-    changes = compare_runs(run_a, run_b, alpha)
+    problem = data_mismatch(run_a.manifest, run_b.manifest, f"run A ({run_a_dir})", f"run B ({run_b_dir})")
+    if problem is not None and not allow_different_data:
+        raise HarnessError(f"{problem}; their per-example outcomes cannot be paired. Pass --allow-different-data to "
+                           f"compare the numbers anyway (no paired test is run then)")
+    changes = compare_runs(run_a, run_b, alpha, paired=problem is None)
     output_dir.mkdir(parents=True, exist_ok=True)
     html_path, markdown_path = output_dir / "compare.html", output_dir / "compare.md"
     atomic_write_text(html_path, render_template("compare.html", run_a=run_a, run_b=run_b, changes=changes,

@@ -32,6 +32,7 @@ class TokenClassification(TaskKind):
     example_type = TokenExample
     # A sentence has no single label to keep the shares of: samples are plain seeded ones.
     stratified_sampling = False
+    label_fields = ("tags",)
     training = TokenTraining()
 
     def fingerprint(self, examples: Sequence[Any]) -> str:
