@@ -302,8 +302,10 @@ def _gate(arguments: argparse.Namespace, registry: Registry) -> int:
     atomic_write_json(arguments.run_dir / "gates.json", [dataclasses.asdict(outcome) for outcome in outcomes])
     print_gates(outcomes)
     arguments.formats = None
-    _report(arguments, registry)  # the gate sections of the scorecard, JUnit and Markdown follow the new verdict
-    if any(stage.status == "error" for stage in run.stages):
+    # The gate sections of the scorecard, JUnit and Markdown follow the new verdict; a reporter that failed left a
+    # stale report behind, which the exit code must say.
+    reports_failed = _report(arguments, registry) != EXIT_OK
+    if reports_failed or any(stage.status == "error" for stage in run.stages):
         return EXIT_STAGE_CRASHED
     return EXIT_GATE_FAILED if any(not outcome.passed for outcome in outcomes) else EXIT_OK
 
@@ -380,12 +382,14 @@ def _compare(arguments: argparse.Namespace) -> int:
 
 
 def _report(arguments: argparse.Namespace, registry: Registry) -> int:
+    from harness.core.files import remove_stale_temporaries
     from harness.core.store import read_run
 
     try:
         run = read_run(arguments.run_dir)
     except FileNotFoundError as error:
         raise HarnessError(str(error)) from error
+    remove_stale_temporaries(run.run_dir)
     formats = arguments.formats or [
         entry if isinstance(entry, str) else entry.get("use")
         for entry in run.manifest.get("suite_document", {}).get("reports", ["json", "html"])

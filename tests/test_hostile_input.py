@@ -188,3 +188,47 @@ def test_compare_and_baseline_gates_refuse_runs_of_different_test_sets(tmp_path,
     same = stored_run(tmp_path, "d", "sst2", "aaaa1111", accuracy_drop=0.5)
     assert main(["gate", str(same), "--baseline", str(reference), "--suite", str(gates)]) == 3
     assert "different test sets" not in capsys.readouterr().err
+
+
+def test_stale_temporaries_of_killed_report_writes_are_removed_and_fresh_ones_kept(tmp_path):
+    import os
+    import time
+
+    run_dir = sample_run_dir(tmp_path)
+    stale, fresh = run_dir / ".scorecard.html.0123456789abcdef.tmp", run_dir / ".summary.md.fedcba9876543210.tmp"
+    unrelated = run_dir / ".notes.tmp"
+    for path in (stale, fresh, unrelated):
+        path.write_text("half a report", encoding="utf-8")
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    os.utime(unrelated, (hour_ago, hour_ago))
+    assert main(["report", str(run_dir), "--format", "json"]) == 0
+    assert not stale.exists() and fresh.exists() and unrelated.exists()
+
+
+def test_harness_gate_says_in_its_exit_code_that_a_reporter_failed(tmp_path, capsys):
+    from harness import hookimpl
+
+    class BrokenReporter:
+        def __init__(self, config=None):
+            pass
+
+        def render(self, request):
+            raise RuntimeError("disk on fire")
+
+    class Plugin:
+        name = "broken-reporter"
+
+        @hookimpl
+        def register_reporters(self, register):
+            register("broken", BrokenReporter)
+
+    run_dir = sample_run_dir(tmp_path)
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    stages = [json.loads(line) for line in (run_dir / "stages.jsonl").read_text(encoding="utf-8").splitlines()]
+    (run_dir / "stages.jsonl").write_text("".join(json.dumps(stage) + "\n" for stage in stages
+                                                  if stage["status"] != "error"), encoding="utf-8")
+    manifest["suite_document"] = {"reports": ["json", "broken"]}
+    (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert main(["gate", str(run_dir)], extra_plugins=[Plugin()]) == 3
+    assert "reporter 'broken'" in capsys.readouterr().err

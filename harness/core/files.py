@@ -69,6 +69,25 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+_TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{16}\.tmp$")
+STALE_TEMPORARY_SECONDS = 600.0
+"""A temporary of atomic_write_text older than this was left by a killed writer (a live write takes seconds)."""
+
+
+def remove_stale_temporaries(directory: Path, older_than: float = STALE_TEMPORARY_SECONDS) -> int:
+    """Remove the temporaries killed atomic writes left in `directory` (not below it); how many were removed."""
+    import time
+
+    removed = 0
+    now = time.time()
+    for path in Path(directory).glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if _TEMPORARY.match(path.name) and path.is_file() and now - path.stat().st_mtime > older_than:
+                path.unlink()
+                removed += 1
+    return removed
+
+
 def atomic_write_json(path: Path, value: Any) -> None:
     atomic_write_text(path, json.dumps(jsonable(value), indent=2, sort_keys=False, default=str) + "\n")
 

@@ -39,7 +39,7 @@ from harness.core.executors import (
     build_executor,
     make_plan,
 )
-from harness.core.files import content_key
+from harness.core.files import content_key, remove_stale_temporaries
 from harness.core.gates import evaluate_gates, load_baseline
 from harness.core.names import check_run_id
 from harness.core.plugin_manager import HarnessPluginManager
@@ -168,6 +168,7 @@ class Runner:
         run_id = self.options.run_id or (
             datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3))
         self.store = RunStore(self.output / self.suite.name / run_id, lock=True)
+        remove_stale_temporaries(self.store.run_dir)  # of a killed run resumed under its own --run-id
         try:
             abandoned = self.cache.remove_abandoned()
             if abandoned:
