@@ -232,3 +232,29 @@ def test_harness_gate_says_in_its_exit_code_that_a_reporter_failed(tmp_path, cap
     (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert main(["gate", str(run_dir)], extra_plugins=[Plugin()]) == 3
     assert "reporter 'broken'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("make_output, expected", [
+    (lambda root: root / "a-file" / "reports", "is a file, not a directory"),
+    (lambda root: root / "dangling", "symbolic link to nothing"),
+    (lambda root: root / ("x" * 300), "longer than a file system allows"),
+])
+def test_validate_finds_an_output_location_runs_cannot_be_written_to(tmp_path, tiny_model_dir, sst2_files, capsys,
+                                                                      make_output, expected):
+    (tmp_path / "a-file").write_text("not a directory", encoding="utf-8")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    suite = tiny_suite(tiny_model_dir, sst2_files, make_output(tmp_path), attacks=[], explainers=[])
+    path = dump_suite(suite, tmp_path / "suite.yaml")
+    assert main(["validate", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert expected in error and "`output`" in error and f"{path}:" in error
+
+
+def test_an_unwritable_output_directory_is_found_at_validation(tmp_path, monkeypatch):
+    """(A permission check that also holds when the tests run as root, who may write anywhere.)"""
+    import os
+
+    from harness.core.suite.parsing import output_location_problem
+
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    assert output_location_problem(tmp_path / "reports") == f"{tmp_path} is not writable by this user"

@@ -198,7 +198,34 @@ def _check_output(checker: Checker, document: LocatedDict, output_override: Opti
         output = Path(resolve_suite_path(output_value, document.value_locations["output"]))
     if output_override is not None:
         output = output_override
+    problem = output_location_problem(output) if output is not None else None
+    if problem is not None:
+        where = "--out" if output_override is not None else "`output`"
+        checker.error(f"{where} {str(output)!r:.200}: {problem}",
+                      document.value_locations.get("output", SourceLocation(checker.file, 1, 1)))
     return output
+
+
+def output_location_problem(output: Path) -> Optional[str]:
+    """Why runs cannot be written under `output` (checked at validation, before anything runs), or None."""
+    try:
+        for part in output.parts:
+            if len(part.encode("utf-8", "surrogatepass")) > 255:
+                return f"the name {part[:40]!r}... is longer than a file system allows (255 bytes)"
+        existing = output
+        while not existing.exists():
+            if existing.is_symlink():
+                return f"{existing} is a symbolic link to nothing (dangling)"
+            if existing.parent == existing:
+                return "no part of it exists"
+            existing = existing.parent
+        if not existing.is_dir():
+            return f"{existing} is a file, not a directory"
+        if not os.access(existing, os.W_OK | os.X_OK):
+            return f"{existing} is not writable by this user"
+    except OSError as error:
+        return f"cannot be checked: {error.strerror or error}"
+    return None
 
 
 def hub_downloads(suite: Suite, registry: Registry) -> list[tuple[SourceLocation, str]]:
