@@ -258,3 +258,28 @@ def test_an_unwritable_output_directory_is_found_at_validation(tmp_path, monkeyp
 
     monkeypatch.setattr(os, "access", lambda path, mode: False)
     assert output_location_problem(tmp_path / "reports") == f"{tmp_path} is not writable by this user"
+
+
+@pytest.mark.parametrize("damage", [
+    lambda stage: {**stage, "metrics": "not a list"},
+    lambda stage: {**stage, "key": "another-key"},
+    lambda stage: [stage],
+    lambda stage: {**stage, "metrics": [{"name": "accuracy", "value": "high"}]},
+])
+def test_a_damaged_cache_entry_of_the_wrong_shape_is_set_aside_and_recomputed(tmp_path, tiny_model_dir, sst2_files,
+                                                                             capsys, damage):
+    output = tmp_path / "reports"
+    suite = tiny_suite(tiny_model_dir, sst2_files, output, attacks=[], explainers=[],
+                       methods=[{"use": "full", "epochs": 1}])
+    path = dump_suite(suite, tmp_path / "suite.yaml")
+    assert main(["run", str(path), "--no-progress", "--run-id", "first"]) == 0
+    [entry] = (output / ".stage-cache" / "evaluate").glob("*/stage.json")
+    entry.write_text(json.dumps(damage(json.loads(entry.read_text(encoding="utf-8")))), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["run", str(path), "--no-progress", "--run-id", "second"]) == 0
+    assert f"stage cache entry {entry} is damaged" in capsys.readouterr().err
+    stages = {stage["stage_id"]: stage["status"] for stage in map(
+        json.loads, (output / "tiny" / "second" / "stages.jsonl").read_text(encoding="utf-8").splitlines())}
+    assert stages["full/seed0/evaluate"] == "computed" and stages["full/seed0/finetune"] == "cached"
+    assert json.loads(entry.read_text(encoding="utf-8"))["metrics"][0]["name"] == "accuracy"  # rebuilt in place
+    assert list((output / ".stage-cache" / "evaluate").glob(".*damaged*"))  # the damaged one, set aside

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
@@ -50,14 +51,22 @@ class StageCache:
     def path(self, kind: str, key: str) -> Path:
         return self.root / kind / key
 
-    def lookup(self, kind: str, key: str) -> Optional[dict[str, Any]]:
+    def lookup(self, kind: str, key: str, quiet: bool = False) -> Optional[dict[str, Any]]:
         stage_file = self.path(kind, key) / "stage.json"
         if not stage_file.exists() and not self._fetch(kind, key):
             return None
         try:
-            return json.loads(stage_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return None  # a damaged entry is recomputed, not trusted
+            payload = json.loads(stage_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            payload = None
+        if payload is None or not _well_formed(payload, key):
+            # A damaged entry (truncated, or valid JSON of another shape) is recomputed, not trusted; commit sets it
+            # aside when the stage is built again.
+            if not quiet and stage_file.exists():
+                print(f"warning: stage cache entry {stage_file} is damaged; the stage is computed again",
+                      file=sys.stderr)
+            return None
+        return payload
 
     def ensure_local(self, directory: Path) -> None:
         """Make a stage directory of this cache present here (a worker on another machine may have built it)."""
@@ -99,7 +108,7 @@ class StageCache:
     def commit(self, building: Path, kind: str, key: str, stage: Mapping[str, Any]) -> Path:
         atomic_write_json(building / "stage.json", stage)
         final = self.path(kind, key)
-        if final.exists() and self.lookup(kind, key) is None:
+        if final.exists() and self.lookup(kind, key, quiet=True) is None:
             # A damaged entry (its stage.json unreadable) would block the rename forever: set it aside.
             os.rename(final, final.with_name(f".{key}.damaged-{os.getpid()}-{time.time_ns()}"))
         try:
@@ -113,6 +122,18 @@ class StageCache:
 
     def abandon(self, building: Path) -> None:
         shutil.rmtree(building, ignore_errors=True)
+
+
+def _well_formed(payload: Any, key: str) -> bool:
+    """Whether a stage.json holds what every stage writes: its own key and a list of metrics (name, value)."""
+    if not isinstance(payload, dict) or payload.get("key") != key:
+        return False
+    metrics = payload.get("metrics", [])
+    return isinstance(metrics, list) and all(
+        isinstance(metric, dict) and isinstance(metric.get("name"), str)
+        and (metric.get("value") is None or (isinstance(metric.get("value"), (int, float))
+                                             and not isinstance(metric.get("value"), bool)))
+        for metric in metrics)
 
 
 _HOST = re.sub(r"[^A-Za-z0-9_-]+", "-", socket.gethostname()) or "host"
