@@ -283,3 +283,21 @@ def test_a_damaged_cache_entry_of_the_wrong_shape_is_set_aside_and_recomputed(tm
     assert stages["full/seed0/evaluate"] == "computed" and stages["full/seed0/finetune"] == "cached"
     assert json.loads(entry.read_text(encoding="utf-8"))["metrics"][0]["name"] == "accuracy"  # rebuilt in place
     assert list((output / ".stage-cache" / "evaluate").glob(".*damaged*"))  # the damaged one, set aside
+
+
+@pytest.mark.parametrize("file, tamper, expected", [
+    ("results.csv", lambda text: text.replace(",0.75,", ",high,", 1), "results.csv line 5: field value"),
+    ("results.csv", lambda text: text.replace(",0,", ",zero,", 1), "field seed"),
+    ("manifest.json", lambda text: "[1, 2]", "manifest.json: expected a JSON object, got list"),
+    ("manifest.json", lambda text: text[:40], "manifest.json: not valid JSON"),
+    ("stages.jsonl", lambda text: text + '["not", "a", "stage"]\n', "stages.jsonl line"),
+    ("stages.jsonl", lambda text: text + '{"stage_id": "x"}\n', "not a stage record"),
+    ("gates.json", lambda text: '[{"unexpected": 1}]', "gates.json: gate 1 is not a gate outcome"),
+])
+def test_a_tampered_stored_run_is_an_error_naming_the_file_and_field(tmp_path, capsys, file, tamper, expected):
+    run_dir = sample_run_dir(tmp_path)
+    target = run_dir / file
+    target.write_text(tamper(target.read_text(encoding="utf-8")), encoding="utf-8")
+    assert main(["report", str(run_dir), "--format", "json"]) == 2
+    error = capsys.readouterr().err
+    assert expected in error and "unexpected error" not in error

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
+from harness.core.errors import HarnessError
 from harness.core.files import (
     atomic_write_json,
     atomic_write_text,
@@ -159,8 +160,6 @@ class RunLock:
         self.handle = None
 
     def acquire(self) -> None:
-        from harness.core.errors import HarnessError
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+", encoding="utf-8")
         try:
@@ -251,37 +250,88 @@ def _parse_optional_float(text: str) -> Optional[float]:
     return None if text == "" else float(text)
 
 
+class DamagedRunError(HarnessError):
+    """A stored run's file that cannot be read as the harness wrote it (edited by hand, truncated, tampered)."""
+
+
 def read_results(path: Path) -> list[ResultRow]:
     if not path.exists():
         return []
     rows = []
     with path.open(encoding="utf-8", newline="") as stream:
-        for raw in csv.DictReader(stream):
-            rows.append(ResultRow(
-                task=raw["task"], model=raw["model"], method=raw["method"], seed=int(raw["seed"]),
-                stage=raw["stage"], component=raw["component"], metric=raw["metric"],
-                value=float(raw["value"]) if raw["value"] != "" else float("nan"),
-                ci_low=_parse_optional_float(raw["ci_low"]), ci_high=_parse_optional_float(raw["ci_high"]),
-                n=int(raw["n"]) if raw["n"] else None, stage_key=raw["stage_key"],
-                train_size=int(raw["train_size"]) if raw.get("train_size") else None,
-            ))
+        reader = csv.DictReader(stream)
+        for raw in reader:
+            field = ""
+            try:
+                field = "seed"
+                seed = int(raw["seed"])
+                field = "value"
+                value = float(raw["value"]) if raw["value"] != "" else float("nan")
+                field = "ci_low"
+                ci_low = _parse_optional_float(raw["ci_low"])
+                field = "ci_high"
+                ci_high = _parse_optional_float(raw["ci_high"])
+                field = "n"
+                n = int(raw["n"]) if raw["n"] else None
+                field = "train_size"
+                train_size = int(raw["train_size"]) if raw.get("train_size") else None
+                field = "task, model, method, stage, component, metric, stage_key"
+                rows.append(ResultRow(task=raw["task"], model=raw["model"], method=raw["method"], seed=seed,
+                                      stage=raw["stage"], component=raw["component"], metric=raw["metric"],
+                                      value=value, ci_low=ci_low, ci_high=ci_high, n=n, stage_key=raw["stage_key"],
+                                      train_size=train_size))
+            except (KeyError, ValueError, TypeError, AttributeError) as error:
+                raise DamagedRunError(f"{path} line {reader.line_num}: field {field} cannot be read "
+                                      f"({type(error).__name__}: {error}); the file was changed after the run wrote "
+                                      f"it") from error
     return rows
 
 
 def read_run(run_dir: Path) -> StoredRun:
-    """Load a run from disk alone (what reporters and `harness report` use)."""
+    """Load a run from disk alone (what reporters and `harness report` use). A file that is not as the harness wrote
+    it is a DamagedRunError naming the file (and the line and field where there is one)."""
     run_dir = Path(run_dir)
     manifest_path = run_dir / "manifest.json"
     if not manifest_path.exists():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no manifest.json)")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest = _read_json_document(manifest_path, dict)
     stage_fields = {field.name for field in dataclasses.fields(StageRecord)}
-    stages = tuple(StageRecord(**{k: v for k, v in record.items() if k in stage_fields})
-                   for record in read_jsonl(run_dir / "stages.jsonl"))
+    stages = []
+    for number, record in enumerate(_read_records(run_dir / "stages.jsonl"), 1):
+        try:
+            stages.append(StageRecord(**{k: v for k, v in record.items() if k in stage_fields}))
+        except (TypeError, AttributeError) as error:
+            raise DamagedRunError(f"{run_dir / 'stages.jsonl'} line {number}: not a stage record ({error})") from error
     gates_path = run_dir / "gates.json"
-    gates = tuple(GateOutcome(**gate) for gate in json.loads(gates_path.read_text(encoding="utf-8"))) \
-        if gates_path.exists() else ()
-    return StoredRun(run_dir, manifest, tuple(read_results(run_dir / "results.csv")), stages, gates)
+    gates = []
+    for number, gate in enumerate(_read_json_document(gates_path, list) if gates_path.exists() else [], 1):
+        try:
+            gates.append(GateOutcome(**gate))
+        except (TypeError, AttributeError) as error:
+            raise DamagedRunError(f"{gates_path}: gate {number} is not a gate outcome ({error})") from error
+    return StoredRun(run_dir, manifest, tuple(read_results(run_dir / "results.csv")), tuple(stages), tuple(gates))
+
+
+def _read_json_document(path: Path, expected: type) -> Any:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise DamagedRunError(f"{path}: not valid JSON ({error})") from error
+    if not isinstance(document, expected):
+        raise DamagedRunError(f"{path}: expected a JSON {expected.__name__.replace('dict', 'object')}, got "
+                              f"{type(document).__name__}")
+    return document
+
+
+def _read_records(path: Path) -> list[dict[str, Any]]:
+    try:
+        records = read_jsonl(path)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise DamagedRunError(f"{path}: not valid JSON lines ({error})") from error
+    for number, record in enumerate(records, 1):
+        if not isinstance(record, dict):
+            raise DamagedRunError(f"{path} line {number}: expected a JSON object, got {type(record).__name__}")
+    return records
 
 
 def data_mismatch(reference: Mapping[str, Any], current: Mapping[str, Any], reference_name: str,
