@@ -67,5 +67,7 @@ def test_a_run_stores_the_ids_and_fingerprints_of_its_samples(tmp_path, tiny_mod
     # 160 training lines; 10% held out for validation (the task has none), half of the rest kept.
     assert len(samples["train"]) == 72 and not set(samples["train"]) & set(samples["validation"])
     fingerprints = json.loads((run_dir / "manifest.json").read_text())["dataset_fingerprints"]
-    assert set(fingerprints) == {"loaded", "used", "attack", "explain"}
+    assert set(fingerprints) == {"loaded", "used", "attack", "explain", "test_inputs"}
+    # The test set's inputs without their labels (what paired tests pair): not the labelled test set's key.
+    assert fingerprints["test_inputs"] != fingerprints["used"]["test"]
     assert fingerprints["loaded"]["train"] != fingerprints["used"]["train"]
