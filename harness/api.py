@@ -8,7 +8,7 @@ need them), so importing a plugin module stays cheap too.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from harness.attack.perturbation import (
     KEYBOARD_NEIGHBOURS,
@@ -171,13 +171,14 @@ from harness.training.loop import TrainingSettings, planned_steps
 from harness.training.train import fit, train_and_save, train_with_peft
 
 
-def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Example],
-                          env: StageEnvironment) -> AttackOutcome:
+def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Example], env: StageEnvironment,
+                          max_seconds_per_example: Optional[float] = None) -> AttackOutcome:
     """Attack each example with a built textattack.Attack (built on `classifier.predictor.textattack_wrapper()`, so
-    every query goes through the harness predictor); one AttackRecord per example. Imports textattack."""
+    every query goes through the harness predictor); one AttackRecord per example. The goal function's
+    query_budget and `max_seconds_per_example` cap each search (`AttackRecord.stopped_by`). Imports textattack."""
     from harness.attack.textattack_bridge import run_textattack_attack as run
 
-    return run(attack, classifier, examples, env)
+    return run(attack, classifier, examples, env, max_seconds_per_example)
 
 
 __all__ = [

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -16,6 +17,7 @@ from conftest import dump_suite, tiny_suite
 from harness.cli import main
 from harness.core.names import name_problem, path_component_problem
 from harness.core.registry import Registry
+from harness.core.store import read_run
 from harness.testing import make_plugin_manager, sample_run_dir
 
 
@@ -108,6 +110,25 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised(tmp_
     assert "'=HYPERLINK(\"http://evil\")" in cells and not any(cell.startswith("=") for cell in cells)
     negative = [value for row in csv.reader(path.open(encoding="utf-8")) for value in row if value.startswith("-")]
     assert all(float(value) < 0 for value in negative)  # numbers are left as they are
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://evil\")", "+cmd", "-lora", "@SUM(A1)", "'quoted", "''",
+                                  "-1", "plain"])
+def test_results_csv_names_are_neutralised_and_read_back_exactly(tmp_path, name):
+    from harness.core.store import read_results, results_csv
+    from harness.core.types import ResultRow
+
+    row = ResultRow(task=name, model=name, method=name, seed=0, stage="attack", component=name, metric=name,
+                    value=-0.5, ci_low=-1.0, ci_high=0.0, n=3, stage_key=name)
+    path = tmp_path / "results.csv"
+    path.write_text(results_csv([row]), encoding="utf-8")
+    [cells] = list(csv.reader(path.open(encoding="utf-8")))[1:]
+    for cell in cells:
+        try:
+            float(cell)  # numbers (-0.5, a method called -1) are numbers to a spreadsheet too
+        except ValueError:
+            assert not cell.startswith(("=", "+", "-", "@")), cell
+    assert read_results(path) == [row]
 
 
 @pytest.mark.parametrize("lines, expected", [
@@ -277,12 +298,66 @@ def test_a_damaged_cache_entry_of_the_wrong_shape_is_set_aside_and_recomputed(tm
     entry.write_text(json.dumps(damage(json.loads(entry.read_text(encoding="utf-8")))), encoding="utf-8")
     capsys.readouterr()
     assert main(["run", str(path), "--no-progress", "--run-id", "second"]) == 0
-    assert f"stage cache entry {entry} is damaged" in capsys.readouterr().err
+    assert f"stage cache entry {entry.parent}: its stage.json is damaged" in capsys.readouterr().err
     stages = {stage["stage_id"]: stage["status"] for stage in map(
         json.loads, (output / "tiny" / "second" / "stages.jsonl").read_text(encoding="utf-8").splitlines())}
     assert stages["full/seed0/evaluate"] == "computed" and stages["full/seed0/finetune"] == "cached"
     assert json.loads(entry.read_text(encoding="utf-8"))["metrics"][0]["name"] == "accuracy"  # rebuilt in place
     assert list((output / ".stage-cache" / "evaluate").glob(".*damaged*"))  # the damaged one, set aside
+
+
+@pytest.mark.parametrize("stage, file, damage, expected", [
+    ("finetune", "model/model.safetensors", "truncate", "model/model.safetensors has {size} bytes, {full} were"),
+    ("finetune", "model/config.json", "delete", "model/config.json is missing"),
+    ("evaluate", "records/predictions.jsonl", "truncate", "records/predictions.jsonl has {size} bytes"),
+])
+def test_truncated_cached_weights_or_records_are_named_set_aside_and_recomputed(
+        tmp_path, tiny_model_dir, sst2_files, capsys, stage, file, damage, expected):
+    """Before: a kill that left cached weights or records short made every later run fail (exit 3)."""
+    output = tmp_path / "reports"
+    suite = tiny_suite(tiny_model_dir, sst2_files, output, attacks=[], explainers=[],
+                       methods=[{"use": "full", "epochs": 1}])
+    path = dump_suite(suite, tmp_path / "suite.yaml")
+    assert main(["run", str(path), "--no-progress", "--run-id", "first"]) == 0
+    [entry] = [directory for directory in (output / ".stage-cache" / stage).iterdir()
+               if not directory.name.startswith(".")]
+    target = entry / file
+    full = target.stat().st_size
+    if damage == "truncate":
+        target.write_bytes(target.read_bytes()[:full // 2])
+    else:
+        target.unlink()
+    capsys.readouterr()
+    assert main(["run", str(path), "--no-progress", "--run-id", "second"]) == 0
+    assert (f"stage cache entry {entry}: " + expected.format(size=full // 2, full=full)
+            in capsys.readouterr().err)
+    stages = {record["stage_id"]: record["status"] for record in map(
+        json.loads, (output / "tiny" / "second" / "stages.jsonl").read_text(encoding="utf-8").splitlines())}
+    assert stages[f"full/seed0/{stage}"] == "computed"
+    assert target.stat().st_size == full  # rebuilt in place, the damaged entry set aside
+    assert list((output / ".stage-cache" / stage).glob(".*damaged*"))
+    assert main(["run", str(path), "--no-progress", "--run-id", "third"]) == 0
+    assert "damaged" not in capsys.readouterr().err
+
+
+@pytest.mark.textattack
+def test_a_truncated_per_example_attack_record_is_attacked_again(tmp_path, tiny_model_dir, sst2_files, capsys):
+    output = tmp_path / "reports"
+    suite = tiny_suite(tiny_model_dir, sst2_files, output, attacks=["pruthi"], explainers=[],
+                       methods=[{"use": "full", "epochs": 1}], budgets={"max_attack_examples": 2})
+    path = dump_suite(suite, tmp_path / "suite.yaml")
+    assert main(["run", str(path), "--no-progress", "--run-id", "first"]) == 0
+    records = sorted((output / ".stage-cache" / "attack-examples").rglob("*.json"))
+    assert len(records) == 2
+    records[0].write_text(records[0].read_text(encoding="utf-8")[:20], encoding="utf-8")
+    for entry in (output / ".stage-cache" / "attack").iterdir():  # make the attack stage run again
+        shutil.rmtree(entry)
+    capsys.readouterr()
+    assert main(["run", str(path), "--no-progress", "--run-id", "second"]) == 0
+    assert f"cached attack record {records[0]} is damaged (JSONDecodeError)" in capsys.readouterr().err
+    metrics = {row.metric: row.value for row in read_run(output / "tiny" / "second").results if row.stage == "attack"}
+    assert metrics["reused_examples"] == 1
+    assert json.loads(records[0].read_text(encoding="utf-8"))["example_id"]  # rewritten whole
 
 
 @pytest.mark.parametrize("file, tamper, expected", [

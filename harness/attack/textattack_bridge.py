@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import torch
 
@@ -122,13 +122,68 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Example],
-                          env: StageEnvironment) -> AttackOutcome:
+class TimeCapReached(Exception):
+    """Raised inside a search whose example has used up its time (caught by run_textattack_attack)."""
+
+
+class SearchClock:
+    """A per-example time cap on a built textattack.Attack, checked before every batch of model queries.
+
+    Every search asks the goal function for results, so the check holds for every recipe; the time between two
+    checks (one step's transformations and constraints) is what a cap can overrun by."""
+
+    def __init__(self, goal_function: Any, seconds: Optional[float]):
+        self.seconds = seconds
+        self.deadline = float("inf")
+        if seconds is None:
+            return
+        get_results = goal_function.get_results
+
+        def get_results_in_time(attacked_text_list: Any, check_skip: bool = False) -> Any:
+            if time.perf_counter() > self.deadline:
+                raise TimeCapReached
+            return get_results(attacked_text_list, check_skip)
+
+        goal_function.get_results = get_results_in_time
+
+    def start(self) -> None:
+        if self.seconds is not None:
+            self.deadline = time.perf_counter() + self.seconds
+
+
+def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Example], env: StageEnvironment,
+                          max_seconds_per_example: Optional[float] = None) -> AttackOutcome:
     """Attack each example with a built textattack.Attack; one AttackRecord per example.
 
     `attack` must have been built on `classifier.predictor.textattack_wrapper()`, so every query goes through
-    the harness predictor (dynamic padding, text->logits cache).
+    the harness predictor (dynamic padding, text->logits cache). The goal function's `query_budget` caps the
+    queries per example (an example that runs out failed, as in TextAttack); `max_seconds_per_example` caps its
+    time (an example that runs out is skipped: its outcome is unknown). Either is named in `stopped_by`.
     """
+    records = []
+    forwards_before = classifier.predictor.forwards
+    prewarm_first_queries(attack, classifier.predictor, examples)
+    clock = SearchClock(attack.goal_function, max_seconds_per_example)
+    for example in env.progress(examples, desc="attack", unit="example"):
+        # Seeded per example: a randomised search (DeepWordBug's character choices) then gives the same result
+        # whichever examples ran before it, so reused per-example results and worker slices stay exact.
+        seed_everything(text_seed(env.seed, "attack", example.id))
+        started = time.perf_counter()
+        clock.start()
+        try:
+            result = attack.attack(textattack_input(example), example.label)
+        except TimeCapReached:
+            attack.clear_cache()
+            records.append(_capped_record(example, classifier.predictor, attack.goal_function.num_queries,
+                                          f"time cap of {max_seconds_per_example:g} s",
+                                          time.perf_counter() - started))
+            continue
+        records.append(_record(example, result, attack.goal_function.query_budget, time.perf_counter() - started))
+    return AttackOutcome(records=tuple(records), model_forwards=classifier.predictor.forwards - forwards_before)
+
+
+def _record(example: Example, result: Any, query_budget: float, seconds: float) -> Any:
+    """The AttackRecord of a TextAttack result."""
     from textattack.attack_results import (
         FailedAttackResult,
         MaximizedAttackResult,
@@ -136,47 +191,57 @@ def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Examp
         SuccessfulAttackResult,
     )
 
-    records = []
-    forwards_before = classifier.predictor.forwards
-    prewarm_first_queries(attack, classifier.predictor, examples)
-    for example in env.progress(examples, desc="attack", unit="example"):
-        # Seeded per example: a randomised search (DeepWordBug's character choices) then gives the same result
-        # whichever examples ran before it, so reused per-example results and worker slices stay exact.
-        seed_everything(text_seed(env.seed, "attack", example.id))
-        started = time.perf_counter()
-        result = attack.attack(textattack_input(example), example.label)
-        seconds = time.perf_counter() - started
-        if isinstance(result, SuccessfulAttackResult):
-            status = "successful"
-        elif isinstance(result, SkippedAttackResult):
-            status = "skipped"
-        elif isinstance(result, FailedAttackResult):
-            status = "failed"
-        elif isinstance(result, MaximizedAttackResult):
-            # Goals that maximise rather than flip (input reduction): success is having changed the text at all.
-            changed = result.perturbed_result.attacked_text.tokenizer_input != model_input(example)
-            status = "successful" if changed else "failed"
-        else:
-            raise TypeError(f"unexpected TextAttack result {type(result).__name__}")
-        original = result.original_result
-        perturbed = result.perturbed_result
-        words_perturbed = (_words_changed(original.attacked_text, perturbed.attacked_text)
-                           if status == "successful" else 0)
-        records.append(make_attack_record(
-            _record_input(original.attacked_text), _record_input(perturbed.attacked_text),
-            example_id=example.id,
-            label=example.label,
-            original_prediction=int(original.output),
-            perturbed_prediction=int(perturbed.output),
-            original_confidence=_top_probability(original.raw_output),
-            perturbed_confidence=_top_probability(perturbed.raw_output),
-            status=status,
-            num_queries=int(perturbed.num_queries),
-            words_perturbed=words_perturbed,
-            words_total=len(original.attacked_text.words),
-            seconds=seconds,
-        ))
-    return AttackOutcome(records=tuple(records), model_forwards=classifier.predictor.forwards - forwards_before)
+    if isinstance(result, SuccessfulAttackResult):
+        status = "successful"
+    elif isinstance(result, SkippedAttackResult):
+        status = "skipped"
+    elif isinstance(result, FailedAttackResult):
+        status = "failed"
+    elif isinstance(result, MaximizedAttackResult):
+        # Goals that maximise rather than flip (input reduction): success is having changed the text at all.
+        changed = result.perturbed_result.attacked_text.tokenizer_input != model_input(example)
+        status = "successful" if changed else "failed"
+    else:
+        raise TypeError(f"unexpected TextAttack result {type(result).__name__}")
+    original = result.original_result
+    perturbed = result.perturbed_result
+    out_of_queries = status == "failed" and perturbed.num_queries >= query_budget
+    return make_attack_record(
+        _record_input(original.attacked_text), _record_input(perturbed.attacked_text),
+        example_id=example.id,
+        label=example.label,
+        original_prediction=int(original.output),
+        perturbed_prediction=int(perturbed.output),
+        original_confidence=_top_probability(original.raw_output),
+        perturbed_confidence=_top_probability(perturbed.raw_output),
+        status=status,
+        num_queries=int(perturbed.num_queries),
+        words_perturbed=_words_changed(original.attacked_text, perturbed.attacked_text) if status == "successful"
+        else 0,
+        words_total=len(original.attacked_text.words),
+        seconds=seconds,
+        stopped_by=f"query budget of {int(query_budget)} queries" if out_of_queries else None,
+    )
+
+
+def _capped_record(example: Example, predictor: Any, num_queries: int, cap: Optional[str],
+                   seconds: float) -> Any:
+    """The record of an example whose search a cap stopped before it decided: skipped, the text unchanged.
+
+    One the model gets wrong is skipped as it would have been anyway (not attacked), and names no cap."""
+    from textattack.shared import AttackedText
+
+    value = model_input(example)
+    probabilities = predictor.probabilities([value])[0]  # the search's first query: a cache hit
+    prediction = int(probabilities.argmax())
+    if prediction != example.label:
+        cap = None
+    return make_attack_record(
+        value, value, example_id=example.id, label=example.label,
+        original_prediction=prediction, perturbed_prediction=prediction,
+        original_confidence=float(probabilities[prediction]), perturbed_confidence=float(probabilities[prediction]),
+        status="skipped", num_queries=int(num_queries), words_perturbed=0,
+        words_total=len(AttackedText(textattack_input(example)).words), seconds=seconds, stopped_by=cap)
 
 
 def prewarm_first_queries(attack: Any, predictor: Any, examples: Sequence[Example]) -> None:
@@ -185,19 +250,22 @@ def prewarm_first_queries(attack: Any, predictor: Any, examples: Sequence[Exampl
     TextAttack attacks one example at a time, and its first queries for an example are its original text and,
     for searches ordered by word importance ("unk" / "delete" / weighted saliency), one leave-one-out text per
     attackable word. Those do not depend on the search's later choices, so the harness scores them for all
-    examples in one call; the per-example searches then find them in the predictor's text->logits cache. The
-    texts are built with TextAttack's own functions, so the searches and their query counts are unchanged.
+    examples in one call; the per-example searches then find them in the predictor's text->logits cache (the
+    ranking's queries are these, not a second forward). The texts are built with TextAttack's own functions, so
+    the searches and their query counts are unchanged; no more are scored than the goal function's query budget
+    lets the search ask for.
     """
     from textattack.search_methods import GreedyWordSwapWIR
     from textattack.shared import AttackedText
 
     texts = [model_input(example) for example in examples]
     search = attack.search_method
+    budget = attack.goal_function.query_budget
     if isinstance(search, GreedyWordSwapWIR) and search.wir_method in ("unk", "delete", "weighted-saliency"):
         for example in examples:
             initial = AttackedText(textattack_input(example))
             _, indices = attack.get_indices_to_order(initial)
-            for index in indices:
+            for index in indices[:max(0, int(budget) - 1)] if budget < float("inf") else indices:
                 if search.wir_method == "delete":
                     texts.append(initial.delete_word_at_index(index).tokenizer_input)
                 else:

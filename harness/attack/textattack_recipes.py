@@ -99,7 +99,13 @@ class RecipeConfig:
     """Parameters every TextAttack recipe takes."""
 
     query_budget: Optional[int] = None
-    """Stop attacking an example after this many model queries (TextAttack's query_budget); None: no cap."""
+    """Stop attacking an example after this many model queries (TextAttack's query_budget; the example then
+    failed, as in TextAttack, and its record says `stopped_by`); None: no cap."""
+    max_seconds_per_example: Optional[float] = None
+    """Stop attacking an example after this many seconds; it is then recorded as skipped with the reason and left
+    out of accuracy under attack and the success rate (`capped_examples` counts them). None: no cap, so results
+    never depend on the machine's speed. The examples are already cut to the model's max_length tokens, which
+    bounds a search's cost by the window, not the text."""
     max_candidates: Optional[int] = None
     """Replacement candidates tried per word (embedding neighbours, masked-LM proposals, HowNet sememes); None:
     the recipe's published value. Only for recipes whose transformation has such a limit."""
@@ -126,6 +132,8 @@ class RecipeConfig:
             raise ValueError("workers must be a positive integer")
         if self.query_budget is not None and self.query_budget < 1:
             raise ValueError("query_budget must be positive")
+        if self.max_seconds_per_example is not None and not self.max_seconds_per_example > 0:
+            raise ValueError("max_seconds_per_example must be positive")
         if self.max_candidates is not None and self.max_candidates < 1:
             raise ValueError("max_candidates must be positive")
         if self.max_words_perturbed_percent is not None and not 0 < self.max_words_perturbed_percent <= 100:
@@ -171,7 +179,7 @@ class TextAttackRecipe:
             from harness.core.pairs import target_segments
 
             restrict_pair_segments(attack, target_segments(self.config.pair_target))
-        return run_textattack_attack(attack, classifier, examples, env)
+        return run_textattack_attack(attack, classifier, examples, env, self.config.max_seconds_per_example)
 
 
 def apply_common_parameters(attack: Any, config: RecipeConfig) -> None:

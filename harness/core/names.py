@@ -55,3 +55,29 @@ def check_run_id(run_id: Optional[str]) -> None:
     problem = path_component_problem(run_id) if run_id is not None else None
     if problem is not None:
         raise HarnessError(f"--run-id {run_id!r:.80}: a run id names the run's directory; it {problem}")
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula in a CSV cell."""
+
+
+def reads_as_formula(text: str) -> bool:
+    """Whether a spreadsheet would run `text` as a formula in a CSV cell (text that is a number is a number)."""
+    if not text.startswith(FORMULA_STARTS):
+        return False
+    try:
+        float(text)
+        return False
+    except ValueError:
+        return True
+
+
+def escape_csv_text(text: str) -> str:
+    """A name for a CSV cell the harness reads back: a leading apostrophe (OWASP's advice) before text a spreadsheet
+    would run as a formula, and before text that starts with an apostrophe, so `unescape_csv_text` is exact."""
+    return "'" + text if reads_as_formula(text) or text.startswith("'") else text
+
+
+def unescape_csv_text(cell: str) -> str:
+    """The name `escape_csv_text` wrote."""
+    return cell[1:] if cell.startswith("'") else cell

@@ -33,9 +33,12 @@ from harness.core.files import (
     safe_file_name,
     unique_directory,
 )
+from harness.core.names import escape_csv_text, unescape_csv_text
 from harness.core.types import RESULT_COLUMNS, SCHEMA_VERSION, GateOutcome, ResultRow, StageRecord, StoredRun
 
 CACHE_DIR_NAME = ".stage-cache"
+FILE_SIZES = "file_sizes"
+"""The stage.json entry, written by StageCache.commit, with the bytes of each file the stage wrote."""
 
 
 class StageCache:
@@ -60,14 +63,16 @@ class StageCache:
             payload = json.loads(stage_file.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError, UnicodeDecodeError):
             payload = None
-        if payload is None or not _well_formed(payload, key):
-            # A damaged entry (truncated, or valid JSON of another shape) is recomputed, not trusted; commit sets it
-            # aside when the stage is built again.
+        damage = ("its stage.json is damaged" if payload is None or not _well_formed(payload, key)
+                  else _damaged_file(stage_file.parent, payload))
+        if damage is not None:
+            # A damaged entry (a truncated or reshaped stage.json, truncated weights or records) is recomputed, not
+            # trusted; commit sets it aside when the stage is built again.
             if not quiet and stage_file.exists():
-                print(f"warning: stage cache entry {stage_file} is damaged; the stage is computed again",
+                print(f"warning: stage cache entry {stage_file.parent}: {damage}; the stage is computed again",
                       file=sys.stderr)
             return None
-        return payload
+        return {name: value for name, value in payload.items() if name != FILE_SIZES}
 
     def ensure_local(self, directory: Path) -> None:
         """Make a stage directory of this cache present here (a worker on another machine may have built it)."""
@@ -107,7 +112,7 @@ class StageCache:
         return removed
 
     def commit(self, building: Path, kind: str, key: str, stage: Mapping[str, Any]) -> Path:
-        atomic_write_json(building / "stage.json", stage)
+        atomic_write_json(building / "stage.json", {**stage, FILE_SIZES: _file_sizes(building)})
         final = self.path(kind, key)
         if final.exists() and self.lookup(kind, key, quiet=True) is None:
             # A damaged entry (its stage.json unreadable) would block the rename forever: set it aside.
@@ -135,6 +140,29 @@ def _well_formed(payload: Any, key: str) -> bool:
         and (metric.get("value") is None or (isinstance(metric.get("value"), (int, float))
                                              and not isinstance(metric.get("value"), bool)))
         for metric in metrics)
+
+
+def _file_sizes(directory: Path) -> dict[str, int]:
+    """Bytes of every file a stage wrote (stage.json aside), by path relative to its directory."""
+    return {path.relative_to(directory).as_posix(): path.stat().st_size
+            for path in sorted(directory.rglob("*")) if path.is_file() and path != directory / "stage.json"}
+
+
+def _damaged_file(directory: Path, payload: Mapping[str, Any]) -> Optional[str]:
+    """What is wrong with the files a stage.json lists (missing, or not the size written), or None.
+
+    Sizes catch what kills leave behind, truncated weights and records, at the cost of a stat per file; entries
+    written before sizes were recorded are trusted as before."""
+    files = payload.get(FILE_SIZES)
+    if not isinstance(files, dict):
+        return None
+    for name, size in files.items():
+        path = directory / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if path.stat().st_size != size:
+            return f"{name} has {path.stat().st_size} bytes, {size} were written"
+    return None
 
 
 _HOST = re.sub(r"[^A-Za-z0-9_-]+", "-", socket.gethostname()) or "host"
@@ -237,12 +265,19 @@ class RunStore:
             self.lock.release()
 
 
+TEXT_RESULT_COLUMNS = ("task", "model", "method", "stage", "component", "metric", "stage_key")
+"""Columns of results.csv holding names (escaped against spreadsheet formulas; read back exactly)."""
+
+
 def results_csv(rows: Iterable[ResultRow]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(RESULT_COLUMNS)
     for row in rows:
-        writer.writerow(["" if getattr(row, column) is None else getattr(row, column) for column in RESULT_COLUMNS])
+        values = {column: getattr(row, column) for column in RESULT_COLUMNS}
+        writer.writerow(["" if values[column] is None
+                         else escape_csv_text(values[column]) if column in TEXT_RESULT_COLUMNS else values[column]
+                         for column in RESULT_COLUMNS])
     return buffer.getvalue()
 
 
@@ -276,9 +311,8 @@ def read_results(path: Path) -> list[ResultRow]:
                 field = "train_size"
                 train_size = int(raw["train_size"]) if raw.get("train_size") else None
                 field = "task, model, method, stage, component, metric, stage_key"
-                rows.append(ResultRow(task=raw["task"], model=raw["model"], method=raw["method"], seed=seed,
-                                      stage=raw["stage"], component=raw["component"], metric=raw["metric"],
-                                      value=value, ci_low=ci_low, ci_high=ci_high, n=n, stage_key=raw["stage_key"],
+                names = {column: unescape_csv_text(raw[column]) for column in TEXT_RESULT_COLUMNS}
+                rows.append(ResultRow(**names, seed=seed, value=value, ci_low=ci_low, ci_high=ci_high, n=n,
                                       train_size=train_size))
             except (KeyError, ValueError, TypeError, AttributeError) as error:
                 raise DamagedRunError(f"{path} line {reader.line_num}: field {field} cannot be read "

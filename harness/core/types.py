@@ -221,7 +221,8 @@ class TrainedModel:
 
 @dataclass(frozen=True)
 class AttackRecord:
-    """One attacked example. `status` is "successful", "failed" or "skipped" (already misclassified)."""
+    """One attacked example. `status` is "successful", "failed" or "skipped": already misclassified, or stopped
+    by a time cap before the search decided (then `stopped_by` says so)."""
 
     example_id: str
     original_text: str
@@ -240,6 +241,12 @@ class AttackRecord:
     """Sentence pairs: the second segment before the attack (original_text is then the first, as in Example)."""
     perturbed_text_pair: Optional[str] = None
     """Sentence pairs: the second segment after the attack."""
+    characters_cut: int = 0
+    """Characters beyond what the model reads (its first max_length tokens), cut from the example before the
+    attack: the texts above are the part that was attacked. 0: the whole example was attacked."""
+    stopped_by: Optional[str] = None
+    """The cap that ended the search early, e.g. "query budget of 200 queries" (the example then counts as
+    failed, as in TextAttack) or "time cap of 30 s" (it counts as skipped: its outcome is unknown)."""
 
 
 ATTACK_STATUSES = ("successful", "failed", "skipped")

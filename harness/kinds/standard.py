@@ -189,8 +189,9 @@ def evaluate_key(context: StageContext, ref: "ComponentRef") -> dict[str, Any]:
 
 
 def attack_key(context: StageContext, ref: "ComponentRef") -> dict[str, Any]:
+    # stage_version 2: examples cut to the model's window before the attack; cut_examples and capped_examples.
     return {"model": context.cell.finetune_key, "examples": context.fingerprint(context.attack_examples),
-            "seed": context.cell.seed, "seeding": "per-example"}
+            "seed": context.cell.seed, "seeding": "per-example", "stage_version": 2}
 
 
 def perturb_key(context: StageContext, ref: "ComponentRef") -> dict[str, Any]:

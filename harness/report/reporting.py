@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
+from harness.core.names import reads_as_formula
 from harness.core.types import ResultRow, StoredRun
 
 # Which way is better for each metric the scorecard compares (True: higher is better).
@@ -201,8 +202,6 @@ def markdown_escape(text: object) -> str:
 
 
 _XML_FORBIDDEN = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""What a spreadsheet reads as the start of a formula in a CSV cell."""
 
 
 def xml_safe(text: object) -> str:
@@ -214,13 +213,7 @@ def xml_safe(text: object) -> str:
 def spreadsheet_safe(value: object) -> object:
     """A CSV cell a spreadsheet will not run as a formula: text starting with = + - @ (or a tab or carriage
     return) gets a leading apostrophe, as OWASP advises; numbers, and text that is a number, stay as they are."""
-    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
-        return value
-    try:
-        float(value)
-        return value
-    except ValueError:
-        return "'" + value
+    return "'" + value if isinstance(value, str) and reads_as_formula(value) else value
 
 
 def segment_diff(original: Optional[str],

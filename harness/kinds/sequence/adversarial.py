@@ -21,6 +21,7 @@ from harness.core.types import (
     StageEnvironment,
 )
 from harness.kinds.base import StageContext
+from harness.modeling.batching import example_in_model_window
 
 
 def adversarial_training(context: StageContext, building: Path, env: StageEnvironment,
@@ -84,7 +85,10 @@ def attack_until(context: StageContext, spec: Any, classifier: Any, order: list[
         size = len(order) if attack_everything else max(8, math.ceil(1.25 * (target - successes)))
         chunk = order[position:position + size]
         position += len(chunk)
-        outcome = attacker.attack(classifier, chunk, env)
+        # Cut to the model's window, as the attack stage does: training reads no further either.
+        outcome = attacker.attack(classifier, [example_in_model_window(example, classifier.tokenizer,
+                                                                   classifier.max_length)[0]
+                                           for example in chunk], env)
         if (not isinstance(outcome, AttackOutcome)
                 or [record.example_id for record in outcome.records] != [example.id for example in chunk]):
             raise PluginError(attack_ref.plugin, f"attack {attack_ref.name!r} cannot generate adversarial "

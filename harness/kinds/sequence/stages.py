@@ -15,8 +15,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from harness.attack.metrics import attack_metrics
 from harness.core.errors import PluginError
@@ -36,6 +37,7 @@ from harness.core.types import (
 from harness.explain.quality import AdversarialPair, quality_settings, round_robin, score_explanations
 from harness.kinds import standard
 from harness.kinds.base import StageContext, StageSpec
+from harness.modeling.batching import example_in_model_window
 
 if TYPE_CHECKING:
     from harness.core.suite.spec import ComponentRef
@@ -47,6 +49,19 @@ def example_key(example: Example) -> str:
     if values.get("text_pair") is None:
         values.pop("text_pair", None)
     return content_key(values)
+
+
+def cached_attack_record(path: Path) -> Optional[AttackRecord]:
+    """An example's cached attack record, or None when there is none or it is damaged (truncated by a kill, edited):
+    a damaged one is named and attacked again, and the new record replaces it."""
+    if not path.exists():
+        return None
+    try:
+        return attack_record_from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError) as error:
+        print(f"warning: cached attack record {path} is damaged ({type(error).__name__}); the example is attacked "
+              f"again", file=sys.stderr)
+        return None
 
 
 def checked_augmentation(ref: "ComponentRef", augmenter: Any, texts: list[Any], env: StageEnvironment) -> list[str]:
@@ -140,23 +155,28 @@ def attack(context: StageContext, ref: "ComponentRef", building: Path, env: Stag
         "model": cell.finetune_key, "attack": ref.name, "plugin_version": component.version,
         "config": standard.config_key(ref.config),
         "seed": cell.seed, "libraries": context.libraries, "schema_version": SCHEMA_VERSION,
-        "seeding": "per-example"})  # results made independent of the other examples; older ones are not
+        # Results made independent of the other examples (older ones are not), of examples cut to the window.
+        "seeding": "per-example", "input": "model window"})
     paths = {example.id: example_cache / f"{example_key(example)}.json" for example in examples}
-    reused = {example.id: attack_record_from_dict(json.loads(paths[example.id].read_text(encoding="utf-8")))
-              for example in examples if paths[example.id].exists()}
+    reused = {example.id: record for example in examples
+              if (record := cached_attack_record(paths[example.id])) is not None}
     todo = [example for example in examples if example.id not in reused]
     forwards = 0
     new_records: list[AttackRecord] = []
     if todo or not examples:
         attacker = context.build(ref)
         classifier = context.classifier()
+        windows = [example_in_model_window(example, classifier.tokenizer, classifier.max_length)
+                   for example in todo]
         forwards_before = classifier.predictor.forwards
-        outcome = attacker.attack(classifier, todo, env)
+        outcome = attacker.attack(classifier, [example for example, _ in windows], env)
         if not isinstance(outcome, AttackOutcome) or not all(isinstance(r, AttackRecord) for r in outcome.records):
             raise PluginError(ref.plugin, f"attack {ref.name!r} must return AttackOutcome of AttackRecord")
         forwards = outcome.model_forwards or classifier.predictor.forwards - forwards_before
         new_records = list(outcome.records)
     if [record.example_id for record in new_records] == [example.id for example in todo]:
+        new_records = [dataclasses.replace(record, characters_cut=cut) if cut else record
+                       for record, (_, cut) in zip(new_records, windows)]
         for record in new_records:
             atomic_write_json(paths[record.example_id], dataclasses.asdict(record))
         by_id = {**reused, **{record.example_id: record for record in new_records}}

@@ -116,6 +116,9 @@ class NerAttackRecord:
     entities_swapped: int
     entities: tuple[EntityOutcome, ...]
     seconds: float
+    words_cut: int = 0
+    """Words past the model's window (its first max_length subwords), cut from the sentence before the attack:
+    the tokens above are the part that was attacked. Set by the harness."""
 
     @property
     def entities_flipped(self) -> int:

@@ -133,6 +133,24 @@ def encode_words(tokenizer: Any, sentences: Sequence[Sequence[str]],
     return encoded
 
 
+def words_in_window(tokenizer: Any, example: Any, max_length: int) -> tuple[Any, int]:
+    """A TokenExample cut after its last word with a subword in the model's window, and how many words were cut.
+
+    Attacks get their sentences this way: the model tags the words past the window without seeing them, so a
+    search that ranks every word (one masked copy of the whole sentence each) would pay for them and find
+    nothing."""
+    import dataclasses
+
+    if not example.tokens:
+        return example, 0
+    [encoded] = encode_words(tokenizer, [example.tokens], max_length=max_length)
+    if not encoded.words_truncated:
+        return example, 0
+    kept = max(word for word in encoded.word_ids if word is not None) + 1
+    return (dataclasses.replace(example, tokens=tuple(example.tokens[:kept]), tags=tuple(example.tags[:kept])),
+            len(example.tokens) - kept)
+
+
 def truncation_report(encoded: Sequence[EncodedSentence]) -> TruncationReport:
     """How many sentences and words max_length cut off (their words are predicted "O")."""
     return TruncationReport(

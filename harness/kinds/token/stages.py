@@ -35,6 +35,7 @@ from harness.core.statistics import bootstrap_metric
 from harness.core.types import Metric, StageEnvironment, TaskData
 from harness.kinds import standard
 from harness.kinds.base import StageContext
+from harness.kinds.token.encoding import words_in_window
 from harness.kinds.token.entity_metrics import Entity, decode_tags, entity_metrics, extract_entities
 from harness.kinds.token.examples import TokenExample
 
@@ -75,17 +76,21 @@ def attack(attacker: Any, ref: Any, classifier: Any, examples: Sequence[TokenExa
     from harness.kinds.token.attack import NerAttackRecord, entity_attack_metrics
 
     started = time.perf_counter()
+    windows = [words_in_window(classifier.tokenizer, example, classifier.max_length) for example in examples]
     forwards_before = classifier.predictor.forwards
-    records = tuple(attacker.attack_tokens(classifier, examples, task, env))
+    records = tuple(attacker.attack_tokens(classifier, [example for example, _ in windows], task, env))
     seconds = time.perf_counter() - started
     if (not all(isinstance(record, NerAttackRecord) for record in records)
             or [record.example_id for record in records] != [example.id for example in examples]):
         raise PluginError(ref.plugin, f"attack {ref.name!r} must return one NerAttackRecord per example, in order")
+    records = tuple(dataclasses.replace(record, words_cut=cut) if cut else record
+                    for record, (_, cut) in zip(records, windows))
     write_jsonl(building / "records" / "ner-attack.jsonl", (dataclasses.asdict(record) for record in records))
     attacked = sum(record.status != "skipped" for record in records)
     return [*entity_attack_metrics(records, task.label_names, seed=seed),
             Metric("attacked_examples", float(attacked), n=len(records)),
             Metric("skipped_examples", float(len(records) - attacked), n=len(records)),
+            Metric("cut_examples", float(sum(record.words_cut > 0 for record in records)), n=len(records)),
             Metric("model_forwards", float(classifier.predictor.forwards - forwards_before), n=len(records)),
             Metric("seconds_per_example", seconds / len(records) if records else float("nan"), n=len(records))]
 
