@@ -131,6 +131,7 @@ from harness.kinds.token.perturbations import (
 )
 from harness.kinds.token.predictor import TokenPredictor
 from harness.modeling.architectures import classification_head_parameters, ia3_target_modules, lora_target_modules
+from harness.modeling.as_is import as_is_model
 from harness.modeling.models import count_parameters, quiet_transformers
 from harness.modeling.predict import Predictor
 from harness.report.charts import grouped_bars, line_chart, scatter
@@ -182,7 +183,7 @@ def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Examp
 
 
 __all__ = [
-    "AdversarialRound", "AdversarialTraining", "aggregate_to_words", "atomic_write_text", "Attack",
+    "AdversarialRound", "AdversarialTraining", "aggregate_to_words", "as_is_model", "atomic_write_text", "Attack",
     "attack_sentences", "AttackOutcome", "AttackRecord", "Augmenter", "AugmenterConfig", "bootstrap_entity_scores",
     "Budgets", "CellJob", "CellResult", "CellState", "changes_for", "character_edits", "check_augmenter",
     "check_path", "check_rate", "check_recipe", "classification_head_parameters", "Classifier", "comparison_table",

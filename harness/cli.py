@@ -230,11 +230,11 @@ def _print_hub_downloads(suite, registry: Registry) -> None:
 
 def _run(arguments: argparse.Namespace, registry: Registry, manager) -> int:
     suite = load_suite(arguments.suite, registry, output_override=arguments.out, overrides=arguments.overrides)
-    if suite.model.source.trust_remote_code and not arguments.trust_remote_code:
-        where = suite.model.location
-        raise HarnessError(f"{where}: the suite sets `trust_remote_code: true`, which runs Python "
-                           f"code shipped with the model {suite.model.source.name!r}; confirm with "
-                           f"`harness run --trust-remote-code` if you trust its author")
+    for model in suite.models:
+        if model.source.trust_remote_code and not arguments.trust_remote_code:
+            raise HarnessError(f"{model.location}: the suite sets `trust_remote_code: true`, which runs Python "
+                               f"code shipped with the model {model.source.name!r}; confirm with "
+                               f"`harness run --trust-remote-code` if you trust its author")
     # The Ray flags are shortcuts for executor options of the same names (any executor may declare them).
     executor_options = {key: value for key, value in (("address", arguments.address), ("num_cpus", arguments.num_cpus),
                                                       ("num_gpus", arguments.num_gpus),

@@ -164,8 +164,8 @@ def make_plan(runner: "CellComputer", cells: Sequence[CellJob], recorder: CellRe
 
 
 def failed_cell_outcome(runner: "CellComputer", cell: CellJob, message: str) -> StageOutcome:
-    method = runner.suite.methods[cell.method_index]
-    record = StageRecord(f"{cell.label}/cell", "cell", method.label, method.plugin, "", "error", 0.0, method.label,
+    method = runner.suite.cell_method(cell.model_index, cell.method_index)
+    record = StageRecord(f"{cell.label}/cell", "cell", method.label, method.plugin, "", "error", 0.0, cell.method,
                          cell.seed, error=message, traceback=message)
     return StageOutcome(record, error=message)
 

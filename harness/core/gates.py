@@ -94,7 +94,8 @@ def evaluate_gates(gates: Iterable, rows: Sequence[ResultRow], run: Optional[Sto
 
 def _selects(gate, row: ResultRow) -> bool:
     return (row.metric == gate.metric
-            and (gate.method is None or row.method == gate.method)
+            # In a suite of several models a row's method is "model / method": `method:` may name either part.
+            and (gate.method is None or gate.method in (row.method, *row.method.split(" / ")))
             and (gate.stage is None or row.stage == gate.stage)
             and (gate.component is None or row.component == gate.component)
             and not math.isnan(row.value))

@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import importlib.metadata
 import os
-import platform
 import secrets
-import subprocess
 import sys
 import time
 import traceback
@@ -41,13 +38,14 @@ from harness.core.executors import (
 )
 from harness.core.files import content_key, remove_stale_temporaries
 from harness.core.gates import evaluate_gates, load_baseline
+from harness.core.manifest import library_versions, now, run_manifest
 from harness.core.names import check_run_id
 from harness.core.plugin_manager import HarnessPluginManager
 from harness.core.registry import Registry
 from harness.core.sampling import resolve_count, sample, stratified_order
 from harness.core.seeding import set_seed
 from harness.core.store import CACHE_DIR_NAME, RunStore, StageCache, read_run
-from harness.core.suite import ComponentRef, Suite
+from harness.core.suite import ComponentRef, ModelSpec, Suite
 from harness.core.types import (
     DEFAULT_TASK_KIND,
     SCHEMA_VERSION,
@@ -63,14 +61,13 @@ from harness.core.types import (
 )
 from harness.kinds.base import CellState, FinishedStage, StageContext, TaskKind, unsupported_strategies
 from harness.kinds.standard import config_key
+from harness.modeling.as_is import as_is_problems
 
 EXIT_OK = 0
 EXIT_GATE_FAILED = 1
 EXIT_USAGE_ERROR = 2
 EXIT_STAGE_CRASHED = 3
 
-LIBRARIES = ("nlp-robustness-harness", "torch", "transformers", "peft", "textattack", "captum", "datasets",
-             "tokenizers", "numpy")
 VALIDATION_FRACTION = 0.1
 """Share of the training split held out for validation when a task provides no validation split."""
 
@@ -104,16 +101,6 @@ class RunSummary:
     stages: tuple[StageRecord, ...]
     gates: tuple[GateOutcome, ...]
     report_paths: tuple[Path, ...]
-
-
-def library_versions() -> dict[str, str]:
-    versions = {}
-    for name in LIBRARIES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
 
 
 def make_progress(enabled: bool) -> Callable[..., Any]:
@@ -151,6 +138,7 @@ class Runner:
         self.kind: Optional[TaskKind] = None
         """The task's kind (harness.kinds), found in the registry once the task is loaded."""
         self.record_stage: Callable[[StageOutcome], None] = self.record_locally
+        self.model_identities: dict[str, dict[str, Any]] = {}
         """Where finished stages go: the store (driver), or a list a remote worker returns to the driver."""
 
     # ------------------------------------------------------------------------------------------ run
@@ -164,7 +152,8 @@ class Runner:
         # Loaded first: a wrong baseline path should fail before hours of training, not after.
         baseline = load_baseline(self.options.baseline) if self.options.baseline is not None else None
         self.device = resolve_device(self.options.device)
-        prepare_offline_resources(needs_hub=not Path(self.suite.model.source.location).is_dir())
+        prepare_offline_resources(needs_hub=any(not Path(model.source.location).is_dir()
+                                                for model in self.suite.models))
         run_id = self.options.run_id or (
             datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3))
         self.store = RunStore(self.output / self.suite.name / run_id, lock=True)
@@ -174,13 +163,16 @@ class Runner:
             if abandoned:
                 print(f"removed {abandoned} half-built stage(s) of an interrupted run from the stage cache",
                       file=sys.stderr)
-            self.store.write_manifest(self._manifest(run_id, started))
+            self.store.write_manifest(run_manifest(self.suite, run_id, self.device, self.libraries,
+                                                   self.cache.root, self.options.artifacts,
+                                                   self.options.baseline, self.cell_jobs(whole_train=True)))
             self._fire("before_suite", suite=self.suite, run_dir=self.store.run_dir)
 
             self.task_data = self._task_stage()
             if self.task_data is not None:
                 problems = self.kind.check_components(self.suite, self.registry, self.task_data)
                 problems += unsupported_strategies(self.kind, self.suite, self.task_data, problems)
+                problems += as_is_problems(self.suite, self.kind, self.task_data.label_names)
                 if problems:
                     raise SuiteErrors(problems)
                 if baseline is not None:  # before anything trains: the runs must have seen the same test set
@@ -191,7 +183,7 @@ class Runner:
             gates = evaluate_gates(self.suite.gates, self.store.rows, run=read_run(self.store.run_dir),
                                    baseline=baseline)
             self.store.write_gates(gates)
-            self.store.update_manifest(finished_at=_now(), duration_seconds=round(time.time() - started, 2))
+            self.store.update_manifest(finished_at=now(), duration_seconds=round(time.time() - started, 2))
             report_paths = self._reports()
             self._fire("after_suite", run=read_run(self.store.run_dir))
         finally:
@@ -199,39 +191,6 @@ class Runner:
         crashed = any(stage.status == "error" for stage in self.store.stages)
         exit_code = EXIT_STAGE_CRASHED if crashed else EXIT_GATE_FAILED if any(not g.passed for g in gates) else EXIT_OK
         return RunSummary(self.store.run_dir, exit_code, tuple(self.store.stages), gates, tuple(report_paths))
-
-    def _manifest(self, run_id: str, started: float) -> dict[str, Any]:
-        import torch
-
-        return {
-            "run_id": run_id,
-            "suite": self.suite.name,
-            "suite_path": str(self.suite.path),
-            "suite_document": self.suite.document,
-            "description": self.suite.description,
-            "task": self.suite.task.label,
-            "model": self.suite.model.source.name,
-            "model_location": self.suite.model.source.location,
-            "methods": [method.label for method in self.suite.methods],
-            "attacks": [attack.label for attack in self.suite.attacks],
-            "explainers": [explainer.label for explainer in self.suite.explainers],
-            "seeds": list(self.suite.seeds),
-            "train_sizes": list(self.suite.train_sizes),
-            "budgets": dataclasses.asdict(self.suite.budgets),
-            "started_at": _now(),
-            "device": self.device,
-            "device_name": (torch.cuda.get_device_name(0) if self.device.startswith("cuda")
-                            else platform.processor() or platform.machine()),
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "libraries": self.libraries,
-            "git_sha": _git_sha(self.suite.path.parent),
-            "cache_dir": str(self.cache.root),
-            "artifacts": self.options.artifacts,
-            "baseline": str(self.options.baseline) if self.options.baseline is not None else None,
-            "command": sys.argv,
-        }
 
     # ------------------------------------------------------------------------------------ stages
 
@@ -250,7 +209,7 @@ class Runner:
             "libraries": self.libraries,
             "schema_version": SCHEMA_VERSION,
         })
-        method_label = cell.method.label if cell else ""
+        method_label = cell.method_label if cell else ""
         seed = cell.seed if cell else 0
         if upstream_failed:
             record = StageRecord(stage_id, kind, ref.label, component.plugin, key, "skipped", 0.0, method_label, seed,
@@ -268,7 +227,7 @@ class Runner:
                 set_seed(seed)
                 payload = compute(building, env)
                 payload = {"stage_id": stage_id, "kind": kind, "component": ref.label, "plugin": component.plugin,
-                           "key": key, "created_at": _now(), **payload}
+                           "key": key, "created_at": now(), **payload}
                 self.cache.commit(building, kind, key, payload)
             except Exception as error:
                 self.cache.abandon(building)
@@ -281,7 +240,8 @@ class Runner:
                 self.cache.abandon(building)
                 raise
         rows = [
-            ResultRow(task=self.suite.task.label, model=self.suite.model.source.name, method=method_label, seed=seed,
+            ResultRow(task=self.suite.task.label, model=cell.model.name if cell else self.suite.model.name,
+                      method=method_label, seed=seed,
                       stage=kind, component=ref.label if rows_name_component else "",
                       metric=metric["name"],
                       value=_float(metric["value"]), ci_low=metric.get("ci_low"), ci_high=metric.get("ci_high"),
@@ -346,7 +306,7 @@ class Runner:
             return None
         key = content_key({split: self.kind.fingerprint(getattr(data, split))
                            for split in ("train", "validation", "test")})
-        rows = [ResultRow(task=ref.label, model=self.suite.model.source.name, method="", seed=0, stage="task",
+        rows = [ResultRow(task=ref.label, model=self.suite.model.name, method="", seed=0, stage="task",
                           component=ref.label, metric=f"{split}_examples", value=float(len(getattr(data, split))),
                           stage_key=key)
                 for split in ("train", "validation", "test")]
@@ -449,17 +409,29 @@ class Runner:
     def _build(self, ref: ComponentRef) -> Any:
         return self.registry.get(ref.kind, ref.name).build(ref.config)
 
-    def cell_jobs(self) -> list[CellJob]:
-        """Every cell of the suite, in the order their stages are recorded."""
-        subsets = self._train_subsets()
-        in_sweep = self.suite.train_sizes != (None,)
+    def cell_jobs(self, whole_train: bool = False) -> list[CellJob]:
+        """Every cell of the suite, in the order their stages are recorded: model x method x seed x train size.
+
+        An as-is model trains on nothing, so it has one cell per seed, with the first training size.
+        `whole_train`: name the cells before the task is loaded (the manifest), without training sizes."""
+        subsets = [()] if whole_train else self._train_subsets()
         jobs = []
         for size_index, train in enumerate(subsets):
             for seed in self.suite.seeds:
-                for method_index, method in enumerate(self.suite.methods):
-                    label = CellState(method, seed, train, in_sweep).prefix
-                    jobs.append(CellJob(len(jobs), label, method.label, seed, method_index, size_index))
+                for model_index, model in enumerate(self.suite.models):
+                    if model.as_is and size_index > 0:
+                        continue
+                    for method_index, method in enumerate(self.suite.methods_of(model)):
+                        cell = self._cell(model_index, method_index, seed, train)
+                        jobs.append(CellJob(len(jobs), cell.prefix, cell.method_label, seed, method_index,
+                                            size_index, model_index))
         return jobs
+
+    def _cell(self, model_index: int, method_index: int, seed: int, train: tuple[Any, ...]) -> CellState:
+        model = self.suite.models[model_index]
+        return CellState(self.suite.cell_method(model_index, method_index), seed, train,
+                         in_sweep=self.suite.train_sizes != (None,) and not model.as_is, model=model,
+                         several_models=len(self.suite.models) > 1)
 
     def _execute_cells(self) -> None:
         """Hand every cell to the executor plugin; what it computed reaches the store in cell order."""
@@ -485,7 +457,8 @@ class Runner:
     def run_cell(self, job: CellJob) -> None:
         """Run one cell's stages through the stage cache; each finished stage goes to `record_stage`."""
         train = self._train_subsets()[job.train_size_index]
-        cell = CellState(self.suite.methods[job.method_index], job.seed, train, self.suite.train_sizes != (None,))
+        cell = self._cell(job.model_index, job.method_index, job.seed, train)
+        cell.model_identity = self._model_identity(cell.model)
         try:
             self._run_cell(cell)
         finally:
@@ -520,8 +493,17 @@ class Runner:
         from harness.modeling.models import load_saved_classifier
 
         return load_saved_classifier(cell.trained, self.task_data.label_names, self.device,
-                                     max_length=self.suite.model.source.max_length,
-                                     batch_size=self.suite.model.batch_size, task_kind=self.kind)
+                                     max_length=cell.model.source.max_length,
+                                     batch_size=cell.model.batch_size, task_kind=self.kind)
+
+    def _model_identity(self, model: ModelSpec) -> dict[str, Any]:
+        """What the model is for cache keys (its content or hub commit), found once per run and model."""
+        from harness.modeling.fingerprint import model_identity
+
+        if model.name not in self.model_identities:
+            memo = self.cache.root / "model-file-digests.json"
+            self.model_identities[model.name] = model_identity(model.source, memo)
+        return self.model_identities[model.name]
 
     # ------------------------------------------------------------------------------------ reports
 
@@ -552,18 +534,6 @@ class Runner:
 
 def _float(value: Any) -> float:
     return float("nan") if value is None else float(value)
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-
-
-def _git_sha(directory: Path) -> Optional[str]:
-    try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.strip() if result.returncode == 0 else None
 
 
 def compute_remote_cell(remote: RemoteCell, cell: CellJob) -> CellResult:

@@ -69,6 +69,12 @@ class ModelSource:
     confirms (`harness run --trust-remote-code`)."""
     allow_pickle: bool = False
     """Load pickle checkpoints (pytorch_model.bin), which can run arbitrary code; off: safetensors only."""
+    label_map: tuple[tuple[str, str], ...] = ()
+    """A model trained elsewhere: (its label, the task's label) for each of its labels whose name differs from the
+    task's (`label_map:` in the suite); labels with the task's names (case aside) map by name."""
+    adapter_base: Optional[str] = None
+    """A PEFT adapter evaluated as is: the location of the model it adapts (`base:`); None: its adapter_config.json's
+    base_model_name_or_path."""
 
 
 @dataclass(frozen=True)
@@ -217,6 +223,12 @@ class TrainedModel:
     train_examples: int
     history: tuple[EpochRecord, ...] = ()
     metrics: tuple[Metric, ...] = ()
+    loaded_as: Optional[ModelSource] = None
+    """A model tested as it is (no training): the suite's model it is (its trust_remote_code and allow_pickle
+    apply when it loads). `model_dir` is then that model's own directory, not one in the stage cache."""
+    label_order: tuple[int, ...] = ()
+    """The model's output index of each of the task's labels, where they differ (a model trained elsewhere whose
+    labels come in another order); (): the task's order."""
 
 
 @dataclass(frozen=True)
@@ -399,7 +411,10 @@ class CellJob:
     method: str
     seed: int
     method_index: int
+    """Position of the method among its model's methods (Suite.methods_of)."""
     train_size_index: int = 0
+    model_index: int = 0
+    """Position of the model in the suite's models."""
 
 
 @dataclass(frozen=True)

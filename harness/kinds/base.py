@@ -22,7 +22,7 @@ from harness.core.files import content_key
 from harness.core.types import StageEnvironment, TaskData, TrainedModel
 
 if TYPE_CHECKING:
-    from harness.core.suite.spec import ComponentRef, Suite
+    from harness.core.suite.spec import ComponentRef, ModelSpec, Suite
 
 
 @dataclass
@@ -34,6 +34,12 @@ class CellState:
     seed: int
     train: tuple[Any, ...]
     in_sweep: bool
+    model: Optional["ModelSpec"] = None
+    """The suite's model the cell starts from (set by the runner)."""
+    model_identity: Optional[dict[str, Any]] = None
+    """What the model is, for cache keys: its content hash or hub commit (harness.modeling.fingerprint)."""
+    several_models: bool = False
+    """Whether the suite compares several models: then the cell's names say which model it is."""
     train_size: int = 0
     """Training examples before augmentation: what a data-efficiency sweep varies."""
     finetune_key: Optional[str] = None
@@ -49,7 +55,15 @@ class CellState:
 
     @property
     def prefix(self) -> str:
-        return f"{self.method.label}/seed{self.seed}" + (f"/n{self.train_size}" if self.in_sweep else "")
+        model = f"{self.model.name.replace('/', '_')}/" if self.several_models and self.model else ""
+        return f"{model}{self.method.label}/seed{self.seed}" + (f"/n{self.train_size}" if self.in_sweep else "")
+
+    @property
+    def method_label(self) -> str:
+        """What reports call the cell's method: "model / method" in a suite of several models."""
+        if self.several_models and self.model:
+            return f"{self.model.name} / {self.method.label}"
+        return self.method.label
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from harness.core.errors import PluginError
 from harness.core.files import write_jsonl
@@ -62,8 +62,11 @@ def adversarial_key(context: StageContext, method: "ComponentRef") -> dict[str, 
 
 def finetune_key(context: StageContext, method: "ComponentRef") -> dict[str, Any]:
     suite, cell = context.suite, context.cell
+    source = cell.model.source
     return {
-        "base": suite.model.source,
+        # What the model is (its content hash or hub commit), not what it is called: a directory retrained in
+        # place or a hub model updated upstream is a new model. Its location and name do not count.
+        "base": {**dataclasses.asdict(source), "name": None, "location": None, "identity": cell.model_identity},
         "train": context.fingerprint(cell.train),
         "validation": context.fingerprint(context.task.validation),
         "label_names": context.task.label_names,
@@ -82,12 +85,14 @@ def finetune(context: StageContext, method: "ComponentRef", building: Path, env:
     rounds: list[AdversarialRound] = []
     adversarial = (context.kind.adversarial_training(context, building, env, rounds)
                    if method.adversarial else None)
-    request = TrainRequest(base=context.suite.model.source, data=context.cell_task(), budgets=context.suite.budgets,
+    request = TrainRequest(base=context.cell.model.source, data=context.cell_task(), budgets=context.suite.budgets,
                            output_dir=building / "model", env=env, adversarial=adversarial, task_kind=context.kind)
     with PeakMemory(context.device) as peak_memory:
         trained = finetuner.train(request)
     check_trained(method, trained, building, adversarial is not None and not rounds)
     model_dir = Path(trained.model_dir).resolve()
+    # A model tested as is stays where it is (its content is in the stage key); a trained one is in the stage.
+    stored_dir = str(model_dir) if trained.loaded_as is not None else str(model_dir.relative_to(building.resolve()))
     metrics = [
         Metric("trainable_parameters", float(trained.trainable_parameters)),
         Metric("total_parameters", float(trained.total_parameters)),
@@ -103,7 +108,9 @@ def finetune(context: StageContext, method: "ComponentRef", building: Path, env:
     write_jsonl(building / "records" / "history.jsonl", (dataclasses.asdict(record) for record in trained.history))
     return {
         "trained": {
-            "model_dir": str(model_dir.relative_to(building.resolve())),
+            "model_dir": stored_dir,
+            "loaded_as": dataclasses.asdict(trained.loaded_as) if trained.loaded_as else None,
+            "label_order": list(trained.label_order),
             "adapter_of": dataclasses.asdict(trained.adapter_of) if trained.adapter_of else None,
             "trainable_parameters": trained.trainable_parameters,
             "total_parameters": trained.total_parameters,
@@ -124,7 +131,7 @@ def check_trained(method: "ComponentRef", trained: Any, building: Path, ignored_
                                          f"asks for (TrainRequest.adversarial); train it through "
                                          f"harness.train_and_save or call request.adversarial.generate")
     model_dir = Path(trained.model_dir).resolve()
-    if building.resolve() not in model_dir.parents and model_dir != building.resolve():
+    if trained.loaded_as is None and building.resolve() not in model_dir.parents and model_dir != building.resolve():
         raise PluginError(method.plugin, f"finetuner {method.name!r} saved its model outside "
                                          f"request.output_dir ({model_dir})")
 
@@ -162,13 +169,21 @@ def trained_from_payload(payload: dict[str, Any], stage_dir: Path) -> TrainedMod
     trained = payload["trained"]
     return TrainedModel(
         model_dir=stage_dir / trained["model_dir"],
-        adapter_of=ModelSource(**trained["adapter_of"]) if trained["adapter_of"] else None,
+        adapter_of=_model_source(trained["adapter_of"]),
         trainable_parameters=trained["trainable_parameters"],
         total_parameters=trained["total_parameters"],
         train_seconds=trained["train_seconds"],
         train_examples=trained["train_examples"],
         history=tuple(EpochRecord(**record) for record in trained["history"]),
+        loaded_as=_model_source(trained.get("loaded_as")),
+        label_order=tuple(trained.get("label_order", ())),
     )
+
+
+def _model_source(values: Optional[dict[str, Any]]) -> Optional[ModelSource]:
+    if not values:
+        return None
+    return ModelSource(**{**values, "label_map": tuple(tuple(pair) for pair in values.get("label_map", ()))})
 
 
 def keep_trained_model(context: StageContext, method: "ComponentRef", payload: dict[str, Any]) -> None:

@@ -198,12 +198,20 @@ def load_saved_classifier(trained: TrainedModel, label_names: tuple[str, ...], d
     else:
         import torch
 
-        tokenizer = load_tokenizer(str(trained.model_dir))
-        # The harness saved it as safetensors; anything else in the cache is not ours to unpickle.
+        source = trained.loaded_as
+        tokenizer = load_tokenizer(str(trained.model_dir), trust_remote_code=bool(source and source.trust_remote_code))
+        # The harness saved it as safetensors; anything else in the cache is not ours to unpickle. A model tested
+        # as is loads as its suite entry allows (pickle checkpoints and custom code only where it opted in).
         with without_loading_bar(str(trained.model_dir)):
-            model = task_kind.model_class().from_pretrained(str(trained.model_dir), dtype=torch.float32,
-                                                            use_safetensors=True)
+            model = task_kind.model_class().from_pretrained(
+                str(trained.model_dir), dtype=torch.float32,
+                use_safetensors=None if source is not None and source.allow_pickle else True,
+                trust_remote_code=bool(source and source.trust_remote_code))
         align_tokenizer_with_model(tokenizer, model)
+    if trained.label_order:
+        from harness.modeling.as_is import reorder_head
+
+        reorder_head(model, trained.label_order, label_names)
     model.to(device)
     model.eval()
     predictor = task_kind.make_predictor(model, tokenizer, device, max_length, batch_size, label_names)

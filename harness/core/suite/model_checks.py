@@ -4,13 +4,15 @@ and what keeps a local model directory from loading, or from loading safely, fou
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from harness.core.config import resolve_suite_path
 from harness.core.errors import SourceLocation
+from harness.core.names import path_component_problem
 from harness.core.suite.checker import Checker, is_int, kind_of, unknown_key_message
 from harness.core.suite.spec import MODEL_KEYS, PACKAGED_MODELS, ModelSpec
 from harness.core.types import ModelSource
@@ -104,14 +106,95 @@ def check_model(checker: Checker, value: Any, location: SourceLocation) -> Optio
             shown = repr(source) if resolved == source else f"{source!r} (resolved to {resolved})"
             checker.error(f"model directory {shown}: {problem}", where)
             ok = False
-    if not ok:
+    name, as_is, label_map, base = _check_as_is_keys(checker, value_dict, locations, location)
+    if not ok or name is None:
         return None
     return ModelSpec(
         source=ModelSource(name=source, location=resolved or source, max_length=max_length, revision=revision,
-                           trust_remote_code=trust_remote_code, allow_pickle=allow_pickle),
+                           trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, label_map=label_map,
+                           adapter_base=base),
         batch_size=batch_size,
         location=location,
+        name=name,
+        as_is=as_is,
     )
+
+
+def _check_as_is_keys(checker: Checker, values: Mapping[str, Any], locations: Mapping[str, SourceLocation],
+                      location: SourceLocation) -> tuple[Optional[str], bool, tuple[tuple[str, str], ...],
+                                                         Optional[str]]:
+    """`name:`, `as_is:`, `label_map:` and `base:` of a model entry (name None when one is wrong)."""
+    failed = False
+    name = values.get("name", values.get("source"))
+    if "name" in values:
+        problem = path_component_problem(name) if isinstance(name, str) else "must be a string"
+        if problem is not None:
+            checker.error(f"`model.name` {problem}", locations["name"])
+            failed = True
+    as_is = values.get("as_is", False)
+    if not isinstance(as_is, bool):
+        checker.error(f"`model.as_is` must be true or false, got {kind_of(as_is)}", locations["as_is"])
+        failed = True
+    label_map: tuple[tuple[str, str], ...] = ()
+    if "label_map" in values:
+        mapping = values["label_map"]
+        if (not isinstance(mapping, dict) or not mapping
+                or not all(isinstance(key, (str, int)) and isinstance(item, str) for key, item in mapping.items())):
+            checker.error("`model.label_map` maps each of the model's labels (as its config's id2label names them, "
+                          "or their ids) to a label of the task, e.g. {LABEL_0: negative, LABEL_1: positive}",
+                          locations["label_map"])
+            failed = True
+        else:
+            label_map = tuple((str(key), item) for key, item in mapping.items())
+    for key in ("label_map", "base"):
+        if key in values and as_is is not True:
+            checker.error(f"`model.{key}` is for a model evaluated as it is (`as_is: true`); a fine-tuned model "
+                          f"gets the task's labels", locations[key])
+            failed = True
+    base = values.get("base")
+    if base is not None:
+        resolved = resolve_model_location(base, locations["base"]) if isinstance(base, str) else None
+        if not isinstance(base, str):
+            checker.error(f"`model.base` must be a model name, directory or hub id, got {kind_of(base)}",
+                          locations["base"])
+            failed = True
+        else:
+            base = resolved or base
+    return (None if failed else name), as_is is True, label_map, base
+
+
+def check_models(checker: Checker, document: Any, start: SourceLocation) -> tuple[ModelSpec, ...]:
+    """`model:` (one model) or `models:` (a list, compared side by side); names unique."""
+    if "model" in document and "models" in document:
+        checker.error("give `model:` (one model) or `models:` (a list), not both", document.value_locations["models"])
+        return ()
+    if "model" in document:
+        model = check_model(checker, document["model"], document.value_locations["model"])
+        return (model,) if model is not None else ()
+    if "models" not in document:
+        checker.error("the suite needs `model:` (or `models:`, a list)", start)
+        return ()
+    entries, location = document["models"], document.value_locations["models"]
+    if not isinstance(entries, list) or not entries:
+        checker.error(f"`models` must be a list of models (each a name or a mapping with `source:`), got "
+                      f"{kind_of(entries)}", location)
+        return ()
+    models = []
+    for number, entry in enumerate(entries):
+        model = check_model(checker, entry, entries.item_locations[number]
+                            if hasattr(entries, "item_locations") else location)
+        if model is not None and not (isinstance(entry, dict) and "name" in entry):
+            # Named in reports and stage ids: the source's last part ("./runs/model" -> "model", "org/bert" -> "bert").
+            model = dataclasses.replace(model, name=model.source.name.rstrip("/").rsplit("/", 1)[-1] or model.name)
+        if model is not None:
+            models.append(model)
+    seen: dict[str, ModelSpec] = {}
+    for model in models:
+        if model.name in seen:
+            checker.error(f"two models are called {model.name!r} (the first at line {seen[model.name].location.line});"
+                          f" give one a `name:`", model.location)
+        seen.setdefault(model.name, model)
+    return tuple(models)
 
 
 MODEL_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".h5", ".msgpack", ".safetensors.index.json", ".bin.index.json")

@@ -16,9 +16,10 @@ from harness.core.names import path_component_problem
 from harness.core.registry import Registry
 from harness.core.suite.checker import Checker, check_adversarial_epochs, kind_of, unknown_key_message
 from harness.core.suite.gate_checks import check_gates
-from harness.core.suite.model_checks import check_model
+from harness.core.suite.model_checks import check_models
 from harness.core.suite.overrides import apply_override
 from harness.core.suite.spec import (
+    AS_IS_METHOD,
     DEFAULT_REPORTS,
     LIST_SECTIONS,
     MAX_SEED,
@@ -49,13 +50,19 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
     _check_keys(checker, document, start)
     name = _check_name(checker, document, file, start)
     description = _check_description(checker, document)
-    task, model, lists = _check_components(checker, document, registry, start)
+    task, models, lists = _check_components(checker, document, registry, start)
     seeds = _check_seeds(checker, document)
     train_sizes = _check_train_sizes(checker, document)
     budgets = _check_budgets(checker, document)
     for method in lists["methods"]:
         check_adversarial_epochs(checker, method, budgets)
     method_labels = {ref.label for ref in lists["methods"]}
+    if any(model.as_is for model in models):
+        method_labels.add(AS_IS_METHOD)
+    if len(models) > 1:  # a gate may name a model, a method, or one "model / method"
+        method_labels |= {model.name for model in models}
+        method_labels |= {f"{model.name} / {method}" for model in models
+                          for method in ([AS_IS_METHOD] if model.as_is else [ref.label for ref in lists["methods"]])}
     component_labels = {ref.label for key in ("attacks", "explainers", "perturbations") for ref in lists[key]}
     gates = check_gates(checker, document.get("gates"), document.value_locations.get("gates", start),
                         method_labels, component_labels)
@@ -69,7 +76,8 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
         description=description,
         path=Path(file),
         task=task,
-        model=model,
+        models=models,
+        as_is_method=_as_is_method(registry, models, start),
         methods=lists["methods"],
         attacks=lists["attacks"],
         perturbations=lists["perturbations"],
@@ -82,6 +90,18 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
         output=output,
         document=plain(document),
     )
+
+
+def _as_is_method(registry: Registry, models: Sequence[ModelSpec], start: SourceLocation) -> Optional[ComponentRef]:
+    """The method of the suite's as-is models: the registered `as-is` finetuner with its default config."""
+    if not any(model.as_is for model in models):
+        return None
+    component = registry.get("finetuner", AS_IS_METHOD)
+    if component is None:
+        raise SuiteErrors([SuiteError(f"no `{AS_IS_METHOD}` finetuner is registered (it ships with the harness's "
+                                      f"built-in plugins; is the package installed whole?)", start)])
+    return ComponentRef("finetuner", AS_IS_METHOD, AS_IS_METHOD, component.plugin,
+                        component.config_class() if component.config_class else None, {}, start)
 
 
 def _check_keys(checker: Checker, document: LocatedDict, start: SourceLocation) -> None:
@@ -112,17 +132,18 @@ def _check_description(checker: Checker, document: LocatedDict) -> Any:
 
 
 def _check_components(checker: Checker, document: LocatedDict, registry: Registry, start: SourceLocation
-                      ) -> tuple[Optional[ComponentRef], Optional[ModelSpec], dict[str, tuple[ComponentRef, ...]]]:
-    """The task, the model and the component lists (methods, attacks, ...; the default reporters if none)."""
+                      ) -> tuple[Optional[ComponentRef], tuple[ModelSpec, ...], dict[str, tuple[ComponentRef, ...]]]:
+    """The task, the models and the component lists (methods, attacks, ...; the default reporters if none)."""
     task = None
     if "task" in document:
         task = checker.component("task", document["task"], document.value_locations["task"], allow_label=False)
-    model = None
-    if "model" in document:
-        model = check_model(checker, document["model"], document.value_locations["model"])
+    models = check_models(checker, document, start)
     lists = {key: checker.component_list(key, document) for key in LIST_SECTIONS}
     if "methods" in document and not document["methods"]:
         checker.error("`methods` must list at least one fine-tuning method", document.value_locations["methods"])
+    elif "methods" not in document and not (models and all(model.as_is for model in models)):
+        checker.error("the suite needs `methods:` (how to fine-tune its model), unless every model is evaluated as "
+                      "it is (`as_is: true`)", start)
     if "reports" not in document:
         lists["reports"] = tuple(
             ComponentRef("reporter", name_, name_, component.plugin,
@@ -130,7 +151,7 @@ def _check_components(checker: Checker, document: LocatedDict, registry: Registr
             for name_ in DEFAULT_REPORTS
             if (component := registry.get("reporter", name_)) is not None
         )
-    return task, model, lists
+    return task, models, lists
 
 
 def _check_seeds(checker: Checker, document: LocatedDict) -> tuple[int, ...]:
@@ -232,10 +253,11 @@ def hub_downloads(suite: Suite, registry: Registry) -> list[tuple[SourceLocation
     """What running the suite downloads from the Hugging Face Hub, where the suite asks for it: the model when it
     is a hub id, and what each component's optional `hub_downloads()` lists (a task without `path:`, ...)."""
     downloads = []
-    model = suite.model.source
-    if model.name not in PACKAGED_MODELS and not os.path.isdir(model.location):
-        downloads.append((suite.model.location,
-                          f"model {model.name}" + (f" @ {model.revision}" if model.revision else "")))
+    for spec in suite.models:
+        model = spec.source
+        if model.name not in PACKAGED_MODELS and not os.path.isdir(model.location):
+            revision = f" @ {model.revision}" if model.revision else ""
+            downloads.append((spec.location, f"model {model.name}{revision}"))
     refs = [suite.task, *suite.methods, *suite.attacks, *suite.perturbations, *suite.explainers]
     refs += [method.augment.augmenter for method in suite.methods if method.augment is not None]
     refs += [method.adversarial.attack for method in suite.methods if method.adversarial is not None]

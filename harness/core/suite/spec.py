@@ -19,6 +19,7 @@ TOP_LEVEL_KEYS = (
     "description",
     "task",
     "model",
+    "models",
     "methods",
     "attacks",
     "perturbations",
@@ -30,9 +31,13 @@ TOP_LEVEL_KEYS = (
     "reports",
     "output",
 )
-REQUIRED_KEYS = ("task", "model", "methods")
+REQUIRED_KEYS = ("task",)
+"""Besides `model:` or `models:`, and `methods:` unless every model is evaluated as it is."""
 MAX_SEED = 2**32 - 1
-MODEL_KEYS = ("source", "max_length", "batch_size", "revision", "trust_remote_code", "allow_pickle")
+MODEL_KEYS = ("source", "name", "max_length", "batch_size", "revision", "trust_remote_code", "allow_pickle", "as_is",
+              "label_map", "base")
+AS_IS_METHOD = "as-is"
+"""The built-in finetuner that hands a model on as it is (no training): the method of every `as_is: true` model."""
 GATE_KEYS = ("metric", "op", "threshold", "baseline", "method", "stage", "component", "attack", "perturbation",
              "explainer", "name")
 GATE_SCOPE_ALIASES = {"attack": "attack", "perturbation": "perturb", "explainer": "explain"}
@@ -133,9 +138,19 @@ class GateSpec:
 
 @dataclass(frozen=True)
 class ModelSpec:
+    """One model of the suite: a pretrained base the methods fine-tune, or (`as_is`) a trained model tested as is."""
+
     source: ModelSource
     batch_size: int
     location: SourceLocation
+    name: str = ""
+    """What reports call it: `name:` if given, else the source as written."""
+    as_is: bool = False
+    """Evaluate, attack, explain and gate the model as it is (the `as-is` method alone), without fine-tuning."""
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.source.name)
 
 
 @dataclass(frozen=True)
@@ -144,7 +159,8 @@ class Suite:
     description: str
     path: Path
     task: ComponentRef
-    model: ModelSpec
+    models: tuple[ModelSpec, ...]
+    """`model:` (one) or `models:` (several, compared side by side), in suite order."""
     methods: tuple[ComponentRef, ...]
     attacks: tuple[ComponentRef, ...]
     perturbations: tuple[ComponentRef, ...]
@@ -159,3 +175,19 @@ class Suite:
     output: Path
     document: Mapping[str, Any] = field(default_factory=dict)
     """The suite as written (plain data), stored in the manifest."""
+    as_is_method: Optional[ComponentRef] = None
+    """The `as-is` method of as-is models (set at validation when the suite has one)."""
+
+    @property
+    def model(self) -> ModelSpec:
+        """The first model (the only one of a suite with `model:`)."""
+        return self.models[0]
+
+    def methods_of(self, model: ModelSpec) -> tuple[ComponentRef, ...]:
+        """The methods a model's cells run: the suite's methods, or the `as-is` method of an as-is model."""
+        if model.as_is and self.as_is_method is not None:
+            return (self.as_is_method,)
+        return self.methods
+
+    def cell_method(self, model_index: int, method_index: int) -> ComponentRef:
+        return self.methods_of(self.models[model_index])[method_index]

@@ -64,9 +64,9 @@ def adversarial_training(context: StageContext, building: Path, env: StageEnviro
 def classifier_in_training(context: StageContext, model: Any, tokenizer: Any) -> Any:
     from harness.modeling.models import LoadedClassifier
 
-    source = context.suite.model.source
+    source = context.cell.model.source
     predictor = context.kind.make_predictor(model, tokenizer, context.device, source.max_length,
-                                            context.suite.model.batch_size, context.task.label_names)
+                                            context.cell.model.batch_size, context.task.label_names)
     return LoadedClassifier(model, tokenizer, predictor, context.task.label_names, context.device, source.max_length)
 
 
