@@ -134,6 +134,7 @@ from harness.modeling.architectures import classification_head_parameters, ia3_t
 from harness.modeling.as_is import as_is_model
 from harness.modeling.models import count_parameters, quiet_transformers
 from harness.modeling.predict import Predictor
+from harness.python_api import Run, evaluate, run
 from harness.report.charts import grouped_bars, line_chart, scatter
 from harness.report.reporting import (
     comparison_table,
@@ -184,6 +185,7 @@ def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Examp
 
 __all__ = [
     "AdversarialRound", "AdversarialTraining", "aggregate_to_words", "as_is_model", "atomic_write_text", "Attack",
+    "evaluate",
     "attack_sentences", "AttackOutcome", "AttackRecord", "Augmenter", "AugmenterConfig", "bootstrap_entity_scores",
     "Budgets", "CellJob", "CellResult", "CellState", "changes_for", "character_edits", "check_augmenter",
     "check_path", "check_rate", "check_recipe", "classification_head_parameters", "Classifier", "comparison_table",
@@ -200,7 +202,7 @@ __all__ = [
     "parse_conll", "peft_task_type", "planned_steps", "PluginError", "Predictor", "prepare_offline_resources",
     "quiet_transformers", "RawSplit", "read_conll", "read_generic", "read_table", "read_text", "RecipeConfig",
     "render_template", "Reporter", "ReportRequest", "ReportView", "resolve_model_location", "ResultRow",
-    "results_frame", "run_textattack_attack", "scatter", "SCHEMA_VERSION", "seeded_order", "segment_diff",
+    "results_frame", "run", "Run", "run_textattack_attack", "scatter", "SCHEMA_VERSION", "seeded_order", "segment_diff",
     "sentence_f1", "SequenceClassification", "set_seed", "source_task", "SourceLocation", "SourceTask",
     "spreadsheet_safe", "StageContext", "StageEnvironment", "StageError", "StageRecord", "StageSpec",
     "stored_methods", "StoredRun", "SuiteError", "SuiteErrors", "SuitePath", "synonym_swaps", "tag_sentences", "Task",

@@ -150,7 +150,10 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
             return _run(arguments, registry, manager)
         if arguments.command == "validate":
             suite = load_suite(arguments.suite, registry, overrides=arguments.overrides)
-            print(f"{arguments.suite}: ok ({len(suite.methods)} methods x {len(suite.seeds)} seeds, "
+            models = f"{len(suite.models)} models, " if len(suite.models) > 1 else ""
+            as_is = sum(model.as_is for model in suite.models)
+            models += f"{as_is} as is, " if as_is else ""
+            print(f"{arguments.suite}: ok ({models}{len(suite.methods)} methods x {len(suite.seeds)} seeds, "
                   f"{len(suite.attacks)} attacks, {len(suite.perturbations)} perturbations, "
                   f"{len(suite.explainers)} explainers)")
             _print_hub_downloads(suite, registry)

@@ -239,3 +239,11 @@ def test_a_token_classifier_evaluated_as_is_gives_its_fine_tune_runs_entity_f1(t
 
     perturbed = {metric: comparable(value) for (_, metric), value in results(run_dir, "perturb").items()}
     assert perturbed == {metric: comparable(value) for (_, metric), value in results(reference, "perturb").items()}
+
+
+def test_the_ci_example_suite_validates_with_the_model_directory_it_is_given(tmp_path, tiny_model_dir, monkeypatch,
+                                                                             capsys):
+    model_dir = write_head_config(tmp_path / "model", tiny_model_dir, architectures=["BertForSequenceClassification"])
+    monkeypatch.setenv("MODEL_DIR", str(model_dir))
+    suite = Path(__file__).resolve().parents[1] / "docs" / "ci" / "gate-trained-model.yaml"
+    assert main(["validate", str(suite)]) == 0, capsys.readouterr().err

@@ -37,3 +37,11 @@ def test_quickstart_suite_end_to_end(tmp_path, capsys):
     assert attacks and all(record["num_queries"] > 0 for record in attacks if record["status"] != "skipped")
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["label_names"] == ["business", "entertainment", "politics", "sports", "tech"]
+
+    # The Python API runs the same suite to the same results table (every stage now from the cache).
+    import harness
+
+    run = harness.run(REPO / "suites" / "quickstart.yaml", output=tmp_path)
+    assert run.passed and run.run_dir != run_dir and run.scorecard is not None
+    assert {stage.status for stage in run.stages if stage.kind not in ("task", "report")} == {"cached"}
+    pd.testing.assert_frame_equal(run.results, harness.results_frame(run_dir))

@@ -21,8 +21,12 @@ class SourceLocation:
     from_command_line: bool = False
     """The value came from a command-line flag (`--set`), not from the suite file: a relative path in it is
     relative to the current directory, not to the suite file."""
+    key_path: Optional[str] = None
+    """A suite given as a dict (`harness.run({...})`): where the value is, e.g. `methods[0].epochs`."""
 
     def __str__(self) -> str:
+        if self.key_path is not None:
+            return f"{self.file} at {self.key_path}"
         return f"{self.file}:{self.line}:{self.column}"
 
     def base_directory(self) -> Path:

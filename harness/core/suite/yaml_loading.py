@@ -164,3 +164,22 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(item) for item in value]
     return value
+
+
+def key_paths(document: Any, prefix: str = "") -> dict[tuple[int, int], str]:
+    """(line, column) of every value of a located document -> its key path (`methods[0].epochs`); the first path
+    wins where two values start at one place."""
+    paths: dict[tuple[int, int], str] = {}
+    if isinstance(document, LocatedDict):
+        for key, location in document.value_locations.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            paths.setdefault((location.line, location.column), path)
+            for place, inner in key_paths(document[key], path).items():
+                paths.setdefault(place, inner)
+    elif isinstance(document, LocatedList):
+        for number, location in enumerate(document.item_locations):
+            path = f"{prefix}[{number}]"
+            paths.setdefault((location.line, location.column), path)
+            for place, inner in key_paths(document[number], path).items():
+                paths.setdefault(place, inner)
+    return paths
