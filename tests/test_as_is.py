@@ -247,3 +247,59 @@ def test_the_ci_example_suite_validates_with_the_model_directory_it_is_given(tmp
     monkeypatch.setenv("MODEL_DIR", str(model_dir))
     suite = Path(__file__).resolve().parents[1] / "docs" / "ci" / "gate-trained-model.yaml"
     assert main(["validate", str(suite)]) == 0, capsys.readouterr().err
+
+
+@pytest.fixture
+def trained_tiny(tmp_path, tiny_model_dir, sst2_files):
+    """The tiny BERT fine-tuned in full and with LoRA: (suite, run directory)."""
+    suite = tiny_suite(tiny_model_dir, sst2_files, tmp_path / "reports", attacks=[], explainers=[],
+                       methods=[{"use": "full", "epochs": 1}, {"use": "lora", "epochs": 1}])
+    code, run_dir = run_suite(suite, tmp_path / "suite.yaml")
+    assert code == 0
+    return suite, run_dir
+
+
+def as_is_suite(suite: dict, output: Path, **model) -> dict:
+    checked = {**suite, "output": str(output), "models": [{"name": "mine", "as_is": True, "max_length": 48, **model}]}
+    del checked["model"], checked["methods"]
+    return checked
+
+
+def test_a_peft_adapter_is_tested_as_is_on_its_base(trained_tiny, tmp_path, tiny_model_dir):
+    suite, reference = trained_tiny
+    adapter = shutil.copytree(trained_model_dir(reference, "lora"), tmp_path / "adapter")
+    assert (adapter / "adapter_config.json").is_file() and not (adapter / "config.json").is_file()
+    code, run_dir = run_suite(as_is_suite(suite, tmp_path / "as-is", source=str(adapter), base=str(tiny_model_dir)),
+                              tmp_path / "as-is.yaml")
+    assert code == 0
+    assert results(run_dir, "evaluate")[("as-is", "accuracy")] == results(reference, "evaluate")[("lora", "accuracy")]
+
+
+def test_a_hub_model_is_keyed_on_its_commit_and_served_from_the_local_hub_cache(trained_tiny, tmp_path, monkeypatch):
+    """No network here: a hub id resolves through a local hub cache laid out as huggingface_hub writes it."""
+    from huggingface_hub import constants
+
+    from harness.modeling.fingerprint import hub_commit
+
+    suite, reference = trained_tiny
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repository = tmp_path / "hub" / "models--someone--tiny-sentiment"
+    shutil.copytree(trained_model_dir(reference, "full"), repository / "snapshots" / commit)
+    (repository / "refs").mkdir()
+    (repository / "refs" / "main").write_text(commit, encoding="utf-8")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert hub_commit("someone/tiny-sentiment", None) == commit
+    assert hub_commit("someone/tiny-sentiment", "f" * 40) == "f" * 40  # a commit is its own answer
+    assert hub_commit("someone/not-downloaded", None) is None
+    code, run_dir = run_suite(as_is_suite(suite, tmp_path / "as-is", source="someone/tiny-sentiment"),
+                              tmp_path / "as-is.yaml")
+    assert code == 0
+    assert results(run_dir, "evaluate")[("as-is", "accuracy")] == results(reference, "evaluate")[("full", "accuracy")]
+    # A new commit upstream (here: in the cache) is a new model: every stage is computed again.
+    newer = "89abcdef0123456789abcdef0123456789abcdef"
+    shutil.copytree(repository / "snapshots" / commit, repository / "snapshots" / newer)
+    (repository / "refs" / "main").write_text(newer, encoding="utf-8")
+    code, again = run_suite(as_is_suite(suite, tmp_path / "as-is", source="someone/tiny-sentiment"),
+                            tmp_path / "as-is.yaml")
+    assert code == 0 and set(model_stages(again).values()) == {"computed"}

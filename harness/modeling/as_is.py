@@ -32,7 +32,10 @@ def local_directory(source: ModelSource, offline_only: bool = False) -> Path:
         return Path(source.location)
     from huggingface_hub import snapshot_download
 
-    return Path(snapshot_download(source.location, revision=source.revision, local_files_only=offline_only))
+    from harness.modeling.fingerprint import hub_offline
+
+    return Path(snapshot_download(source.location, revision=source.revision,
+                                  local_files_only=offline_only or hub_offline()))
 
 
 def read_config(directory: Path) -> dict[str, Any]:
@@ -97,8 +100,8 @@ def as_is_problems(suite: "Suite", kind: Any, task_labels: Sequence[str]) -> lis
             config = read_config(local_directory(model.source, offline_only=True))
         except Exception:
             continue  # a hub model not downloaded yet: checked when its stage loads it
-        if not config and model.source.adapter_base:
-            config = _base_config(model.source.adapter_base)
+        # A PEFT adapter (no config.json) carries its own head for the task's labels, in the task's order: its
+        # base's config says nothing about it, and a head of another size fails when the adapter loads.
         problem = head_problem(config, kind) if config else None
         if problem is None and config:
             try:
@@ -108,13 +111,6 @@ def as_is_problems(suite: "Suite", kind: Any, task_labels: Sequence[str]) -> lis
         if problem is not None:
             problems.append(SuiteError(f"model {model.name!r} (as is): {problem}", model.location))
     return problems
-
-
-def _base_config(location: str) -> dict[str, Any]:
-    try:
-        return read_config(local_directory(ModelSource(location, location), offline_only=True))
-    except Exception:
-        return {}
 
 
 def as_is_model(request: TrainRequest) -> TrainedModel:
@@ -131,7 +127,6 @@ def as_is_model(request: TrainRequest) -> TrainedModel:
             raise ValueError(f"{directory} is a PEFT adapter that names no base model; give `base:` under the model")
         adapter_of = ModelSource(str(base), str(base), source.max_length, trust_remote_code=source.trust_remote_code,
                                  allow_pickle=source.allow_pickle)
-        config = _base_config(str(base))
     order = label_order(config, request.data.label_names, source.label_map) if config else ()
     return TrainedModel(model_dir=directory.resolve(), adapter_of=adapter_of, trainable_parameters=0,
                         total_parameters=_parameter_count(directory), train_seconds=0.0, train_examples=0,

@@ -86,9 +86,9 @@ def hub_commit(repo_id: str, revision: Optional[str]) -> Optional[str]:
     local hub cache offline; None when none of them can say."""
     if revision is not None and COMMIT.match(revision):
         return revision
-    from huggingface_hub import constants, try_to_load_from_cache
+    from huggingface_hub import try_to_load_from_cache
 
-    if not constants.HF_HUB_OFFLINE:
+    if not hub_offline():
         try:
             from huggingface_hub import HfApi
 
@@ -101,3 +101,11 @@ def hub_commit(repo_id: str, revision: Optional[str]) -> Optional[str]:
         if "snapshots" in parts and COMMIT.match(parts[parts.index("snapshots") + 1]):
             return parts[parts.index("snapshots") + 1]
     return None
+
+
+def hub_offline() -> bool:
+    """Whether the hub must not be asked: HF_HUB_OFFLINE set now (the harness sets it when the hub is unreachable,
+    after huggingface_hub read its constants at import) or then."""
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE) or os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
