@@ -296,6 +296,7 @@ def _gate(arguments: argparse.Namespace, registry: Registry) -> int:
         stored = run.manifest.get("suite_document", {}).get("gates") or []
         text, file = yaml.safe_dump({"gates": stored}, sort_keys=False), f"{arguments.run_dir}/manifest.json (gates)"
     methods = set(run.manifest.get("methods") or {row.method for row in run.results if row.method})
+    methods |= {part for method in methods for part in method.split(" / ")}  # several models: "model / method"
     components = {row.component for row in run.results if row.stage in ("attack", "perturb", "explain")}
     gates = parse_gates(text, file, methods, components)
     baseline = load_baseline(arguments.baseline) if arguments.baseline is not None else None

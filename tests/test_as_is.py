@@ -33,6 +33,13 @@ def trained_model_dir(run_dir: Path, method: str = "full") -> Path:
     return Path(run.manifest["cache_dir"]) / "finetune" / stage.key / "model"
 
 
+def as_is_suite(suite: dict, output: Path, **model) -> dict:
+    """`suite` with its model and methods replaced by one model tested as is (named "mine")."""
+    checked = {**suite, "output": str(output), "models": [{"name": "mine", "as_is": True, "max_length": 48, **model}]}
+    del checked["model"], checked["methods"]
+    return checked
+
+
 def results(run_dir: Path, stage: str) -> dict[tuple[str, str], float]:
     return {(row.method, row.metric): row.value for row in read_run(run_dir).results if row.stage == stage}
 
@@ -53,10 +60,8 @@ def fine_tuned(tmp_path_factory, sst2_files):
 def test_a_saved_model_evaluated_as_is_gives_the_fine_tuned_methods_numbers(fine_tuned, tmp_path):
     reference_suite, reference = fine_tuned
     model_dir = shutil.copytree(trained_model_dir(reference), tmp_path / "my-model")
-    suite = {**reference_suite, "output": str(tmp_path / "reports"),
-             "models": [{"name": "mine", "source": str(model_dir), "as_is": True, "max_length": 64}]}
-    del suite["model"], suite["methods"]
-    code, run_dir = run_suite(suite, tmp_path / "suite.yaml")
+    code, run_dir = run_suite(as_is_suite(reference_suite, tmp_path / "reports", source=str(model_dir), max_length=64),
+                              tmp_path / "suite.yaml")
     assert code == 0
     status = stage_status(run_dir)
     assert status["as-is/seed0/finetune"] == "computed" and status["as-is/seed0/evaluate"] == "computed"
@@ -209,6 +214,7 @@ def test_several_models_are_compared_side_by_side(tmp_path, tiny_model_dir, sst2
         assert "first / full" in text and "second / full" in text, name
     gates = json.loads((run_dir / "gates.json").read_text(encoding="utf-8"))
     assert [gate["passed"] for gate in gates] == [True, True]
+    assert main(["gate", str(run_dir)]) == 0  # the stored gates, naming a method and a "model / method"
 
 
 def test_a_token_classifier_evaluated_as_is_gives_its_fine_tune_runs_entity_f1(tmp_path, tiny_model_dir):
@@ -226,10 +232,8 @@ def test_a_token_classifier_evaluated_as_is_gives_its_fine_tune_runs_entity_f1(t
     code, reference = run_suite(suite, tmp_path / "suite.yaml")
     assert code == 0
     model_dir = shutil.copytree(trained_model_dir(reference), tmp_path / "tagger")
-    as_is = {**suite, "output": str(tmp_path / "as-is-reports"),
-             "models": [{"name": "tagger", "source": str(model_dir), "as_is": True, "max_length": 32}]}
-    del as_is["model"], as_is["methods"]
-    code, run_dir = run_suite(as_is, tmp_path / "as-is.yaml")
+    code, run_dir = run_suite(as_is_suite(suite, tmp_path / "as-is-reports", source=str(model_dir), max_length=32),
+                              tmp_path / "as-is.yaml")
     assert code == 0
     before, after = results(reference, "evaluate"), results(run_dir, "evaluate")
     assert after[("as-is", "entity_f1")] == before[("full", "entity_f1")]
@@ -257,12 +261,6 @@ def trained_tiny(tmp_path, tiny_model_dir, sst2_files):
     code, run_dir = run_suite(suite, tmp_path / "suite.yaml")
     assert code == 0
     return suite, run_dir
-
-
-def as_is_suite(suite: dict, output: Path, **model) -> dict:
-    checked = {**suite, "output": str(output), "models": [{"name": "mine", "as_is": True, "max_length": 48, **model}]}
-    del checked["model"], checked["methods"]
-    return checked
 
 
 def test_a_peft_adapter_is_tested_as_is_on_its_base(trained_tiny, tmp_path, tiny_model_dir):
