@@ -267,10 +267,19 @@ def test_a_peft_adapter_is_tested_as_is_on_its_base(trained_tiny, tmp_path, tiny
     suite, reference = trained_tiny
     adapter = shutil.copytree(trained_model_dir(reference, "lora"), tmp_path / "adapter")
     assert (adapter / "adapter_config.json").is_file() and not (adapter / "config.json").is_file()
-    code, run_dir = run_suite(as_is_suite(suite, tmp_path / "as-is", source=str(adapter), base=str(tiny_model_dir)),
-                              tmp_path / "as-is.yaml")
+    base = shutil.copytree(tiny_model_dir, tmp_path / "base")
+    as_is = as_is_suite(suite, tmp_path / "as-is", source=str(adapter), base=str(base))
+    code, run_dir = run_suite(as_is, tmp_path / "as-is.yaml")
     assert code == 0
     assert results(run_dir, "evaluate")[("as-is", "accuracy")] == results(reference, "evaluate")[("lora", "accuracy")]
+    # The adapter's predictions depend on its base: new base weights are a new model.
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(base / "model.safetensors")
+    save_file({name: tensor * 1.01 for name, tensor in weights.items()}, base / "model.safetensors",
+              metadata={"format": "pt"})
+    code, again = run_suite(as_is, tmp_path / "as-is.yaml")
+    assert code == 0 and set(model_stages(again).values()) == {"computed"}
 
 
 def test_a_hub_model_is_keyed_on_its_commit_and_served_from_the_local_hub_cache(trained_tiny, tmp_path, monkeypatch):

@@ -66,7 +66,8 @@ def finetune_key(context: StageContext, method: "ComponentRef") -> dict[str, Any
     return {
         # What the model is (its content hash or hub commit), not what it is called: a directory retrained in
         # place or a hub model updated upstream is a new model. Its location and name do not count.
-        "base": {**dataclasses.asdict(source), "name": None, "location": None, "identity": cell.model_identity},
+        "base": {**dataclasses.asdict(source), "name": None, "location": None, "adapter_base": None,
+                 "identity": cell.model_identity},
         "train": context.fingerprint(cell.train),
         "validation": context.fingerprint(context.task.validation),
         "label_names": context.task.label_names,

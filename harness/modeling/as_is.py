@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from harness.core.errors import SuiteError
 from harness.core.types import ModelSource, TrainedModel, TrainRequest
+from harness.modeling.fingerprint import adapter_base
 
 if TYPE_CHECKING:
     from harness.core.suite.spec import Suite
@@ -121,8 +122,7 @@ def as_is_model(request: TrainRequest) -> TrainedModel:
     config = read_config(directory)
     adapter_of = None
     if (directory / "adapter_config.json").is_file() and not config:
-        base = source.adapter_base or json.loads((directory / "adapter_config.json").read_text(encoding="utf-8")).get(
-            "base_model_name_or_path")
+        base = adapter_base(directory, source.adapter_base)
         if not base:
             raise ValueError(f"{directory} is a PEFT adapter that names no base model; give `base:` under the model")
         adapter_of = ModelSource(str(base), str(base), source.max_length, trust_remote_code=source.trust_remote_code,

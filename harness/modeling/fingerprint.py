@@ -28,7 +28,11 @@ def model_identity(source: ModelSource, memo: Optional[Path] = None) -> dict[str
     """The identity of `source` for cache keys: {"content": sha256} for a local directory, {"hub": id,
     "commit": sha} for a hub model (or {"hub": id, "revision": ...} when the commit cannot be found)."""
     if os.path.isdir(source.location):
-        return {"content": directory_digest(Path(source.location), memo)}
+        identity: dict[str, Any] = {"content": directory_digest(Path(source.location), memo)}
+        base = adapter_base(Path(source.location), source.adapter_base)
+        if base is not None:  # a PEFT adapter's predictions depend on its base's weights too
+            identity["base"] = model_identity(ModelSource(base, base, revision=None), memo)
+        return identity
     commit = hub_commit(source.location, source.revision)
     if commit is None:
         print(f"warning: cannot find which commit of {source.location!r} revision {source.revision or 'main'} is "
@@ -36,6 +40,21 @@ def model_identity(source: ModelSource, memo: Optional[Path] = None) -> dict[str
               f"upstream would not be noticed", file=sys.stderr)
         return {"hub": source.location, "revision": source.revision}
     return {"hub": source.location, "commit": commit}
+
+
+def adapter_base(directory: Path, given: Optional[str]) -> Optional[str]:
+    """The base model of a PEFT adapter directory (the suite's `base:`, else its adapter_config.json's); None for
+    a full model."""
+    if (directory / "config.json").is_file() or not (directory / "adapter_config.json").is_file():
+        return None
+    if given:
+        return given
+    try:
+        base = json.loads((directory / "adapter_config.json").read_text(encoding="utf-8")).get(
+            "base_model_name_or_path")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(base) if base else None
 
 
 def directory_digest(directory: Path, memo: Optional[Path] = None) -> str:
