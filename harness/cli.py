@@ -248,7 +248,8 @@ def _run(arguments: argparse.Namespace, registry: Registry, manager) -> int:
     options = RunOptions(output=arguments.out, cache_dir=arguments.cache_dir, device=arguments.device,
                          progress=not arguments.no_progress, run_id=arguments.run_id, baseline=arguments.baseline,
                          executor=arguments.executor, executor_options=executor_options,
-                         artifacts=arguments.artifacts, allow_different_data=arguments.allow_different_data)
+                         artifacts=arguments.artifacts, allow_different_data=arguments.allow_different_data,
+                         debug=arguments.debug)
     try:
         summary = Runner(suite, registry, manager, options).run()
     except RuntimeError as error:  # e.g. --device cuda without a GPU

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
+import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional, Sequence
 
 
 class HarnessError(Exception):
@@ -90,3 +92,28 @@ def describe_stage_error(error: BaseException) -> str:
         return (f"out of memory: lower the method's batch_size or the model's max_length, or the budgets; "
                 f"finished stages are kept. ({text})")
     return text
+
+
+_FRAME = re.compile(r'^  File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>.+)$', re.M)
+
+
+def innermost_frame_in(traceback_text: str, places: Sequence[str]) -> Optional[str]:
+    """`file:line (function)` of the innermost frame of a formatted traceback whose file lies under one of `places`
+    (a plugin's package directories or module file), or None: where in the plugin's own code a stage failed."""
+    roots = [os.path.abspath(place) for place in places if place]
+    found = None
+    for match in _FRAME.finditer(traceback_text):
+        file = os.path.abspath(match["file"])
+        if any(file == root or file.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
+            found = f"{match['file']}:{match['line']} ({match['function'].strip()})"
+    return found
+
+
+def code_places(obj: Any) -> list[str]:
+    """Where an object's top-level package lives (its directories, or the file of a single-module plugin)."""
+    module = sys.modules.get(getattr(obj, "__module__", "") or "")
+    if module is None:
+        return []
+    top = sys.modules.get(module.__name__.split(".")[0], module)
+    places = list(getattr(top, "__path__", []) or [])
+    return places or [getattr(top, "__file__", "") or ""]

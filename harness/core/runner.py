@@ -27,7 +27,15 @@ from typing import Any, Callable, Mapping, Optional
 
 from harness.core.artifacts import ArtifactMirror
 from harness.core.components import Classifier
-from harness.core.errors import HarnessError, PluginError, StageError, SuiteErrors, describe_stage_error
+from harness.core.errors import (
+    HarnessError,
+    PluginError,
+    StageError,
+    SuiteErrors,
+    code_places,
+    describe_stage_error,
+    innermost_frame_in,
+)
 from harness.core.executors import (
     NOT_SHIPPABLE,
     CellRecorder,
@@ -88,6 +96,8 @@ class RunOptions:
     baseline: Optional[Path] = None
     """A run directory or results.json that baseline gates compare against."""
     allow_different_data: bool = False
+    debug: bool = False
+    """Print a failed stage's traceback to the console (`harness --debug run`), not only into stages.jsonl."""
     """Compare with a baseline of another task or test set (its numbers only: no paired test)."""
     artifacts: Optional[str] = None
     """fsspec URL of a mirror of the stage cache (s3://bucket/prefix, file:///shared): machines that share no
@@ -231,9 +241,10 @@ class Runner:
                 self.cache.commit(building, kind, key, payload)
             except Exception as error:
                 self.cache.abandon(building)
+                message, text = failure(error, component.factory)
                 record = StageRecord(stage_id, kind, ref.label, component.plugin, key, "error",
                                      round(time.perf_counter() - started, 3), method_label, seed,
-                                     error=describe_stage_error(error), traceback=traceback.format_exc())
+                                     error=message, traceback=text)
                 self.record_stage(StageOutcome(record, error=record.error, exception=error))
                 return None
             except BaseException:
@@ -276,12 +287,21 @@ class Runner:
             self.store.copy_records(outcome.record.stage_id, outcome.records_dir)
         self.store.add_stage(outcome.record, list(outcome.rows))
         if outcome.record.status == "error":
-            print(f"error: stage {outcome.record.stage_id} (plugin {outcome.record.plugin!r}) failed: "
-                  f"{outcome.error}", file=sys.stderr)
+            self._print_failure(f"stage {outcome.record.stage_id} (plugin {outcome.record.plugin!r})",
+                                outcome.record)
             self._fire("on_stage_error", stage=outcome.record, error=outcome.exception or StageError(
                 outcome.record.stage_id, outcome.record.plugin, outcome.error))
         elif outcome.record.status != "skipped":
             self._fire("after_stage", stage=outcome.record, results=outcome.rows)
+
+    def _print_failure(self, what: str, record: StageRecord) -> None:
+        """One message per failure: what failed, where in the plugin's code, and where its traceback is."""
+        print(f"error: {what} failed: {record.error}", file=sys.stderr)
+        if self.options.debug and record.traceback:
+            print(record.traceback.rstrip(), file=sys.stderr)
+        else:
+            print(f"  its traceback is in {self.store.run_dir / 'stages.jsonl'} (rerun with `harness --debug run` to "
+                  f"see it here)", file=sys.stderr)
 
     def _task_stage(self) -> Optional[TaskData]:
         """Load the task. Not cached: it is cheap, and its content (hashed) keys every downstream stage."""
@@ -295,13 +315,11 @@ class Runner:
             self.kind = self._task_kind(loaded)
             data = self._apply_budgets(loaded)
         except Exception as error:
-            # A HarnessError is the plugin telling the user what to fix: its message alone says it best.
-            message = str(error) if isinstance(error, HarnessError) else f"{type(error).__name__}: {error}"
+            message, text = failure(error, self.registry.get(ref.kind, ref.name).factory, plain_harness_errors=True)
             record = StageRecord("task", "task", ref.label, ref.plugin, "", "error",
-                                 round(time.perf_counter() - started, 3),
-                                 error=message, traceback=traceback.format_exc())
+                                 round(time.perf_counter() - started, 3), error=message, traceback=text)
             self.store.add_stage(record, [])
-            print(f"error: task {ref.label!r} (plugin {ref.plugin!r}) failed: {record.error}", file=sys.stderr)
+            self._print_failure(f"task {ref.label!r} (plugin {ref.plugin!r})", record)
             self._fire("on_stage_error", stage=record, error=error)
             return None
         key = content_key({split: self.kind.fingerprint(getattr(data, split))
@@ -522,18 +540,28 @@ class Runner:
                                      round(time.perf_counter() - started, 3))
                 self.store.add_stage(record, [])
             except Exception as error:
+                message, text = failure(error, component.factory)
                 record = StageRecord(f"report/{ref.label}", "report", ref.label, component.plugin, "", "error",
-                                     round(time.perf_counter() - started, 3), error=f"{type(error).__name__}: {error}",
-                                     traceback=traceback.format_exc())
+                                     round(time.perf_counter() - started, 3), error=message, traceback=text)
                 self.store.add_stage(record, [])
-                print(f"error: reporter {ref.label!r} (plugin {component.plugin!r}) failed: {record.error}",
-                      file=sys.stderr)
+                self._print_failure(f"reporter {ref.label!r} (plugin {component.plugin!r})", record)
                 self._fire("on_stage_error", stage=record, error=error)
         return paths
 
 
 def _float(value: Any) -> float:
     return float("nan") if value is None else float(value)
+
+
+def failure(error: BaseException, factory: Any, plain_harness_errors: bool = False) -> tuple[str, str]:
+    """A failed component's one-line message and its traceback. The message names the innermost line of the
+    plugin's own code (its package) the error passed through: what an author needs first. With
+    `plain_harness_errors` (a task), a HarnessError is the plugin telling the user what to fix: its message alone."""
+    text = traceback.format_exc()
+    if plain_harness_errors and isinstance(error, HarnessError):
+        return str(error), text
+    where = innermost_frame_in(text, code_places(factory))
+    return describe_stage_error(error) + (f" (at {where})" if where else ""), text
 
 
 def compute_remote_cell(remote: RemoteCell, cell: CellJob) -> CellResult:

@@ -30,6 +30,9 @@ class Checker:
         self.file = file
         self.registry = registry
         self.errors: list[SuiteError] = []
+        self.refused_labels: dict[str, set[str]] = {}
+        """Suite section -> labels of entries that were refused (an error was reported for each): other checks that
+        name them (a gate's scope) do not report a second, false error about the same mistake."""
 
     def error(self, message: str, location: SourceLocation, plugin: Optional[str] = None) -> None:
         self.errors.append(SuiteError(message, location, plugin))
@@ -183,6 +186,10 @@ class Checker:
         for item, item_location in zip(value, value.item_locations):
             ref = self.component(kind, item, item_location, allow_label=key != "reports")
             if ref is None:
+                label = item if isinstance(item, str) else item.get("name", item.get("use")) \
+                    if isinstance(item, dict) else None
+                if isinstance(label, str):
+                    self.refused_labels.setdefault(key, set()).add(label)
                 continue
             if ref.label in seen:
                 self.error(

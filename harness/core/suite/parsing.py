@@ -56,7 +56,7 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
     budgets = _check_budgets(checker, document)
     for method in lists["methods"]:
         check_adversarial_epochs(checker, method, budgets)
-    method_labels = {ref.label for ref in lists["methods"]}
+    method_labels = {ref.label for ref in lists["methods"]} | checker.refused_labels.get("methods", set())
     if any(model.as_is for model in models):
         method_labels.add(AS_IS_METHOD)
     if len(models) > 1:  # a gate may name a model, a method, or one "model / method"
@@ -64,6 +64,8 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
         method_labels |= {f"{model.name} / {method}" for model in models
                           for method in ([AS_IS_METHOD] if model.as_is else [ref.label for ref in lists["methods"]])}
     component_labels = {ref.label for key in ("attacks", "explainers", "perturbations") for ref in lists[key]}
+    component_labels |= {label for key in ("attacks", "explainers", "perturbations")
+                         for label in checker.refused_labels.get(key, set())}
     gates = check_gates(checker, document.get("gates"), document.value_locations.get("gates", start),
                         method_labels, component_labels)
     output = _check_output(checker, document, output_override)
