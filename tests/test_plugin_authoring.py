@@ -11,6 +11,7 @@ import ast
 import importlib
 import inspect
 import json
+import os
 import random
 import re
 import shutil
@@ -27,6 +28,7 @@ from conftest import dump_suite, tiny_suite
 
 from harness import AttackOutcome, AttackRecord, ExplainOutcome, WordAttribution, hookimpl
 from harness.authoring.plugin_template import module_name, next_steps, write_plugin_package
+from harness.authoring.template_tests import TODO_EXAMPLE, todo_failure
 from harness.core import hookspecs
 from harness.core.components import AUTHORING_KINDS
 from harness.core.plugin_manager import make_plugin_manager
@@ -119,6 +121,28 @@ def stage_rows(results: dict, stage: str, component: str) -> dict[str, float]:
             if row["stage"] == stage and row["component"] == component}
 
 
+def generated_test_file(package: Path) -> Path:
+    [path] = (package / "tests").glob("test_*.py")
+    return path
+
+
+def write_the_real_assertion(test_path: Path, name: str) -> None:
+    """What the author of a generated package does with test_what_it_does: the failure replaced by assertions
+    about the component (here the example assertions of its comment, true of the template's starting code)."""
+    lines = test_path.read_text(encoding="utf-8").splitlines()
+    start = lines.index("    " + TODO_EXAMPLE)
+    end = lines.index(f'    pytest.fail("{todo_failure(name)}")')
+    assertions = [line.replace("    # ", "    ", 1) for line in lines[start + 1:end]]
+    assert assertions and all(line.startswith("    ") for line in assertions), assertions
+    test_path.write_text("\n".join(lines[:start] + assertions + lines[end + 1:]) + "\n", encoding="utf-8")
+
+
+def run_pytest(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
+    # A wide terminal: pytest cuts the failure messages of its summary lines to the terminal's width.
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", *arguments],
+                          capture_output=True, text=True, cwd=cwd, timeout=600, env={**os.environ, "COLUMNS": "400"})
+
+
 # ------------------------------------------------------------------------------------------ the template
 
 
@@ -151,7 +175,17 @@ def test_template_layout_and_imports(tmp_path):
         pyproject = (directory / "pyproject.toml").read_text(encoding="utf-8")
         assert f'name = "harness-{name}"' in pyproject and 'version = "0.1.0"' in pyproject
         assert f'{name} = "{module}"' in pyproject and '"nlp-robustness-harness"' in pyproject
-        tree = ast.parse((directory / f"{module}.py").read_text(encoding="utf-8"))
+        source = (directory / f"{module}.py").read_text(encoding="utf-8")
+        tree = ast.parse(source)
+        # Nothing claims to know what the author's component does: the template's behaviour is not the name's.
+        todo = f"TODO: describe what {name} does"
+        assert f'description="{todo}"' in source
+        assert "TODO: describe" in ast.get_docstring(tree).splitlines()[0]
+        [component_class] = [node for node in tree.body if isinstance(node, ast.ClassDef)
+                             and not node.name.endswith("Config")]
+        assert ast.get_docstring(component_class) == todo + "."
+        tests = (directory / "tests" / f"test_{module[len('harness_'):]}.py").read_text(encoding="utf-8")
+        assert f'pytest.fail("{todo_failure(name)}")' in tests and "def test_what_it_does(" in tests
         for node in ast.walk(tree):  # top-level and lazy imports alike: the public API and the standard library
             roots = ([alias.name.split(".")[0] for alias in node.names] if isinstance(node, ast.Import)
                      else [(node.module or "").split(".")[0]] if isinstance(node, ast.ImportFrom) else [])
@@ -170,19 +204,35 @@ def test_installed_packages_are_listed_with_their_distributions(installed):
         component = by_name[name]
         assert (component["kind"], component["plugin"]) == (kind, name)
         assert (component["distribution"], component["version"]) == (f"harness-{name}", "0.1.0")
-        assert component["description"]
+        assert component["description"] == f"TODO: describe what {name} does"
     for name, kind in (("vowel-drop", "augmenter"), ("leave-one-out", "explainer")):
         assert (by_name[name]["kind"], by_name[name]["distribution"]) == (kind, EXAMPLE_DISTRIBUTION)
     assert ["rate", "float", "0.25"] in by_name["vowel-drop"]["config_fields"]
     check_import_is_light([*(module_name(name) for name in TEMPLATE_NAMES.values()), *EXAMPLE_MODULES])
 
 
-def test_generated_and_example_packages_pass_their_own_tests(installed):
+def test_generated_tests_fail_until_the_author_says_what_the_component_does(installed, tmp_path):
+    """As generated, every contract test passes and test_what_it_does fails with its TODO; once the author writes a
+    real assertion there (here: the example of its comment), the package's tests pass. The example package's pass."""
     test_dirs = [str(directory / "tests") for directory in (*installed.packages.values(), installed.example)]
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *test_dirs],
-                            capture_output=True, text=True, cwd=installed.root, timeout=600)
+    result = run_pytest(*test_dirs, cwd=installed.root)
+    output = result.stdout[-8000:] + result.stderr[-2000:]
+    failed = sorted(line for line in result.stdout.splitlines() if line.startswith("FAILED "))
+    assert result.returncode == 1 and len(failed) == len(TEMPLATE_NAMES), output
+    for kind, name in TEMPLATE_NAMES.items():
+        path = generated_test_file(installed.packages[kind])
+        assert any(f"{path.name}::test_what_it_does - Failed: {todo_failure(name)}" in line for line in failed), output
+    assert re.search(rf"\b{len(TEMPLATE_NAMES)} failed, \d+ passed", result.stdout), output
+    assert "error" not in result.stdout.splitlines()[-1], output
+
+    # Edited copies: the installed packages stay as generated for the other tests of this module.
+    for kind, name in TEMPLATE_NAMES.items():
+        shutil.copytree(installed.packages[kind] / "tests", tmp_path / kind / "tests")
+        write_the_real_assertion(generated_test_file(tmp_path / kind), name)
+    result = run_pytest(*(str(tmp_path / kind / "tests") for kind in TEMPLATE_NAMES), "-k", "test_what_it_does",
+                        cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout and "failed" not in result.stdout
+    assert f"{len(TEMPLATE_NAMES)} passed" in result.stdout and "failed" not in result.stdout
 
 
 def test_template_components_run_together_in_a_suite(installed, tiny_model_dir, sst2_files, tmp_path):

@@ -4,11 +4,17 @@ It writes a small installable package with one working component of `kind`, name
 
     <directory>/pyproject.toml                 harness-<name> 0.1.0, the `harness` entry point <name>
     <directory>/harness_<module>.py            the component, its frozen config dataclass, the hook implementation
-    <directory>/tests/test_<module>.py         contract tests through harness.testing (they pass as generated)
+    <directory>/tests/test_<module>.py         contract tests through harness.testing, and test_what_it_does
 
 (<module> is the name with dashes as underscores.) The generated code imports only `harness` (its public API) and
 the standard library; whatever needs torch runs inside methods, so `harness plugins` stays fast.
-Each component works as generated, so the author starts from a passing package and changes the behaviour:
+
+The name is the author's, the behaviour the template's: a `random-deletion` augmenter written from the augmenter
+template swaps characters. So nothing generated claims to know what the component does: its registered description
+(what `harness plugins` lists), its class docstring and the first line of its module say "TODO: describe what NAME
+does", and test_what_it_does fails with "TODO: assert something about what NAME does" until the author writes a
+real assertion (the contract tests pass as generated; the test's comment holds assertions true of the starting
+code). Each component runs as generated (in a suite too), so the author changes working code. The starting code:
 
 - task: labelled texts from small local CSV, TSV or JSON-lines files (standard library readers);
 - finetuner: full fine-tuning through the harness's training loop, a lower default learning rate, an option to
@@ -89,6 +95,7 @@ def write_plugin_package(kind: str, name: str, directory: Path) -> Path:
 
 
 def next_steps(directory: Path) -> str:
-    """One line telling the author what to do with a package written by write_plugin_package."""
-    return (f"next: pip install -e {directory} && pytest {Path(directory) / 'tests'} && harness plugins "
-            f"(then edit {Path(directory)}/harness_*.py)")
+    """What the author does with a package written by write_plugin_package."""
+    return (f"next: pip install -e {directory} && pytest {Path(directory) / 'tests'} && harness plugins\n"
+            f"then: make {Path(directory)}/harness_*.py do what its name says and replace its 'TODO: describe' "
+            f"texts; replace test_what_it_does (it fails until you do) with assertions about what it does")

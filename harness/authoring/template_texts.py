@@ -4,6 +4,9 @@ each are in harness.authoring.template_tests."""
 
 # ------------------------------------------------------------------------------------------ templates
 # string.Template placeholders: $name (component name), $module (Python module), $Class (class prefix), $kind.
+# The component works as written, but its name is the author's and its behaviour the template's: the first line of
+# each module, the class docstring and the registered description say "TODO: describe" until the author says what
+# `$name` does (`harness plugins` lists that description; the generated tests fail on a TODO of their own).
 
 PYPROJECT = '''\
 [build-system]
@@ -29,12 +32,14 @@ py-modules = ["$module"]
 '''
 
 TASK_MODULE = '''\
-"""Task `$name`: labelled texts from small local CSV, TSV or JSON-lines files, read with the standard library.
+"""Task `$name`: TODO: describe what $name gives a suite.
 
-CSV and TSV files need a header line; TSV is read without quote handling (corpora such as SST-2 contain
-unbalanced quotes). JSON lines: one object per line. Labels are integers 0..n-1 (named by `label_names`) or
-strings (indexed in the order of `label_names`, default sorted). Without a validation file the harness holds out
-10% of the training split. Paths are `SuitePath`s: a relative path is relative to the suite file.
+Starting code from the template (keep what fits, replace the rest and this paragraph): labelled texts from small
+local CSV, TSV or JSON-lines files, read with the standard library. CSV and TSV files need a header line; TSV is
+read without quote handling (corpora such as SST-2 contain unbalanced quotes). JSON lines: one object per line.
+Labels are integers 0..n-1 (named by `label_names`) or strings (indexed in the order of `label_names`, default
+sorted). Without a validation file the harness holds out 10% of the training split. Paths are `SuitePath`s: a
+relative path is relative to the suite file.
 """
 
 from __future__ import annotations
@@ -89,7 +94,7 @@ def read_rows(path: Path) -> list[dict]:
 
 
 class ${Class}:
-    """Labelled texts from local CSV, TSV or JSON-lines files."""
+    """TODO: describe what $name does."""
 
     def __init__(self, config: ${Class}Config):
         self.config = config
@@ -133,16 +138,19 @@ class ${Class}:
 
 @hookimpl
 def register_tasks(register):
+    # The description is what `harness plugins` lists: one line saying what $name does.
     register(NAME, ${Class}, config=${Class}Config,
-             description="Labelled texts from local CSV, TSV or JSON-lines files")
+             description="TODO: describe what $name does")
 '''
 
 FINETUNER_MODULE = '''\
-"""Finetuner `$name`: full fine-tuning through the harness's shared training loop.
+"""Finetuner `$name`: TODO: describe how $name trains a model.
 
-Differs from the built-in `full` in its default learning rate (3e-5) and in `freeze_embeddings`, which keeps
-the input word embeddings fixed. Everything else (epochs, batch size, warm-up, early stopping, adversarial
-training when a suite asks for it) comes from harness.TrainingSettings and harness.train_and_save.
+Starting code from the template (keep what fits, replace the rest and this paragraph): full fine-tuning through the
+harness's shared training loop. Differs from the built-in `full` in its default learning rate (3e-5) and in
+`freeze_embeddings`, which keeps the input word embeddings fixed. Everything else (epochs, batch size, warm-up,
+early stopping, adversarial training when a suite asks for it) comes from harness.TrainingSettings and
+harness.train_and_save.
 """
 
 from __future__ import annotations
@@ -162,7 +170,7 @@ class ${Class}Config(TrainingSettings):
 
 
 class ${Class}:
-    """Full fine-tuning with a lower learning rate, optionally with frozen input embeddings."""
+    """TODO: describe what $name does."""
 
     def __init__(self, config: ${Class}Config):
         self.config = config
@@ -179,19 +187,21 @@ class ${Class}:
 
 @hookimpl
 def register_finetuners(register):
+    # The description is what `harness plugins` lists: one line saying what $name does.
     register(NAME, ${Class}, config=${Class}Config,
-             description="Full fine-tuning, learning rate 3e-5 by default, optionally with frozen input embeddings")
+             description="TODO: describe what $name does")
 '''
 
 ATTACK_MODULE = '''\
-"""Attack `$name`: greedy word deletion.
+"""Attack `$name`: TODO: describe how $name changes a text to change the prediction.
 
-For each example the model gets right, the attack deletes one word at a time: each step scores every one-word
-deletion of the current text in one batched call of classifier.predictor and keeps the one that lowers the
-probability of the true label most. It succeeds when the prediction changes, and fails when `max_deleted_words`
-words are gone, one word is left, or the next step would exceed `query_budget`. Examples the model already gets
-wrong are skipped, as TextAttack skips them. Words are whitespace-separated; the perturbed text joins the
-remaining words with single spaces.
+Starting code from the template (keep what fits, replace the rest and this paragraph): greedy word deletion. For
+each example the model gets right, the attack deletes one word at a time: each step scores every one-word deletion
+of the current text in one batched call of classifier.predictor and keeps the one that lowers the probability of the
+true label most. It succeeds when the prediction changes, and fails when `max_deleted_words` words are gone, one
+word is left, or the next step would exceed `query_budget`. Examples the model already gets wrong are skipped, as
+TextAttack skips them. Words are whitespace-separated; the perturbed text joins the remaining words with single
+spaces.
 """
 
 from __future__ import annotations
@@ -221,7 +231,7 @@ class ${Class}Config:
 
 
 class ${Class}:
-    """Deletes the words whose removal hurts the true label most, one at a time."""
+    """TODO: describe what $name does."""
 
     def __init__(self, config: ${Class}Config):
         self.config = config
@@ -266,12 +276,16 @@ class ${Class}:
 
 @hookimpl
 def register_attacks(register):
+    # The description is what `harness plugins` lists: one line saying what $name does.
     register(NAME, ${Class}, config=${Class}Config,
-             description="Greedy word deletion: removes the words that hurt the true label most, one at a time")
+             description="TODO: describe what $name does")
 '''
 
 AUGMENTER_MODULE = '''\
-"""Augmenter `$name`: swaps two adjacent characters inside a seeded share of the words of each text.
+"""Augmenter `$name`: TODO: describe how $name perturbs a text.
+
+Starting code from the template (keep what fits, replace the rest and this paragraph): it swaps two adjacent
+characters inside a seeded share of the words of each text.
 
 - Words are runs of non-space characters; whitespace is kept exactly where it is.
 - round(rate x candidate words) words of two or more characters are changed, at least one when rate > 0; in each,
@@ -302,7 +316,7 @@ class ${Class}Config:
 
 
 class ${Class}:
-    """Swaps adjacent characters in a seeded share of the words."""
+    """TODO: describe what $name does."""
 
     def __init__(self, config: ${Class}Config):
         self.config = config
@@ -325,17 +339,19 @@ class ${Class}:
 
 @hookimpl
 def register_augmenters(register):
+    # The description is what `harness plugins` lists: one line saying what $name does.
     register(NAME, ${Class}, config=${Class}Config,
-             description="Swaps two adjacent characters in a seeded share of the words")
+             description="TODO: describe what $name does")
 '''
 
 EXPLAINER_MODULE = '''\
-"""Explainer `$name`: leave-one-word-out occlusion through classifier.predictor.
+"""Explainer `$name`: TODO: describe how $name scores the words of a text.
 
-A word's score is how much the probability of the explained class (the model's prediction on the whole text)
-drops when the word is replaced by `replacement` (by default: deleted). Positive words support the prediction,
-negative ones speak against it. Words are runs of non-space characters, with their character spans. The texts
-of `batch_size` examples go to the predictor in one call (it batches by length and caches).
+Starting code from the template (keep what fits, replace the rest and this paragraph): leave-one-word-out occlusion
+through classifier.predictor. A word's score is how much the probability of the explained class (the model's
+prediction on the whole text) drops when the word is replaced by `replacement` (by default: deleted). Positive words
+support the prediction, negative ones speak against it. Words are runs of non-space characters, with their character
+spans. The texts of `batch_size` examples go to the predictor in one call (it batches by length and caches).
 """
 
 from __future__ import annotations
@@ -363,7 +379,7 @@ class ${Class}Config(ExplainerSettings):
 
 
 class ${Class}:
-    """Leave-one-word-out: the drop of the predicted class's probability without each word."""
+    """TODO: describe what $name does."""
 
     def __init__(self, config: ${Class}Config):
         self.config = config
@@ -399,15 +415,18 @@ class ${Class}:
 
 @hookimpl
 def register_explainers(register):
+    # The description is what `harness plugins` lists: one line saying what $name does.
     register(NAME, ${Class}, config=${Class}Config,
-             description="Leave-one-word-out: probability drop of the predicted class without each word")
+             description="TODO: describe what $name does")
 '''
 
 REPORTER_MODULE = '''\
-"""Reporter `$name`: a plain-text summary of a run's results table, for logs and terminals.
+"""Reporter `$name`: TODO: describe what $name writes.
 
-One line per method, seed, stage, component and metric (value, 95% CI, n), then the failed stages and the gates.
-Rendered from the stored run alone, so `harness report RUN_DIR --format $name` re-renders it.
+Starting code from the template (keep what fits, replace the rest and this paragraph): a plain-text summary of a
+run's results table, for logs and terminals. One line per method, seed, stage, component and metric (value, 95% CI,
+n), then the failed stages and the gates. Rendered from the stored run alone, so `harness report RUN_DIR --format
+$name` re-renders it.
 """
 
 from __future__ import annotations
@@ -438,7 +457,7 @@ def number(value: Optional[float]) -> str:
 
 
 class ${Class}:
-    """Writes the results table as aligned plain text."""
+    """TODO: describe what $name does."""
 
     def __init__(self, config: ${Class}Config):
         self.config = config
@@ -469,7 +488,9 @@ class ${Class}:
 
 @hookimpl
 def register_reporters(register):
-    register(NAME, ${Class}, config=${Class}Config, description="Plain-text summary of the results table")
+    # The description is what `harness plugins` lists: one line saying what $name does.
+    register(NAME, ${Class}, config=${Class}Config,
+             description="TODO: describe what $name does")
 '''
 
 MODULES = {

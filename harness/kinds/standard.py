@@ -219,7 +219,8 @@ def explain_key(context: StageContext, ref: "ComponentRef", attack_keys: list[st
     return {"model": context.cell.finetune_key, "examples": context.fingerprint(context.explain_examples),
             "seed": context.cell.seed,
             # The adversarial examples it explains for the stability metrics are part of its input.
-            "attacks": attack_keys, "stage_version": 2}
+            # stage_version 3: the stability_meaningful row beside the randomisation check.
+            "attacks": attack_keys, "stage_version": 3}
 
 
 def the_method(context: StageContext) -> list["ComponentRef"]:

@@ -2,9 +2,10 @@
 
 Templates get two helpers for sentence pairs (records with `original_text_pair` / `segments`, see
 harness.core.pairs): `segment_diff(original, perturbed)`, the changed words of a pair's second segment, and
-`segment_name(index, manifest)`, how a drill-down labels a segment. What a task kind adds to a report (the
-entity tables of a NER run, say) comes from the kind (`TaskKind.report_view`, harness.kinds), rendered from the
-kind's own templates with the same environment (`template_environment(package)`).
+`segment_name(index, manifest)`, how a drill-down labels a segment; and `stability_limit`, the randomised-model
+correlation above which a stability value is struck out (ComparisonTable.caveats). What a task kind adds to a
+report (the entity tables of a NER run, say) comes from the kind (`TaskKind.report_view`, harness.kinds), rendered
+from the kind's own templates with the same environment (`template_environment(package)`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Optional, Sequence
 
 from harness.core.names import reads_as_formula
 from harness.core.types import ResultRow, StoredRun
+from harness.explain.quality import STABILITY_RANDOMIZATION_LIMIT, stability_caveat
 
 # Which way is better for each metric the scorecard compares (True: higher is better).
 HIGHER_IS_BETTER = {
@@ -81,15 +83,22 @@ class ComparisonTable:
     methods: list[str]
     columns: list[Column]
     cells: dict[tuple[str, tuple[str, str, str]], Cell] = field(default_factory=dict)
+    caveats: dict[tuple[str, tuple[str, str, str]], str] = field(default_factory=dict)
+    """(method, column key) -> why the cell's value does not mean what its column says (struck out in reports)."""
 
     def cell(self, method: str, column: Column) -> Optional[Cell]:
         return self.cells.get((method, column.key))
 
+    def caveat(self, method: str, column: Column) -> Optional[str]:
+        return self.caveats.get((method, column.key))
+
     def best(self, column: Column) -> Optional[str]:
         if column.higher_is_better is None:
             return None
+        # A value with a caveat is no winner: a meaningless 0.99 must not outrank a meaningful 0.6.
         candidates = [(cell.value, method) for method in self.methods
-                      if (cell := self.cell(method, column)) is not None and not math.isnan(cell.value)]
+                      if (cell := self.cell(method, column)) is not None and not math.isnan(cell.value)
+                      and self.caveat(method, column) is None]
         if len(candidates) < 2:
             return None
         return (max if column.higher_is_better else min)(candidates)[1]
@@ -182,7 +191,21 @@ def comparison_table(rows: Sequence[ResultRow], methods: Sequence[str]) -> Compa
             sum(highs) / len(highs) if len(highs) == len(group) else None,
             len(group),
         )
+    table.caveats.update(stability_caveats(table))
     return table
+
+
+def stability_caveats(table: ComparisonTable) -> dict[tuple[str, tuple[str, str, str]], str]:
+    """The stability cells whose explainer barely depends on the model (harness.explain.quality.stability_caveat),
+    judged by the randomised-model correlation of the same method and explainer (the mean over seeds, as shown)."""
+    caveats = {}
+    for (method, (stage, component, metric)) in table.cells:
+        if stage == "explain" and metric == "attribution_rank_correlation":
+            randomization = table.cells.get((method, (stage, component, "randomization_rank_correlation")))
+            reason = stability_caveat(randomization.value if randomization is not None else None)
+            if reason is not None:
+                caveats[(method, (stage, component, metric))] = reason
+    return caveats
 
 
 def format_value(value: Optional[float], percent: bool) -> str:
@@ -258,7 +281,8 @@ def template_environment(package: str = "harness.report") -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.globals.update(segment_diff=segment_diff, segment_name=segment_name)
+    environment.globals.update(segment_diff=segment_diff, segment_name=segment_name,
+                               stability_limit=STABILITY_RANDOMIZATION_LIMIT)
     return environment
 
 
