@@ -361,7 +361,7 @@ def test_a_truncated_per_example_attack_record_is_attacked_again(tmp_path, tiny_
 
 
 @pytest.mark.parametrize("file, tamper, expected", [
-    ("results.csv", lambda text: text.replace(",0.75,", ",high,", 1), "results.csv line 5: field value"),
+    ("results.csv", lambda text: text.replace(",0.75,", ",high,", 1), "results.csv line 20: field value"),
     ("results.csv", lambda text: text.replace(",0,", ",zero,", 1), "field seed"),
     ("manifest.json", lambda text: "[1, 2]", "manifest.json: expected a JSON object, got list"),
     ("manifest.json", lambda text: text[:40], "manifest.json: not valid JSON"),

@@ -12,6 +12,7 @@ from harness.core.types import (
     Budgets,
     Example,
     GateOutcome,
+    Metric,
     ModelSource,
     ResultRow,
     StageEnvironment,
@@ -146,14 +147,47 @@ def tiny_train_request(tmp_dir: Path, data: Optional[TaskData] = None, seed: int
                         output_dir=tmp_dir / "model", env=stage_environment(tmp_dir / "work", seed))
 
 
+_SAMPLE_RUN_PREDICTIONS = {"full": (1, 0, 1, 1), "lora": (1, 1, 1, 1)}
+"""What the sample run's methods predict for the four test sentences of sample_task_data() (labels 1, 0, 0, 1)."""
+
+_SAMPLE_TYPOS = ("grwat", "awfyl", "it is a good film , but the ending is terrib;e .",
+                 "not bad at all , in fact quite goos .")
+
+
 def sample_run_dir(tmp_dir: Path) -> Path:
-    """A small stored run (what `harness run` writes) for reporters: two methods, an attack, a perturbation,
-    an explainer, a failed stage with its traceback, a gate, and results with and without CIs. Returns its
+    """A small stored run (what `harness run` writes) for reporters: every stage kind of a text classification run
+    with its real metric names (docs/metrics.md) and per-example records where reporters read them. The task; method
+    `full` with augment, finetune, evaluate, the attack `deepwordbug`, the perturbation `keyboard-typos` and the
+    explainer `integrated-gradients` (with a stability pair from the attack); method `lora` with the same stages but
+    its attack failed (error and traceback); a gate; results with and without CIs, and a NaN value. Returns its
     directory, tmp_dir/sample/sample-run."""
     from harness.core.store import RunStore
 
     store = RunStore(Path(tmp_dir) / "sample" / "sample-run")
-    store.write_manifest({
+    store.write_manifest(_sample_manifest())
+    run = _SampleRun(store)
+    run.add("task", "task", "sample", "", [_count(f"{split}_examples", size) for split, size in
+                                           (("train", 12), ("validation", 4), ("test", 4))], plugin="local")
+    for method in ("full", "lora"):
+        if method == "full":
+            run.augment(method)
+        run.finetune(method, train_examples=14 if method == "full" else 12)
+        run.evaluate(method)
+        if method == "full":
+            run.attack(method)
+        else:
+            run.add("lora/seed0/attack/deepwordbug", "attack", "deepwordbug", method, [],
+                    status="error", error="RuntimeError: sample failure <b>&</b>",
+                    traceback="Traceback (most recent call last):\n  ...\nRuntimeError: sample failure")
+        run.perturb(method)
+        run.explain(method, stability=method == "full")
+    store.write_gates([GateOutcome(description="accuracy >= 0.5 (evaluate)", metric="accuracy", op=">=",
+                                   threshold=0.5, passed=True, measured=0.75, detail="full: 0.75 >= 0.5")])
+    return store.run_dir
+
+
+def _sample_manifest() -> dict[str, Any]:
+    return {
         "run_id": "sample-run", "suite": "sample", "suite_path": "sample.yaml", "suite_document": {},
         "description": "harness.testing sample run", "task": "sample", "model": "tiny-bert",
         "model_location": "tiny-bert", "methods": ["full", "lora"], "attacks": ["deepwordbug"],
@@ -164,37 +198,131 @@ def sample_run_dir(tmp_dir: Path) -> Path:
         "cache_dir": "", "baseline": None, "command": ["harness", "run", "sample.yaml"],
         "libraries": {"nlp-robustness-harness": "0.1.0"}, "label_names": ["negative", "positive"],
         "task_description": "sample sentences", "split_sizes": {"train": 12, "validation": 4, "test": 4},
-    })
+    }
 
-    def row(method: str, stage: str, component: str, metric: str, value: float,
-            ci: Optional[tuple[float, float]] = None, n: Optional[int] = 4) -> ResultRow:
-        return ResultRow(task="sample", model="tiny-bert", method=method, seed=0, stage=stage, component=component,
-                         metric=metric, value=value, ci_low=ci[0] if ci else None, ci_high=ci[1] if ci else None,
-                         n=n, stage_key=f"{method}-{stage}-{component}")
 
-    store.add_stage(StageRecord("task", "task", "sample", "local", "task-key", "computed", 0.1),
-                    [row("", "task", "sample", "train_examples", 12.0, n=None)])
-    for method, accuracy in (("full", 0.75), ("lora", 0.5)):
-        store.add_stage(StageRecord(f"{method}/seed0/finetune", "finetune", method, method, f"{method}-ft",
-                                    "computed", 5.0, method, 0),
-                        [row(method, "finetune", "", "train_seconds", 4.5, n=None),
-                         row(method, "finetune", "", "trainable_parameters", 1000.0, n=None)])
-        store.add_stage(StageRecord(f"{method}/seed0/evaluate", "evaluate", method, method, f"{method}-ev",
-                                    "computed", 0.5, method, 0),
-                        [row(method, "evaluate", "", "accuracy", accuracy,
-                             (accuracy - 0.25, min(1.0, accuracy + 0.25))),
-                         row(method, "evaluate", "", "macro_f1", accuracy - 0.05, (0.2, 0.9))])
-    store.add_stage(StageRecord("full/seed0/attack/deepwordbug", "attack", "deepwordbug", "deepwordbug", "full-at",
-                                "computed", 2.0, "full", 0),
-                    [row("full", "attack", "deepwordbug", "attack_success_rate", 0.5, (0.0, 1.0)),
-                     row("full", "attack", "deepwordbug", "mean_queries", float("nan"), n=0)])
-    store.add_stage(StageRecord("full/seed0/explain/integrated-gradients", "explain", "integrated-gradients",
-                                "integrated-gradients", "full-ex", "computed", 1.0, "full", 0),
-                    [row("full", "explain", "integrated-gradients", "comprehensiveness_aopc", 0.12, (0.05, 0.2))])
-    store.add_stage(StageRecord("lora/seed0/attack/deepwordbug", "attack", "deepwordbug", "deepwordbug", "lora-at",
-                                "error", 0.2, "lora", 0, error="RuntimeError: sample failure <b>&</b>",
-                                traceback="Traceback (most recent call last):\n  ...\nRuntimeError: sample failure"),
-                    [])
-    store.write_gates([GateOutcome(description="accuracy >= 0.5 (evaluate)", metric="accuracy", op=">=",
-                                   threshold=0.5, passed=True, measured=0.75, detail="full: 0.75 >= 0.5")])
-    return store.run_dir
+def _count(name: str, value: float, n: Optional[int] = None) -> Metric:
+    return Metric(name, float(value), n=n)
+
+
+def _words(text: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+    import re
+
+    matches = list(re.finditer(r"\S+", text))
+    return tuple(match.group() for match in matches), tuple(match.span() for match in matches)
+
+
+class _SampleRun:
+    """Writes the sample run's stages as the runner does: result rows, a stage record, records/<stage>.<name>.jsonl."""
+
+    def __init__(self, store: Any):
+        self.store = store
+        self.test = sample_task_data().test
+
+    def add(self, stage_id: str, kind: str, component: str, method: str, metrics: Sequence[Metric],
+            records: Optional[dict[str, list[dict[str, Any]]]] = None, plugin: Optional[str] = None,
+            status: str = "computed", error: str = "", traceback: str = "") -> None:
+        from harness.core.files import safe_file_name, write_jsonl
+
+        key = f"sample-{safe_file_name(stage_id)}"
+        named = "" if kind in ("finetune", "evaluate") else component
+        rows = [ResultRow(task="sample", model="tiny-bert", method=method, seed=0, stage=kind, component=named,
+                          metric=metric.name, value=metric.value, ci_low=metric.ci_low, ci_high=metric.ci_high,
+                          n=metric.n, stage_key=key) for metric in metrics]
+        for name, lines in (records or {}).items():
+            write_jsonl(self.store.run_dir / "records" / f"{safe_file_name(stage_id)}.{name}.jsonl", lines)
+        self.store.add_stage(StageRecord(stage_id, kind, component, plugin or component, key, status,
+                                         0.5 if status == "computed" else 0.2, method, 0, error=error,
+                                         traceback=traceback), rows)
+
+    def augment(self, method: str) -> None:
+        added = [Example("sample-0~eda0", "a warm , funny and beautifully acted movie .", 1),
+                 Example("sample-1~eda0", "the plot is thin and the jokes fall .", 0)]
+        self.add(f"{method}/seed0/augment", "augment", "eda", method,
+                 [_count("augmented_examples", len(added), n=3), Metric("augmented_share", len(added) / 14)],
+                 {"augmented": [dataclasses.asdict(example) for example in added]})
+
+    def finetune(self, method: str, train_examples: int) -> None:
+        from harness.core.types import EpochRecord
+
+        trainable, total = (1_000_066, 1_000_066) if method == "full" else (2_114, 1_002_180)
+        history = [EpochRecord(1.0, 4, 0.69, 0.5, 0.69, 0.5, 5e-5), EpochRecord(2.0, 8, 0.61, 0.7, 0.66, 0.7, 0.0)]
+        metrics = [_count("trainable_parameters", trainable), _count("total_parameters", total),
+                   Metric("trainable_percentage", 100.0 * trainable / total), Metric("train_seconds", 4.5),
+                   _count("train_examples", train_examples), Metric("peak_rss_mb", 812.5),
+                   Metric("final_train_loss", 0.61), Metric("best_validation_accuracy", 0.7),
+                   Metric("samples_per_second", 2 * train_examples / 4.5), _count("optimizer_steps", 8),
+                   _count("best_epoch", 2), Metric("train_accuracy", 0.8125), Metric("train_validation_gap", 0.1125)]
+        self.add(f"{method}/seed0/finetune", "finetune", method, method, metrics,
+                 {"history": [dataclasses.asdict(record) for record in history]})
+
+    def evaluate(self, method: str) -> None:
+        from harness.core.statistics import bootstrap_macro_f1, bootstrap_metric
+
+        predictions = _SAMPLE_RUN_PREDICTIONS[method]
+        labels = [example.label for example in self.test]
+        records = [{"example_id": example.id, "text": example.text, "label": example.label, "prediction": prediction,
+                    "confidence": 0.6 + 0.05 * number} for number, (example, prediction)
+                   in enumerate(zip(self.test, predictions))]
+        self.add(f"{method}/seed0/evaluate", "evaluate", method, method,
+                 [bootstrap_metric("accuracy", [int(p == label) for p, label in zip(predictions, labels)]),
+                  bootstrap_macro_f1(labels, predictions, 2)], {"predictions": records})
+
+    def attack(self, method: str) -> None:
+        from harness.attack.metrics import attack_metrics
+        from harness.core.types import AttackRecord
+
+        great, awful, mixed, not_bad = self.test
+        records = [
+            AttackRecord(great.id, great.text, "graet", 1, 1, 0, 0.81, 0.58, "successful", 9, 1, 1, 0.02),
+            AttackRecord(awful.id, awful.text, awful.text, 0, 0, 0, 0.77, 0.77, "failed", 14, 0, 1, 0.03),
+            AttackRecord(mixed.id, mixed.text, mixed.text, 0, 1, 1, 0.64, 0.64, "skipped", 0, 0, 11, 0.0),
+            AttackRecord(not_bad.id, not_bad.text, not_bad.text, 1, 1, 1, 0.7, 0.7, "failed", 46, 0, 10, 0.09,
+                         stopped_by="query budget of 46 queries"),
+        ]
+        self.add(f"{method}/seed0/attack/deepwordbug", "attack", "deepwordbug", method,
+                 [*attack_metrics(records, model_forwards=52), _count("reused_examples", 0, n=len(records))],
+                 {"attack": [dataclasses.asdict(record) for record in records]})
+
+    def perturb(self, method: str) -> None:
+        from harness.core.statistics import bootstrap_metric
+
+        before = _SAMPLE_RUN_PREDICTIONS[method]
+        after = (0, 0, 1, 1) if method == "full" else (1, 1, 1, 0)
+        records = [{"example_id": example.id, "original_text": example.text, "perturbed_text": text,
+                    "label": example.label, "original_prediction": b, "perturbed_prediction": a}
+                   for example, text, b, a in zip(self.test, _SAMPLE_TYPOS, before, after)]
+        metrics = [bootstrap_metric("perturbed_accuracy", [int(a == e.label) for a, e in zip(after, self.test)]),
+                   bootstrap_metric("flip_rate", [int(a != b) for a, b in zip(after, before)]),
+                   Metric("changed_text_rate", 1.0, n=len(self.test))]
+        self.add(f"{method}/seed0/perturb/keyboard-typos", "perturb", "keyboard-typos", method, metrics,
+                 {"perturb": records})
+
+    def explain(self, method: str, stability: bool) -> None:
+        from harness.core.statistics import bootstrap_metric
+        from harness.core.types import WordAttribution
+
+        attributions = []
+        for example, target in zip(self.test, _SAMPLE_RUN_PREDICTIONS[method]):
+            words, spans = _words(example.text)
+            scores = tuple(round(0.4 - 0.15 * ((index * 3) % 5), 3) for index in range(len(words)))
+            attributions.append(WordAttribution(example.id, words, scores, target, example.label, 0.01, spans))
+        metrics = [_count("explained_examples", len(attributions)),
+                   Metric("mean_abs_convergence_delta", 0.01, n=len(attributions)),
+                   bootstrap_metric("comprehensiveness_aopc", [0.2, 0.05, 0.1, 0.13]),
+                   bootstrap_metric("sufficiency_aopc", [0.02, 0.1, -0.03, 0.05]),
+                   bootstrap_metric("log_odds_drop", [0.8, 0.2, 0.35, 0.4]),
+                   bootstrap_metric("loo_correlation", [0.6, 0.25])]
+        records: dict[str, list[dict[str, Any]]] = {"attributions": [dataclasses.asdict(a) for a in attributions]}
+        if stability:  # the one successful attack: "great" -> "graet", a single word (no rank correlation)
+            original = attributions[0]
+            records["stability"] = [{
+                "example_id": original.example_id, "attack": "deepwordbug", "original_text": self.test[0].text,
+                "adversarial_text": "graet", "original_words": list(original.words),
+                "original_scores": list(original.scores), "adversarial_words": ["graet"],
+                "adversarial_scores": [-0.2], "original_target": 1, "adversarial_target": 0}]
+            metrics += [bootstrap_metric("attribution_rank_correlation", []), bootstrap_metric("top_k_overlap", [1.0]),
+                        _count("stability_pairs", 1)]
+        metrics.append(bootstrap_metric("randomization_rank_correlation", [0.12, -0.05]))
+        self.add(f"{method}/seed0/explain/integrated-gradients", "explain", "integrated-gradients", method, metrics,
+                 records)
