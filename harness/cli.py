@@ -344,8 +344,13 @@ def _plugins(registry: Registry, as_json: bool) -> int:
         if not of_kind:
             print("  (none)")
         for info in of_kind:
-            origin = f"{info.distribution} {info.version}".strip()
-            print(f"  {info.name:<24} plugin {info.plugin} ({origin})")
+            # A component's own version (`register(..., version=)`, part of its cache keys) when it is not the
+            # version of the distribution it comes from.
+            loaded_from = registry.manager.origins.get(info.plugin)
+            release = loaded_from.version if loaded_from else info.version
+            origin = f"{info.distribution} {release}".strip()
+            own_version = f", version {info.version}" if info.version != release else ""
+            print(f"  {info.name:<24} plugin {info.plugin} ({origin}{own_version})")
             if info.unavailable:
                 print(f"      unavailable: {info.unavailable}")
             if info.description:
@@ -353,7 +358,7 @@ def _plugins(registry: Registry, as_json: bool) -> int:
             for name, type_name, default in info.config_fields:
                 print(f"      {name}: {type_name} = {default}")
     if broken:
-        print("broken plugins (failed to load; only suites that use them fail):")
+        print("broken plugins (not loaded; only suites that use them fail):")
         for plugin in broken:
             print(f"  {plugin.name} ({plugin.module}): {plugin.error}")
     if registry.manager.blocked_names:

@@ -27,6 +27,7 @@ from typing import Any, Iterator
 from harness.authoring.contract_kit import (
     HEAVY_MODULES,
     build_component,
+    check_alongside_installed,
     check_attack,
     check_augmenter,
     check_config,
@@ -52,9 +53,9 @@ from harness.core.plugin_manager import make_plugin_manager
 from harness.core.types import StageEnvironment
 
 __all__ = [
-    "HEAVY_MODULES", "SAMPLE_TEXTS", "build_component", "check_attack", "check_augmenter", "check_config",
-    "check_explainer", "check_finetuner", "check_import_is_light", "check_reporter", "check_task", "component_from",
-    "make_plugin_manager", "sample_examples", "sample_run_dir", "sample_task_data", "silent_progress",
+    "HEAVY_MODULES", "SAMPLE_TEXTS", "build_component", "check_alongside_installed", "check_attack", "check_augmenter",
+    "check_config", "check_explainer", "check_finetuner", "check_import_is_light", "check_reporter", "check_task",
+    "component_from", "make_plugin_manager", "sample_examples", "sample_run_dir", "sample_task_data", "silent_progress",
     "stage_environment", "tiny_classifier", "tiny_model_dir", "tiny_train_request",
 ]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import PluginError, hookimpl
+from harness import hookimpl
 from harness.cli import main
 from harness.core import hookspecs
 from harness.core.plugin_manager import make_plugin_manager
@@ -109,6 +109,7 @@ def test_blocked_plugin_is_never_imported(capsys, broken_module, monkeypatch):
 
 
 def test_duplicate_component_name_names_both_plugins():
+    """The built-in keeps the name, the newcomer is broken, everything else still loads (issue 22)."""
     class Imposter:
         name = "imposter"
 
@@ -116,9 +117,12 @@ def test_duplicate_component_name_names_both_plugins():
         def register_finetuners(self, register):
             register("lora", lambda config: None)
 
-    with pytest.raises(PluginError) as error:
-        Registry(make_plugin_manager(extra_plugins=[Imposter()]))
-    assert "'lora'" in str(error.value) and "'imposter'" in str(error.value) and "plugin 'lora'" in str(error.value)
+    registry = Registry(make_plugin_manager(extra_plugins=[Imposter()]))
+    error = registry.broken["imposter"].error
+    assert "finetuner 'lora'" in error and "plugin 'imposter'" in error and "plugin 'lora' (built-in" in error
+    assert registry.get("finetuner", "lora") is None
+    assert "HARNESS_BLOCK_PLUGINS=imposter" in registry.unknown_name_message("finetuner", "lora")
+    assert registry.get("finetuner", "full") is not None
 
 
 def test_hook_that_raises_marks_plugin_broken():

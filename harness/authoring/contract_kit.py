@@ -23,7 +23,7 @@ from harness.authoring.samples import SAMPLE_TEXTS, sample_examples, stage_envir
 from harness.core.components import AUTHORING_KINDS
 from harness.core.config import build_config, coerce
 from harness.core.errors import SourceLocation
-from harness.core.plugin_manager import make_plugin_manager
+from harness.core.plugin_manager import make_plugin_manager, plugin_name_of
 from harness.core.registry import Component, Registry
 from harness.core.types import (
     ATTACK_STATUSES,
@@ -43,8 +43,8 @@ from harness.core.types import (
 )
 
 __all__ = [
-    "HEAVY_MODULES", "build_component", "check_attack", "check_augmenter", "check_config", "check_explainer",
-    "check_finetuner", "check_import_is_light", "check_reporter", "check_task", "component_from",
+    "HEAVY_MODULES", "build_component", "check_alongside_installed", "check_attack", "check_augmenter", "check_config",
+    "check_explainer", "check_finetuner", "check_import_is_light", "check_reporter", "check_task", "component_from",
 ]
 
 PluginSource = Union[Registry, Component, object]
@@ -66,31 +66,6 @@ HEAVY_MODULES = ("torch", "transformers", "textattack", "captum", "peft", "datas
 
 # Values a suite (YAML) can hold; one a field's type rejects is used to check that bad types are refused.
 _WRONG_VALUES: tuple[Any, ...] = ({"not": "valid"}, ["not", "valid"], "not valid", 12345, True)
-
-"""Texts for augmenters: punctuation, odd whitespace, a one-word text, non-ASCII letters, and the empty text."""
-
-
-
-# ------------------------------------------------------------------------------------------ environment
-
-
-
-
-
-
-
-
-
-
-# ------------------------------------------------------------------------------------------ tiny models
-
-
-
-
-
-
-
-
 
 
 # ------------------------------------------------------------------------------------------ components
@@ -124,6 +99,34 @@ def component_from(source: PluginSource, kind: str, name: str) -> Component:
     if component is None:
         raise AssertionError(registry.unknown_name_message(kind, name))
     return component
+
+
+def check_alongside_installed(plugin: object) -> list[Component]:
+    """Load `plugin` (a module or object with hook implementations) together with every installed plugin (the whole
+    `harness` entry-point group), as every harness command loads it, and check that it is not broken there: each
+    hook implementation names a harness hook, and neither its entry point nor its components take a name another
+    plugin has. Returns its components. (`component_from` registers a plugin alone, so it cannot see a clash.)"""
+    if isinstance(plugin, (Registry, Component)):
+        raise ValueError("check_alongside_installed takes a plugin module or object, not a Registry or a Component")
+    try:
+        manager = make_plugin_manager(extra_plugins=[plugin])
+        registry = Registry(manager)
+    except Exception as error:  # pluggy rejects malformed hook implementations; an invalid register() call raises
+        raise AssertionError(f"plugin {_plugin_label(plugin)} cannot be registered with the installed plugins: "
+                             f"{type(error).__name__}: {error}") from error
+    # Its name is its entry point's when an installed entry point loaded it; a broken one is found by its module.
+    names = {manager.get_name(plugin) if manager.is_registered(plugin) else plugin_name_of(plugin)}
+    module = getattr(plugin, "__name__", None)
+    problems = [f"plugin {broken.name!r} ({broken.module}) is broken: {broken.error}"
+                for broken in registry.broken.values()
+                if broken.name in names or (module is not None and broken.module.split(":")[0] == module)]
+    components = [component for component in registry.all_components() if component.plugin in names]
+    problems += [registry.collisions[component.kind, component.name] for component in components
+                 if (component.kind, component.name) in registry.collisions]
+    if problems:
+        raise AssertionError(f"plugin {_plugin_label(plugin)}, loaded with the installed plugins:\n  "
+                             + "\n  ".join(dict.fromkeys(problems)))
+    return components
 
 
 def _plugin_label(source: object) -> str:
@@ -237,9 +240,6 @@ def _accepts(annotation: Any, value: Any) -> bool:
 
 
 def _installed_task_kind(subject: str, name: Any) -> Any:
-    from harness.core.plugin_manager import make_plugin_manager
-    from harness.core.registry import Registry
-
     registry = Registry(make_plugin_manager())
     component = registry.get("task-kind", name) if isinstance(name, str) else None
     if component is None:

@@ -15,7 +15,7 @@ build-backend = "setuptools.build_meta"
 
 [project]
 name = "harness-$name"
-version = "0.1.0"  # part of every stage's cache key: bump it whenever the component's results change
+version = "0.1.0"  # the cache-key version of every component registered without version=: bump it when results change
 description = "The $kind `$name` for nlp-robustness-harness"
 requires-python = ">=3.10"
 dependencies = ["nlp-robustness-harness"]

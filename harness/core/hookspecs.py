@@ -1,9 +1,10 @@
 """Hook specifications: the permanent plugin API. Arguments may be added, never renamed or removed.
 
 Contribution hooks receive a `register` callable: `register(name, factory, config=ConfigDataclass,
-description="...")`. `name` is what users write in suites; `factory(config)` builds the component (import
-heavy libraries inside it, not at module import); `config` is a frozen dataclass whose fields are the
-component's parameters, checked by `harness validate` before anything runs.
+description="...", version="...")`. `name` is what users write in suites; `factory(config)` builds the component
+(import heavy libraries inside it, not at module import); `config` is a frozen dataclass whose fields are the
+component's parameters, checked by `harness validate` before anything runs; `version` (default: the version of the
+distribution that provides the plugin) is part of the component's stage cache keys: bump it when its results change.
 
 Lifecycle hooks let loggers (MLflow, W&B, a Slack notifier) follow a run without touching the core.
 """
@@ -22,7 +23,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 def register_tasks(register):
     """Contribute tasks: factories of objects with `load(env) -> TaskData`.
 
-    :param register: `register(name, factory, config=None, description="")`.
+    :param register: `register(name, factory, config=None, description="", version=None)`.
     """
 
 
@@ -30,7 +31,7 @@ def register_tasks(register):
 def register_finetuners(register):
     """Contribute fine-tuning methods: factories of objects with `train(TrainRequest) -> TrainedModel`.
 
-    :param register: `register(name, factory, config=None, description="")`.
+    :param register: `register(name, factory, config=None, description="", version=None)`.
     """
 
 
@@ -39,7 +40,7 @@ def register_attacks(register):
     """Contribute attacks: factories of objects with `attack(classifier, examples, env) -> AttackOutcome`, or the
     method a task kind asks of its attacks (harness.kinds: e.g. `attack_tokens` for taggers).
 
-    :param register: `register(name, factory, config=None, description="")`.
+    :param register: `register(name, factory, config=None, description="", version=None)`.
     """
 
 
@@ -49,7 +50,7 @@ def register_augmenters(register):
     (one output text per input text; used for data augmentation and for the perturbation stage), or the method a
     task kind asks of its perturbations (harness.kinds: e.g. `perturb_tokens` for taggers).
 
-    :param register: `register(name, factory, config=None, description="")`.
+    :param register: `register(name, factory, config=None, description="", version=None)`.
     """
 
 
@@ -57,7 +58,7 @@ def register_augmenters(register):
 def register_explainers(register):
     """Contribute explainers: factories of objects with `explain(classifier, examples, env) -> ExplainOutcome`.
 
-    :param register: `register(name, factory, config=None, description="")`.
+    :param register: `register(name, factory, config=None, description="", version=None)`.
     """
 
 
@@ -65,7 +66,7 @@ def register_explainers(register):
 def register_reporters(register):
     """Contribute reporters: factories of objects with `render(ReportRequest) -> list[Path]`.
 
-    :param register: `register(name, factory, config=None, description="")`.
+    :param register: `register(name, factory, config=None, description="", version=None)`.
     """
 
 
@@ -74,7 +75,7 @@ def register_executors(register):
     """Contribute executors: factories of objects with `run(ExecutionPlan) -> None` that decide where a suite's
     cells run (this process, a Ray cluster, a batch scheduler). `harness run --executor NAME` picks one.
 
-    :param register: `register(name, factory, config=None, description="")`.
+    :param register: `register(name, factory, config=None, description="", version=None)`.
     """
 
 
@@ -84,7 +85,7 @@ def register_task_kinds(register):
     kinds of task: the example type, encoding, predictor, metrics, stages, accepted components and report sections.
     A task plugin's `TaskData.kind` names one. The built-in kinds (harness.kinds) are registered this way too.
 
-    :param register: `register(name, factory, description="")`.
+    :param register: `register(name, factory, description="", version=None)`.
     """
 
 
