@@ -245,6 +245,7 @@ def test_a_token_classifier_evaluated_as_is_gives_its_fine_tune_runs_entity_f1(t
     assert perturbed == {metric: comparable(value) for (_, metric), value in results(reference, "perturb").items()}
 
 
+@pytest.mark.textattack  # the example attacks with DeepWordBug
 def test_the_ci_example_suite_validates_with_the_model_directory_it_is_given(tmp_path, tiny_model_dir, monkeypatch,
                                                                              capsys):
     model_dir = write_head_config(tmp_path / "model", tiny_model_dir, architectures=["BertForSequenceClassification"])

@@ -107,7 +107,7 @@ def test_a_crashed_stage_names_the_plugins_file_and_line_and_where_its_traceback
 
 def test_a_wrong_typed_parameter_is_one_error_not_two(tmp_path, tiny_model_dir, sst2_files, capsys):
     """Before: also "gate scope 'deepwordbug' is not an attack, perturbation or explainer of this suite"."""
-    suite = tiny_suite(tiny_model_dir, sst2_files, tmp_path / "reports", explainers=[],
+    suite = tiny_suite(tiny_model_dir, sst2_files, tmp_path / "reports", attacks=[], explainers=[],
                        perturbations=[{"use": "keyboard-typos", "rate": "often"}],
                        gates=[{"metric": "flip_rate", "perturbation": "keyboard-typos", "op": "<=", "threshold": 0.5}])
     path = dump_suite(suite, tmp_path / "suite.yaml")
