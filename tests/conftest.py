@@ -110,3 +110,22 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("textattack") is not None:
             item.add_marker(skip)
+
+
+class SwapFirstWordAttack:
+    """A third-party attack for tests: replaces the first word and reports the attack as successful, so that a run
+    has adversarial examples to measure explanation stability on, whatever the tiny model predicts."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def attack(self, classifier, examples, env):
+        from harness import AttackOutcome, AttackRecord
+
+        texts = [example.text for example in examples]
+        changed = ["indeed " + " ".join(text.split()[1:]) for text in texts]
+        before, after = classifier.predictor.predict(texts), classifier.predictor.predict(changed)
+        return AttackOutcome(tuple(
+            AttackRecord(example.id, example.text, text, example.label, int(b), int(a), 1.0, 1.0, "successful", 2, 1,
+                         len(example.text.split()), 0.0)
+            for example, text, b, a in zip(examples, changed, before, after)))

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import dump_suite, minilm_dir, tiny_suite
+from conftest import SwapFirstWordAttack, dump_suite, minilm_dir, tiny_suite
 from fixture_data import read_sst2_tsv
 
-from harness import AttackOutcome, AttackRecord, Example, hookimpl
+from harness import Example, hookimpl
 from harness.cli import main
 from harness.core.files import read_jsonl
 from harness.core.plugin_manager import make_plugin_manager
@@ -187,23 +187,6 @@ def test_explainers_run_on_peft_models(method, registry, read_sst2):
         outcome = build(registry, name).explain(peft_classifier, examples, environment())
         assert [len(a.words) for a in outcome.attributions] == [len(a.spans) for a in outcome.attributions]
         assert all(a.words and all(math.isfinite(s) for s in a.scores) for a in outcome.attributions), name
-
-
-class SwapFirstWordAttack:
-    """A third-party attack defined here: replaces the first word and reports the attack as successful, so that
-    the run has adversarial examples to measure explanation stability on, whatever the tiny model predicts."""
-
-    def __init__(self, config):
-        self.config = config
-
-    def attack(self, classifier, examples, env):
-        texts = [example.text for example in examples]
-        changed = ["indeed " + " ".join(text.split()[1:]) for text in texts]
-        before, after = classifier.predictor.predict(texts), classifier.predictor.predict(changed)
-        return AttackOutcome(tuple(
-            AttackRecord(example.id, example.text, text, example.label, int(b), int(a), 1.0, 1.0, "successful", 2, 1,
-                         len(example.text.split()), 0.0)
-            for example, text, b, a in zip(examples, changed, before, after)))
 
 
 class SwapFirstWordPlugin:

@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import dump_suite, tiny_suite
+from conftest import SwapFirstWordAttack, dump_suite, tiny_suite
 
-from harness import AttackOutcome, AttackRecord, ExplainOutcome, WordAttribution, hookimpl
+from harness import ExplainOutcome, WordAttribution, hookimpl
 from harness.cli import main
 from harness.core.store import read_run
 from harness.core.types import Metric, ResultRow
@@ -82,22 +82,6 @@ class WordLengthExplainer:
         return ExplainOutcome(tuple(attributions))
 
 
-class FirstWordAttack:
-    """Replaces the first word and reports success, so every explained example has an adversarial twin."""
-
-    def __init__(self, config):
-        self.config = config
-
-    def attack(self, classifier, examples, env):
-        texts = [example.text for example in examples]
-        changed = ["indeed " + " ".join(text.split()[1:]) for text in texts]
-        before, after = classifier.predictor.predict(texts), classifier.predictor.predict(changed)
-        return AttackOutcome(tuple(
-            AttackRecord(example.id, example.text, text, example.label, int(b), int(a), 1.0, 1.0, "successful", 2, 1,
-                         len(example.text.split()), 0.0)
-            for example, text, b, a in zip(examples, changed, before, after)))
-
-
 class InTestPlugins:
     @hookimpl
     def register_explainers(self, register):
@@ -105,7 +89,7 @@ class InTestPlugins:
 
     @hookimpl
     def register_attacks(self, register):
-        register("first-word", FirstWordAttack, description="replaces the first word")
+        register("first-word", SwapFirstWordAttack, description="replaces the first word")
 
 
 @pytest.fixture(scope="module")
