@@ -19,6 +19,7 @@ import dataclasses
 import os
 import pickle
 import socket
+import sys
 import tempfile
 import time
 import traceback
@@ -262,10 +263,14 @@ def _worker(rank: int, processes: int, use_cuda: bool, port: int, work_dir: str,
             os.replace(partial, Path(work_dir) / "result.pt")
     except BaseException as error:
         _write_error(Path(work_dir), rank, error)
-        raise
-    finally:
-        if torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
+        # Exit at once: a process group torn down after a failure (gloo's threads, destroy_process_group, the
+        # interpreter's shutdown) could wait forever on a peer that failed too, and the parent would never see the
+        # exit. The parent reads the error written above.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 def _write_error(work_dir: Path, rank: int, error: BaseException) -> None:
