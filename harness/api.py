@@ -10,10 +10,20 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
+from harness.attack.judges import (
+    EntailmentJudge,
+    EntailmentJudgeConfig,
+    GrammarJudge,
+    GrammarJudgeConfig,
+    SentenceSimilarityJudge,
+    SimilarityJudgeConfig,
+)
+from harness.attack.judging import JudgeSettings
 from harness.attack.perturbation import (
     KEYBOARD_NEIGHBOURS,
     changes_for,
     check_rate,
+    installed_versions,
     text_rng,
 )
 from harness.attack.textattack_augmenters import AugmenterConfig, TextAttackAugmenter, check_augmenter
@@ -25,6 +35,7 @@ from harness.core.components import (
     Executor,
     Explainer,
     Finetuner,
+    Judge,
     Reporter,
     Task,
 )
@@ -67,6 +78,7 @@ from harness.core.types import (
     TaskData,
     TrainedModel,
     TrainRequest,
+    Verdict,
     WordAttribution,
 )
 from harness.explain.attribution import aggregate_to_words, length_grouped_batches
@@ -189,13 +201,15 @@ __all__ = [
     "attack_sentences", "AttackOutcome", "AttackRecord", "Augmenter", "AugmenterConfig", "bootstrap_entity_scores",
     "Budgets", "CellJob", "CellResult", "CellState", "changes_for", "character_edits", "check_augmenter",
     "check_path", "check_rate", "check_recipe", "classification_head_parameters", "Classifier", "comparison_table",
-    "concat_splits", "ConllFormatError", "ConllSentence", "convert_sentences", "count_parameters", "detect_scheme",
+    "concat_splits", "EntailmentJudge", "EntailmentJudgeConfig", "GrammarJudge", "GrammarJudgeConfig", "Judge",
+    "JudgeSettings", "SentenceSimilarityJudge", "SimilarityJudgeConfig", "Verdict",
+    "ConllFormatError", "ConllSentence", "convert_sentences", "count_parameters", "detect_scheme",
     "encode_words", "Entity", "entity_attack_metrics", "entity_metrics", "entity_scores", "entity_swaps",
     "EntityAttribution", "EntityExplainer", "EntityExplainOutcome", "EntityPool", "EpochRecord", "evidence_spans",
     "Example", "ExecutionPlan", "Executor", "expand_path", "Explainer", "ExplainerSettings", "ExplainOutcome",
     "extract_entities", "Finetuner", "fit", "format_value", "GateOutcome", "glue_source", "GradientExplainer",
     "GradientExplainerSettings", "grouped_bars", "HarnessError", "has_lone_surrogate", "hold_out", "hookimpl",
-    "hub_dataset_name", "ia3_target_modules", "integrated_gradients_entities", "iob2_label_names",
+    "hub_dataset_name", "ia3_target_modules", "installed_versions", "integrated_gradients_entities", "iob2_label_names",
     "KEYBOARD_NEIGHBOURS", "length_grouped_batches", "line_chart", "load_base_classifier", "load_splits", "load_task",
     "load_token_task", "LocalLayout", "lone_surrogate_problem", "lora_target_modules", "make_attack_record",
     "markdown_escape", "Metric", "model_input", "ModelInput", "ModelSource", "NerAttackRecord", "NerAttackSettings",

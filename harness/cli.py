@@ -1,6 +1,7 @@
 """The `harness` command: run, validate, plugins, doctor, report, compare, gate, new-plugin.
 
-Exit codes: 0 success (all gates pass); 1 a gate failed; 2 a suite or usage error; 3 a stage crashed.
+Exit codes: 0 success (all gates pass; an "underpowered" gate passes, flagged in the output and reports); 1 a gate
+failed; 2 a suite or usage error; 3 a stage crashed.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from harness.core.runner import (
     RunOptions,
     report_view,
 )
-from harness.core.suite import load_suite, read_suite_text
+from harness.core.suite import load_suite, read_suite_text, underpowered_gate_warnings
 from harness.core.types import ComponentInfo, ReportRequest
+from harness.explain.significance import CORRECTIONS
 
 DISTRIBUTION = "nlp-robustness-harness"
 
@@ -65,6 +67,7 @@ def _add_run_command(commands: Any) -> None:
                      help="the run that baseline gates compare against")
     run.add_argument("--allow-different-data", action="store_true",
                      help="compare with a baseline of another task or test set (numbers only, no paired test)")
+    _add_correction_option(run, "the paired tests of the significant baseline gates")
     run.add_argument("--trust-remote-code", action="store_true",
                      help="confirm that the model's own Python code may run (the suite must also set "
                           "`trust_remote_code: true` under model:)")
@@ -77,6 +80,12 @@ def _add_run_command(commands: Any) -> None:
     run.add_argument("--num-cpus", type=float, help="Ray: CPUs each cell reserves (default 1)")
     run.add_argument("--num-gpus", type=float, help="Ray: GPUs each cell reserves (default 0)")
     run.add_argument("--max-retries", type=int, help="Ray: reruns of a cell whose worker died (default 2)")
+
+
+def _add_correction_option(command: argparse.ArgumentParser, family: str) -> None:
+    command.add_argument("--correction", choices=CORRECTIONS, default="holm",
+                         help=f"multiple-comparison correction of {family}: holm (Holm-Bonferroni, the default; "
+                              f"shown as p and the adjusted p) or none (raw p-values decide)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--allow-different-data", action="store_true",
                       help="compare with a baseline of another task or test set (numbers only, no paired test)")
     gate.add_argument("--suite", type=Path, help="take the gates from this suite file (default: the run's own)")
+    _add_correction_option(gate, "the paired tests of the significant baseline gates")
 
     validate = commands.add_parser("validate", help="check a suite without running anything")
     validate.add_argument("suite", type=Path)
@@ -126,6 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
     new_plugin.add_argument("name", help="the component's name in suites (lowercase letters, digits, dashes)")
     new_plugin.add_argument("--dir", type=Path, help="where to write it (default: ./harness-NAME)")
 
+    ratings = commands.add_parser("ratings", help="human ratings of a run's adversarial examples "
+                                  "(docs/validity.md)")
+    rating_commands = ratings.add_subparsers(dest="ratings_command", required=True)
+    export = rating_commands.add_parser("export", help="a random sample of successful adversarial pairs, as CSV "
+                                        "for people to rate (the judges' verdicts left out)")
+    export.add_argument("run_dir", type=Path)
+    export.add_argument("--sample", type=int, default=50, help="pairs to draw (default 50; all if fewer)")
+    export.add_argument("--seed", type=int, default=0, help="seed of the draw (default 0)")
+    export.add_argument("--out", type=Path, help="CSV to write (default: RUN_DIR/ratings-to-rate.csv)")
+    imported = rating_commands.add_parser("import", help="add a rated CSV to the run (a `rating` stage: human "
+                                          "acceptance and agreement with each judge) and re-render its reports")
+    imported.add_argument("run_dir", type=Path)
+    imported.add_argument("ratings", type=Path, help="the exported CSV with its `valid` column filled (yes/no)")
+
     compare = commands.add_parser("compare", help="what changed between two runs, with paired significance tests")
     compare.add_argument("run_a", type=Path, help="the reference run directory (A)")
     compare.add_argument("run_b", type=Path, help="the run compared with it (B)")
@@ -133,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     compare.add_argument("--allow-different-data", action="store_true",
                          help="compare runs of different tasks or test sets (numbers only, no paired tests)")
+    _add_correction_option(compare, "every paired test of the comparison (each method x metric)")
     return parser
 
 
@@ -156,6 +181,8 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
             print(f"{arguments.suite}: ok ({models}{len(suite.methods)} methods x {len(suite.seeds)} seeds, "
                   f"{len(suite.attacks)} attacks, {len(suite.perturbations)} perturbations, "
                   f"{len(suite.explainers)} explainers)")
+            for message in underpowered_gate_warnings(suite):
+                print(message, file=sys.stderr)
             _print_hub_downloads(suite, registry)
             return EXIT_OK
         if arguments.command == "plugins":
@@ -168,6 +195,8 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
             return _compare(arguments)
         if arguments.command == "gate":
             return _gate(arguments, registry)
+        if arguments.command == "ratings":
+            return _ratings(arguments, registry)
         if arguments.command == "new-plugin":
             from harness.authoring.plugin_template import next_steps, write_plugin_package
 
@@ -249,7 +278,7 @@ def _run(arguments: argparse.Namespace, registry: Registry, manager) -> int:
                          progress=not arguments.no_progress, run_id=arguments.run_id, baseline=arguments.baseline,
                          executor=arguments.executor, executor_options=executor_options,
                          artifacts=arguments.artifacts, allow_different_data=arguments.allow_different_data,
-                         debug=arguments.debug)
+                         debug=arguments.debug, correction=arguments.correction)
     try:
         summary = Runner(suite, registry, manager, options).run()
     except RuntimeError as error:  # e.g. --device cuda without a GPU
@@ -273,7 +302,7 @@ def _run(arguments: argparse.Namespace, registry: Registry, manager) -> int:
 
 def print_gates(gates) -> None:
     for gate in gates:
-        verdict = "SKIP" if gate.skipped else "PASS" if gate.passed else "FAIL"
+        verdict = {"skipped": "SKIP", "failed": "FAIL", "underpowered": "UNDERPOWERED"}.get(gate.verdict, "PASS")
         print(f"gate {verdict}: {gate.description}: {gate.detail}")
 
 
@@ -303,7 +332,7 @@ def _gate(arguments: argparse.Namespace, registry: Registry) -> int:
     baseline = load_baseline(arguments.baseline) if arguments.baseline is not None else None
     if baseline is not None:
         baseline = baseline.checked_against(run.manifest, arguments.allow_different_data)
-    outcomes = evaluate_gates(gates, run.results, run=run, baseline=baseline)
+    outcomes = evaluate_gates(gates, run.results, run=run, baseline=baseline, correction=arguments.correction)
     atomic_write_json(arguments.run_dir / "gates.json", [dataclasses.asdict(outcome) for outcome in outcomes])
     print_gates(outcomes)
     arguments.formats = None
@@ -386,9 +415,29 @@ def _compare(arguments: argparse.Namespace) -> int:
     if not 0 < arguments.alpha < 1:
         raise HarnessError(f"--alpha must be between 0 and 1, got {arguments.alpha}")
     for path in write_comparison(arguments.run_a, arguments.run_b, arguments.out or arguments.run_b / "compare",
-                                 arguments.alpha, arguments.allow_different_data):
+                                 arguments.alpha, arguments.allow_different_data, arguments.correction):
         print(f"report: {path}")
     return EXIT_OK
+
+
+def _ratings(arguments: argparse.Namespace, registry: Registry) -> int:
+    from harness.report.ratings import export_ratings, import_ratings
+
+    if arguments.ratings_command == "export":
+        if arguments.sample < 1:
+            raise HarnessError(f"--sample must be a positive number of pairs, got {arguments.sample}")
+        output = arguments.out or arguments.run_dir / "ratings-to-rate.csv"
+        count = export_ratings(arguments.run_dir, output, arguments.sample, arguments.seed)
+        print(f"wrote {count} adversarial pairs to rate: {output} (fill the `valid` column with yes or no, then "
+              f"`harness ratings import {arguments.run_dir} {output}`)")
+        return EXIT_OK
+    rows = import_ratings(arguments.run_dir, arguments.ratings)
+    for row in rows:
+        if row.metric == "human_acceptance":
+            print(f"{row.method} seed {row.seed} {row.component}: {row.n} rated, {100 * row.value:.0f}% valid "
+                  f"(95% CI {100 * row.ci_low:.0f}-{100 * row.ci_high:.0f}%)")
+    arguments.formats = None
+    return _report(arguments, registry)
 
 
 def _report(arguments: argparse.Namespace, registry: Registry) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
 
-from harness.core.errors import SourceLocation, SuiteError, SuiteErrors
+from harness.core.errors import HarnessError, SourceLocation, SuiteError, SuiteErrors
 
 if TYPE_CHECKING:
     import pandas
@@ -67,7 +67,8 @@ def run(suite: SuiteSource, *, output: Optional[Union[str, "os.PathLike[str]"]] 
         overrides: Sequence[str] = (), run_id: Optional[str] = None, device: str = "auto",
         baseline: Optional[Union[str, "os.PathLike[str]"]] = None, allow_different_data: bool = False,
         cache_dir: Optional[Union[str, "os.PathLike[str]"]] = None, progress: bool = False,
-        trust_remote_code: bool = False, offline: bool = False, plugins: Iterable[object] = ()) -> Run:
+        trust_remote_code: bool = False, offline: bool = False, plugins: Iterable[object] = (),
+        correction: str = "holm") -> Run:
     """Run a suite as `harness run` does and return the `Run`.
 
     :param suite: a suite file's path, a suite's YAML text, or a dict of the same keys (relative paths in a dict or
@@ -76,11 +77,16 @@ def run(suite: SuiteSource, *, output: Optional[Union[str, "os.PathLike[str]"]] 
     :param trust_remote_code: confirms a suite's `trust_remote_code: true`, as `--trust-remote-code`.
     :param offline: never open a network connection, as `harness --offline`.
     :param plugins: plugin objects or modules to register besides the installed ones (in-process plugins).
+    :param correction: the multiple-comparison correction of the significant baseline gates' paired tests, as
+        `--correction`: "holm" (Holm-Bonferroni, the default) or "none".
     """
     from harness.core.plugin_manager import make_plugin_manager
     from harness.core.registry import Registry
     from harness.core.runner import Runner, RunOptions
+    from harness.explain.significance import CORRECTIONS
 
+    if correction not in CORRECTIONS:
+        raise HarnessError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
     if offline:
         from harness.core.resources import OFFLINE_FLAGS
 
@@ -98,7 +104,7 @@ def run(suite: SuiteSource, *, output: Optional[Union[str, "os.PathLike[str]"]] 
     options = RunOptions(output=Path(output) if output is not None else None,
                          cache_dir=Path(cache_dir) if cache_dir is not None else None, device=device,
                          progress=progress, run_id=run_id, baseline=Path(baseline) if baseline is not None else None,
-                         allow_different_data=allow_different_data)
+                         allow_different_data=allow_different_data, correction=correction)
     summary = Runner(checked, registry, manager, options).run()
     return Run(summary.run_dir, summary.exit_code, summary.stages, summary.gates, summary.report_paths)
 

@@ -42,7 +42,16 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal, Optional, Sequence
 
-from harness import AttackOutcome, AttackRecord, Classifier, Example, HarnessError, StageEnvironment, hookimpl
+from harness import (
+    AttackOutcome,
+    AttackRecord,
+    Classifier,
+    Example,
+    HarnessError,
+    StageEnvironment,
+    hookimpl,
+    installed_versions,
+)
 
 
 @dataclass(frozen=True)
@@ -191,6 +200,8 @@ class _Search:
         for index, surface in enumerate(vocabulary.surfaces):
             self.index_of_surface.setdefault(surface.lower(), []).append(index)
         self.gradient_passes = 0
+        # A deterministic search (no seed to record): its results depend on the model code and the gradients.
+        self.library_versions = installed_versions("transformers", "torch")
         self.segment: Optional[int] = None
         """The attacked segment of the current example when it is a sentence pair (0 or 1); None for a text."""
         self.other: Optional[str] = None
@@ -250,6 +261,7 @@ class _Search:
             words_perturbed=sum(swaps[index] != words[index].core for index in swaps),
             words_total=len(words),
             seconds=time.perf_counter() - started,
+            library_versions=self.library_versions,
         )
 
     def model_input(self, attacked: str) -> Any:

@@ -96,6 +96,10 @@ class HtmlReporter:
                                                                                   record["original_scores"]),
                                                           "adversarial_cells": cells(record["adversarial_words"],
                                                                                      record["adversarial_scores"])})
+        # The judges' verdicts on each adversarial example (judge stages, one per attack).
+        verdicts: dict[tuple[str, int, str, str], dict[str, Any]] = {
+            (stage.method, stage.seed, stage.component, record["example_id"]): record
+            for stage in finished if stage.kind == "judge" for record in run.records(stage.stage_id, "verdicts")}
         attack_examples = []
         explain_examples = []
         for stage in finished:
@@ -106,6 +110,7 @@ class HtmlReporter:
                     left, right = segment_diff(record["original_text"], record["perturbed_text"])
                     attack_examples.append({
                         "stage": stage, "record": record, "left": left, "right": right,
+                        "judged": verdicts.get((stage.method, stage.seed, stage.component, record["example_id"])),
                         "attributions": stability.get((stage.method, stage.seed, stage.component,
                                                        record["example_id"]), [])})
             if stage.kind == "explain":

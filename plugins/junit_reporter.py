@@ -1,8 +1,13 @@
 """Reporter `junit`: junit.xml, one test case per gate (and one per crashed stage) for CI test-report views.
 
 A failed gate is a <failure> whose message says what was measured against which threshold, with its confidence
-interval; a crashed stage is an <error> with its traceback. CI systems (GitLab, Jenkins, GitHub test reporters)
-show these next to the unit tests.
+interval (and for a significant baseline gate its p-value and Holm-adjusted p-value); a crashed stage is an <error>
+with its traceback. A baseline gate given no baseline is <skipped>; so is an underpowered gate (it held, but its
+sample is too small to detect the move it allows), with a message that starts "underpowered:" and names the sample
+that would suffice: CI test views show skipped tests apart from passing ones, where a passing test's output goes
+unread. Gates with a paired test also carry <properties> (p_value, adjusted_p_value, detectable_change,
+sufficient_sample) for tools that read them. CI systems (GitLab, Jenkins, GitHub test reporters) show these next to
+the unit tests.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from xml.etree import ElementTree
 
-from harness import ReportRequest, hookimpl
+from harness import GateOutcome, ReportRequest, hookimpl
 
 
 class JunitReporter:
@@ -28,14 +33,20 @@ class JunitReporter:
         failures = sum(not gate.passed for gate in run.gates)
         testsuite = ElementTree.Element("testsuite", name=f"harness gates: {suite_name}",
                                         tests=str(len(run.gates) + len(crashed)), failures=str(failures),
-                                        errors=str(len(crashed)), skipped=str(sum(gate.skipped for gate in run.gates)),
+                                        errors=str(len(crashed)),
+                                        skipped=str(sum(gate.verdict in ("skipped", "underpowered")
+                                                        for gate in run.gates)),
                                         time=f"{float(run.manifest.get('duration_seconds') or 0):.3f}")
         for gate in run.gates:
             case = ElementTree.SubElement(testsuite, "testcase", classname=f"{suite_name}.gates",
                                           name=xml_safe(gate.description))
             message = xml_safe(gate.detail or f"{gate.metric} {gate.op} {gate.threshold}: measured {gate.measured}")
+            _statistics(case, gate)
             if gate.skipped:
                 ElementTree.SubElement(case, "skipped", message=message)
+            elif gate.underpowered:
+                ElementTree.SubElement(case, "skipped", message=f"underpowered: {message}")
+                ElementTree.SubElement(case, "system-out").text = message
             elif not gate.passed:
                 ElementTree.SubElement(case, "failure", message=message, type="GateFailed").text = message
             else:
@@ -50,6 +61,18 @@ class JunitReporter:
         atomic_write_text(path, '<?xml version="1.0" encoding="UTF-8"?>\n'
                           + ElementTree.tostring(testsuite, encoding="unicode") + "\n")
         return [path]
+
+
+def _statistics(case: ElementTree.Element, gate: GateOutcome) -> None:
+    """The gate's test statistics as <properties>, where it ran a test."""
+    values = {name: getattr(gate, name) for name in ("p_value", "adjusted_p_value", "detectable_change",
+                                                      "sufficient_sample")}
+    if values["p_value"] is None and values["detectable_change"] is None and values["sufficient_sample"] is None:
+        return
+    properties = ElementTree.SubElement(case, "properties")
+    for name, value in values.items():
+        if value is not None:
+            ElementTree.SubElement(properties, "property", name=name, value=f"{value:.6g}")
 
 
 @hookimpl

@@ -1,16 +1,18 @@
 """Reporter `markdown`: summary.md, the run in a few lines of Markdown for CI step summaries and PR comments.
 
-Gates first (what decides the build), then the comparison table (values with 95% CIs, the best of each column in
-bold), then what the run's task kind adds (`ReportView.markdown_sections`, Markdown the kind escaped itself), then
-failed stages. Text from suites and plugins is escaped so it cannot break the tables.
+Gates first (what decides the build; p-values raw and Holm-adjusted; underpowered gates flagged), then the
+comparison table (values with 95% CIs, the best of each column in bold), then what the run's task kind adds
+(`ReportView.markdown_sections`, Markdown the kind escaped itself), then failed stages. Text from suites and
+plugins is escaped so it cannot break the tables.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
-from harness import ReportRequest, ReportView, hookimpl
+from harness import GateOutcome, ReportRequest, ReportView, hookimpl
 
 
 @dataclass(frozen=True)
@@ -34,13 +36,7 @@ class MarkdownReporter:
                  f"seeds {escape(', '.join(str(seed) for seed in manifest.get('seeds', [])))} · "
                  f"device {escape(manifest.get('device', ''))} · run `{escape(manifest.get('run_id', ''))}`", ""]
         if run.gates:
-            failed = sum(not gate.passed for gate in run.gates)
-            lines += [f"### Gates: {'all passed' if not failed else f'{failed} of {len(run.gates)} failed'}", "",
-                      "| gate | result | measured | detail |", "|---|---|---|---|"]
-            lines += [f"| {escape(gate.description)} | "
-                      f"{'⏭ skipped' if gate.skipped else '✅ pass' if gate.passed else '❌ FAIL'} | "
-                      f"{format_value(gate.measured, False)} | {escape(gate.detail)} |" for gate in run.gates]
-            lines.append("")
+            lines += _gate_lines(run.gates)
         table = comparison_table(run.results, stored_methods(run))
         columns = table.columns[: self.config.max_columns]
         if columns:
@@ -60,8 +56,8 @@ class MarkdownReporter:
                                  f"–{format_value(cell.ci_high, column.percent)})")
                     values.append(f"**{text}**" if table.best(column) == method else text)
                 lines.append(f"| {escape(method)} | " + " | ".join(values) + " |")
-            lines += ["", "Percentages for accuracies and rates; 95% bootstrap CIs in brackets; best of each column "
-                          "in bold.", ""]
+            lines += ["", "Percentages for accuracies and rates; 95% CIs in brackets (Wilson score for accuracies "
+                          "and rates, percentile bootstrap otherwise); best of each column in bold.", ""]
         view = request.view if request.view is not None else ReportView()
         for section in view.markdown_sections:
             lines += [section.rstrip("\n"), ""]
@@ -74,6 +70,30 @@ class MarkdownReporter:
         path = request.output_dir / "summary.md"
         atomic_write_text(path, "\n".join(lines))
         return [path]
+
+
+VERDICTS = {"passed": "✅ pass", "failed": "❌ FAIL", "skipped": "⏭ skipped", "underpowered": "⚠️ underpowered"}
+
+
+def _gate_lines(gates: Sequence[GateOutcome]) -> list[str]:
+    """The gates table: verdict, measured value, p-values (raw and Holm-adjusted) where a gate tested, detail."""
+    from harness import format_value
+    from harness import markdown_escape as escape
+
+    failed = sum(gate.verdict == "failed" for gate in gates)
+    underpowered = sum(gate.verdict == "underpowered" for gate in gates)
+    title = "all passed" if not failed else f"{failed} of {len(gates)} failed"
+    title += f", {underpowered} underpowered" if underpowered else ""
+    p_value = lambda value: "–" if value is None else f"{value:.3g}"  # noqa: E731
+    lines = [f"### Gates: {title}", ""]
+    if underpowered:
+        lines += ["⚠️ An underpowered gate held only because its sample is too small to detect the move it allows "
+                  "(its detail says the sample that would suffice); it does not fail the build.", ""]
+    lines += ["| gate | result | measured | p | p (Holm) | detail |", "|---|---|---|---|---|---|"]
+    lines += [f"| {escape(gate.description)} | {VERDICTS[gate.verdict]} | {format_value(gate.measured, False)} | "
+              f"{p_value(gate.p_value)} | {p_value(gate.adjusted_p_value)} | {escape(gate.detail)} |"
+              for gate in gates]
+    return lines + [""]
 
 
 @hookimpl

@@ -14,7 +14,7 @@ Reported: entity F1 before and under attack (bootstrap intervals), the attack su
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Optional, Sequence
 
 from harness import StageEnvironment, TaskData, TokenExample, hookimpl
@@ -62,8 +62,9 @@ class NerGreedyAttack:
 
     def attack_tokens(self, classifier, examples: Sequence[TokenExample], task: TaskData,
                       env: StageEnvironment):
-        from harness import EntityPool, attack_sentences, character_edits, wordnet_synonyms
+        from harness import EntityPool, attack_sentences, character_edits, installed_versions, wordnet_synonyms
 
+        versions = installed_versions("transformers", "torch")  # what the queries ran on (records keep them)
         substitutions = wordnet_synonyms if self.config.substitutions == "synonyms" else character_edits
         pool = EntityPool.from_examples(task.train, task.label_names) if self.config.swap_entities else None
         predictor = classifier.predictor
@@ -71,9 +72,9 @@ class NerGreedyAttack:
         bar = env.progress(total=len(examples), desc=PLUGIN, unit="sentence")
         try:
             for example in examples:
-                records.extend(attack_sentences(predictor.tag, [example], task.label_names,
-                                                settings=self.config.settings(env.seed),
-                                                substitutions=substitutions, entity_pool=pool))
+                records.extend(replace(record, library_versions=versions) for record in attack_sentences(
+                    predictor.tag, [example], task.label_names, settings=self.config.settings(env.seed),
+                    substitutions=substitutions, entity_pool=pool))
                 bar.update(1)
         finally:
             bar.close()

@@ -90,6 +90,8 @@ def check_records(classifier, examples, outcome, queries_before, max_swaps):
         assert record.original_text == example.text and record.label == example.label
         assert record.num_queries > 0
         assert record.words_total == len(example.text.split())
+        # A deterministic search: no seed; its gradients and queries ran on these.
+        assert record.seed is None and [name for name, _ in record.library_versions] == ["transformers", "torch"]
         assert 0.5 <= record.original_confidence <= 1 and 0.5 <= record.perturbed_confidence <= 1
         [prediction] = classifier.predictor.predict([record.perturbed_text])
         assert record.perturbed_prediction == prediction

@@ -193,7 +193,8 @@ def test_compare_and_baseline_gates_refuse_runs_of_different_test_sets(tmp_path,
     assert main(["compare", str(reference), str(other_test_set), "--allow-different-data"]) == 0
     markdown = (other_test_set / "compare" / "compare.md").read_text(encoding="utf-8")
     rows = [line.split(" | ") for line in markdown.splitlines() if line.startswith("| ") and "---" not in line][1:]
-    assert rows and all(row[5] == "–" and row[6].strip(" |") == "" for row in rows)  # no p-value, no verdict
+    # No p-value (raw or Holm-adjusted), no verdict.
+    assert rows and all(row[5] == row[6] == "–" and row[7].strip(" |") == "" for row in rows)
 
     gates = tmp_path / "gates.yaml"
     gates.write_text("gates:\n  - {metric: accuracy, stage: evaluate, name: no significant drop,\n"

@@ -1,11 +1,11 @@
 """The metric catalog (harness/report/metric_catalog.py) against the code, docs/metrics.md against the catalog, the
 results.json schema against the json reporter, and harness.testing's sample run against both.
 
-The code's metric names are found where they are written: the name given to `Metric(...)`, `bootstrap_metric(...)`
-and the training loop's `_metric(...)`, to `dataclasses.replace(metric, name=...)`, and to `ResultRow(metric=...)`
-(harness/ and plugins/). A literal name must be in the catalog; a name computed at run time must be one of
-COMPUTED_NAMES below, whose resolver produces its names. Each side must hold the other's names, and each built-in
-kind's stages must write exactly the catalog's names for that stage.
+The code's metric names are found where they are written: the name given to `Metric(...)`, `bootstrap_metric(...)`,
+`proportion_metric(...)` and the training loop's `_metric(...)`, to `dataclasses.replace(metric, name=...)`, and to
+`ResultRow(metric=...)` (harness/ and plugins/). A literal name must be in the catalog; a name computed at run time
+must be one of COMPUTED_NAMES below, whose resolver produces its names. Each side must hold the other's names, and
+each built-in kind's stages must write exactly the catalog's names for that stage.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from harness.report.metric_catalog import METRICS, SEQUENCE, TOKEN, TYPE
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted([*(ROOT / "harness").rglob("*.py"), *(ROOT / "plugins").glob("*.py")])
-EMITTERS = {"Metric", "bootstrap_metric", "_metric"}
+EMITTERS = {"Metric", "bootstrap_metric", "proportion_metric", "_metric"}
 
 
 # ----------------------------------------------------------------------------------- names in the code
@@ -101,7 +101,7 @@ def flip_metric_names() -> set[str]:
     from harness.kinds.token.stages import EntityChange, flip_metrics
 
     changes = [EntityChange("PER", (0, 1), (0, 1), True, False), EntityChange("LOC", (2, 3), (2, 3), True, True)]
-    return {typed(metric.name) for metric in flip_metrics(changes, seed=0)}
+    return {typed(metric.name) for metric in flip_metrics(changes)}
 
 
 def training_loop_names(kinds=None) -> set[str]:
@@ -192,8 +192,9 @@ def test_the_catalog_names_each_built_in_kinds_stages_in_order():
 
 def stage_names(label: str) -> dict[str, set[str]]:
     """What each stage of a built-in kind writes, from the functions that write it."""
+    from harness.attack.judging import judge_metrics
     from harness.attack.metrics import attack_metrics
-    from harness.core.types import AttackRecord
+    from harness.core.types import AttackRecord, Verdict
     from harness.kinds.base import TaskKind
 
     kinds = builtin_kinds()
@@ -214,6 +215,7 @@ def stage_names(label: str) -> dict[str, set[str]]:
             "evaluate": literal_names(stages, "evaluate") | literal_names(harness / "core" / "statistics.py",
                                                                            "bootstrap_macro_f1"),
             "attack": {metric.name for metric in attack_metrics([record], 1)} | literal_names(stages, "attack"),
+            "judge": {typed(metric.name) for metric in judge_metrics([record], {"a": [Verdict(True)]}, ["a"])},
             "perturb": literal_names(stages, "perturb"),
             "explain": (literal_names(stages, "explain") | per_example_explainer_names() | explain_metrics
                         | literal_names(harness / "explain" / "quality.py")),
@@ -253,13 +255,15 @@ def test_catalog_entries_are_well_formed_and_unique():
         assert info.kinds and set(info.kinds) <= set(catalog.KIND_TITLES), info
         assert info.stage in {stage.name for stage in catalog.STAGE_KINDS}, info
         assert info.meaning.endswith(".") and info.unit, info
+        assert info.interval in catalog.INTERVALS, info
         for kind in info.kinds:
             assert (kind, info.stage, info.name) not in seen, f"{info.name} twice for {kind} {info.stage}"
             seen.add((kind, info.stage, info.name))
     assert catalog.find_metric("evaluate", "entity_f1/PER", TOKEN).name == f"entity_f1/{TYPE}"
     assert catalog.find_metric("evaluate", "entity_f1/PER", SEQUENCE) is None
-    assert catalog.find_metric("attack", "attack_success_rate", TOKEN).interval is False
-    assert catalog.find_metric("attack", "attack_success_rate", SEQUENCE).interval is True
+    assert catalog.find_metric("attack", "attack_success_rate", TOKEN).interval == catalog.WILSON
+    assert catalog.find_metric("attack", "mean_queries", SEQUENCE).interval == catalog.BOOTSTRAP
+    assert catalog.find_metric("attack", "model_forwards", SEQUENCE).interval == catalog.NO_INTERVAL
     assert catalog.find_metric("perturb", "a_plugins_own_metric") is None
 
 
@@ -282,8 +286,9 @@ def test_what_reports_gates_and_comparisons_name_is_in_the_catalog_with_the_same
 
 
 def test_record_files_the_kinds_write_are_in_the_catalog():
-    written = {match for path in (ROOT / "harness" / "kinds").rglob("*.py")
-               for match in re.findall(r'"([a-z-]+)\.jsonl"', path.read_text(encoding="utf-8"))}
+    sources = [*(ROOT / "harness" / "kinds").rglob("*.py"), ROOT / "harness" / "report" / "ratings.py"]
+    written = {match for path in sources
+               for match in re.findall(r'["}.]([a-z-]+)\.jsonl"', path.read_text(encoding="utf-8"))}
     assert written == {record.name for record in catalog.RECORD_FILES}
 
 
@@ -384,7 +389,7 @@ def test_the_sample_run_holds_every_stage_kind_with_its_real_metrics_and_records
                     if record["status"] == "successful"]
     assert (pair["example_id"], pair["adversarial_text"]) == (successful["example_id"], successful["perturbed_text"])
     with_interval = [row for row in run.results if row.ci_low is not None]
-    assert with_interval and all(catalog.find_metric(row.stage, row.metric, SEQUENCE).interval
+    assert with_interval and all(catalog.find_metric(row.stage, row.metric, SEQUENCE).interval != catalog.NO_INTERVAL
                                  for row in with_interval)
     assert [stage.stage_id for stage in run.stages if stage.status == "error"] == ["lora/seed0/attack/deepwordbug"]
 

@@ -145,6 +145,8 @@ def test_attack_reports_entity_f1_under_attack_and_flip_rates(ner_run):
     assert len(records) == 4
     for record in records:
         assert len(record["perturbed_tokens"]) == len(record["perturbed_tags"]) == len(record["perturbed_prediction"])
+        assert record["seed"] == 0  # the cell's seed: the candidate samples draw from text_rng(seed, ...)
+        assert [name for name, _ in record["library_versions"]] == ["transformers", "torch"]
 
 
 def test_perturbations_keep_entity_spans_aligned(ner_run):

@@ -522,6 +522,7 @@ def test_attack_breaks_the_trigger_word_first():
                                                                                                True)
     again = attack_sentence(trigger_tagger, sentence, LABELS, settings=settings)
     assert again.perturbed_tokens == record.perturbed_tokens  # seeded
+    assert record.seed == settings.seed and record.library_versions == ()  # a dictionary tagger: no library
 
 
 def test_attack_budget_skips_and_failures():

@@ -8,6 +8,9 @@ An example a time cap stopped before its search decided (`stopped_by`, status "s
 left out of accuracy under attack and the success rate and counted in `capped_examples`. One a query budget
 stopped failed, as in TextAttack: the attacker had no queries left. `cut_examples` counts examples longer than the
 model's window, of which only the part the model reads was attacked.
+
+The three rates are proportions of examples and get Wilson score intervals; the means (perturbed words,
+queries) get bootstrap intervals (harness.core.statistics says why).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from harness.core.statistics import bootstrap_metric
+from harness.core.statistics import bootstrap_metric, proportion_metric
 from harness.core.types import AttackRecord, Metric
 
 
@@ -27,10 +30,9 @@ def attack_metrics(records: Sequence[AttackRecord], model_forwards: int, seed: i
     attacked = [record for record in records if record.status != "skipped"]
     successful = [record for record in records if record.status == "successful"]
     metrics = [
-        bootstrap_metric("clean_accuracy", [record.original_prediction == record.label for record in records],
-                         seed=seed),
-        bootstrap_metric("accuracy_under_attack", [record.status == "failed" for record in decided], seed=seed),
-        bootstrap_metric("attack_success_rate", [record.status == "successful" for record in attacked], seed=seed),
+        proportion_metric("clean_accuracy", [record.original_prediction == record.label for record in records]),
+        proportion_metric("accuracy_under_attack", [record.status == "failed" for record in decided]),
+        proportion_metric("attack_success_rate", [record.status == "successful" for record in attacked]),
         Metric("attacked_examples", float(len(attacked)), n=total),
         Metric("skipped_examples", float(total - len(attacked)), n=total),
         Metric("capped_examples", float(len(capped)), n=total),

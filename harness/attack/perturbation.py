@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import random
 
 
@@ -17,6 +18,18 @@ def text_rng(seed: int, name: str, text: str) -> random.Random:
 def text_seed(seed: int, name: str, text: str) -> int:
     """An integer seed that depends only on (seed, name, text), for libraries seeded through global state."""
     return text_rng(seed, name, text).getrandbits(32)
+
+
+def installed_versions(*distributions: str) -> tuple[tuple[str, str], ...]:
+    """(distribution, version) of each of `distributions` that is installed, in the order given: what an attack
+    records as its search's `library_versions` (as pip and the run's manifest name them)."""
+    versions = []
+    for name in distributions:
+        try:
+            versions.append((name, importlib.metadata.version(name)))
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return tuple(versions)
 
 
 def changes_for(rate: float, candidates: int) -> int:

@@ -9,6 +9,7 @@ InputColumnModification only recognises columns literally named premise/hypothes
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any, Optional, Sequence
@@ -39,13 +40,16 @@ if not any(isinstance(existing, _DropModelClassWarning) for existing in _textatt
 
 from textattack.constraints import PreTransformationConstraint  # noqa: E402
 
-from harness.attack.perturbation import text_seed  # noqa: E402
+from harness.attack.perturbation import installed_versions, text_seed  # noqa: E402
 from harness.core.pairs import make_attack_record, model_input  # noqa: E402
 from harness.core.types import AttackOutcome, Example, StageEnvironment  # noqa: E402
 from harness.modeling.textattack_wrapper import PredictorModelWrapper  # noqa: E402, F401 (its public home here)
 
 PAIR_COLUMNS = ("text", "text_pair")
 """Column names of a sentence pair's AttackedText (the Example fields they come from)."""
+
+SEARCH_LIBRARIES = ("textattack", "transformers", "torch")
+"""What a TextAttack search runs on; their versions go into each record (`library_versions`)."""
 
 
 # Transformations that collect candidate words in a Python set and return list(set): their order follows string
@@ -164,21 +168,23 @@ def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Examp
     forwards_before = classifier.predictor.forwards
     prewarm_first_queries(attack, classifier.predictor, examples)
     clock = SearchClock(attack.goal_function, max_seconds_per_example)
+    versions = installed_versions(*SEARCH_LIBRARIES)
     for example in env.progress(examples, desc="attack", unit="example"):
         # Seeded per example: a randomised search (DeepWordBug's character choices) then gives the same result
-        # whichever examples ran before it, so reused per-example results and worker slices stay exact.
-        seed_everything(text_seed(env.seed, "attack", example.id))
+        # whichever examples ran before it, so reused per-example results and worker slices stay exact. The
+        # record keeps the seed, so the example can be replayed with plain TextAttack.
+        seed = text_seed(env.seed, "attack", example.id)
+        seed_everything(seed)
         started = time.perf_counter()
         clock.start()
         try:
             result = attack.attack(textattack_input(example), example.label)
+            record = _record(example, result, attack.goal_function.query_budget, time.perf_counter() - started)
         except TimeCapReached:
             attack.clear_cache()
-            records.append(_capped_record(example, classifier.predictor, attack.goal_function.num_queries,
-                                          f"time cap of {max_seconds_per_example:g} s",
-                                          time.perf_counter() - started))
-            continue
-        records.append(_record(example, result, attack.goal_function.query_budget, time.perf_counter() - started))
+            record = _capped_record(example, classifier.predictor, attack.goal_function.num_queries,
+                                    f"time cap of {max_seconds_per_example:g} s", time.perf_counter() - started)
+        records.append(dataclasses.replace(record, seed=seed, library_versions=versions))
     return AttackOutcome(records=tuple(records), model_forwards=classifier.predictor.forwards - forwards_before)
 
 

@@ -157,8 +157,9 @@ _SAMPLE_TYPOS = ("grwat", "awfyl", "it is a good film , but the ending is terrib
 def sample_run_dir(tmp_dir: Path) -> Path:
     """A small stored run (what `harness run` writes) for reporters: every stage kind of a text classification run
     with its real metric names (docs/metrics.md) and per-example records where reporters read them. The task; method
-    `full` with augment, finetune, evaluate, the attack `deepwordbug`, the perturbation `keyboard-typos` and the
-    explainer `integrated-gradients` (with a stability pair from the attack); method `lora` with the same stages but
+    `full` with augment, finetune, evaluate, the attack `deepwordbug` (and its judge stage), the perturbation
+    `keyboard-typos` and the explainer `integrated-gradients` (with a stability pair from the attack); method `lora`
+    with the same stages but
     its attack failed (error and traceback); a gate; results with and without CIs, and a NaN value. Returns its
     directory, tmp_dir/sample/sample-run."""
     from harness.core.store import RunStore
@@ -257,7 +258,7 @@ class _SampleRun:
                  {"history": [dataclasses.asdict(record) for record in history]})
 
     def evaluate(self, method: str) -> None:
-        from harness.core.statistics import bootstrap_macro_f1, bootstrap_metric
+        from harness.core.statistics import bootstrap_macro_f1, proportion_metric
 
         predictions = _SAMPLE_RUN_PREDICTIONS[method]
         labels = [example.label for example in self.test]
@@ -265,7 +266,7 @@ class _SampleRun:
                     "confidence": 0.6 + 0.05 * number} for number, (example, prediction)
                    in enumerate(zip(self.test, predictions))]
         self.add(f"{method}/seed0/evaluate", "evaluate", method, method,
-                 [bootstrap_metric("accuracy", [int(p == label) for p, label in zip(predictions, labels)]),
+                 [proportion_metric("accuracy", [int(p == label) for p, label in zip(predictions, labels)]),
                   bootstrap_macro_f1(labels, predictions, 2)], {"predictions": records})
 
     def attack(self, method: str) -> None:
@@ -283,17 +284,28 @@ class _SampleRun:
         self.add(f"{method}/seed0/attack/deepwordbug", "attack", "deepwordbug", method,
                  [*attack_metrics(records, model_forwards=52), _count("reused_examples", 0, n=len(records))],
                  {"attack": [dataclasses.asdict(record) for record in records]})
+        self.judge(method, records)
+
+    def judge(self, method: str, records: Sequence[Any]) -> None:
+        """The judge stage of the attack: the `similarity` judge accepts its one success, `grammar` does not."""
+        from harness.attack.judging import judge_metrics, verdict_records
+        from harness.core.types import Verdict
+
+        verdicts = {"similarity": [Verdict(True, 0.91)], "grammar": [Verdict(False, 1.0, "1 new grammar error")]}
+        self.add(f"{method}/seed0/judge/deepwordbug", "judge", "deepwordbug", method,
+                 judge_metrics(records, verdicts, ["similarity"]),
+                 {"verdicts": verdict_records(records, verdicts, ["similarity"])})
 
     def perturb(self, method: str) -> None:
-        from harness.core.statistics import bootstrap_metric
+        from harness.core.statistics import proportion_metric
 
         before = _SAMPLE_RUN_PREDICTIONS[method]
         after = (0, 0, 1, 1) if method == "full" else (1, 1, 1, 0)
         records = [{"example_id": example.id, "original_text": example.text, "perturbed_text": text,
                     "label": example.label, "original_prediction": b, "perturbed_prediction": a}
                    for example, text, b, a in zip(self.test, _SAMPLE_TYPOS, before, after)]
-        metrics = [bootstrap_metric("perturbed_accuracy", [int(a == e.label) for a, e in zip(after, self.test)]),
-                   bootstrap_metric("flip_rate", [int(a != b) for a, b in zip(after, before)]),
+        metrics = [proportion_metric("perturbed_accuracy", [int(a == e.label) for a, e in zip(after, self.test)]),
+                   proportion_metric("flip_rate", [int(a != b) for a, b in zip(after, before)]),
                    Metric("changed_text_rate", 1.0, n=len(self.test))]
         self.add(f"{method}/seed0/perturb/keyboard-typos", "perturb", "keyboard-typos", method, metrics,
                  {"perturb": records})

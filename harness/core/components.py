@@ -12,6 +12,7 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 
 from harness.core.types import (
     AttackOutcome,
+    AttackRecord,
     Example,
     ExecutionPlan,
     ExplainOutcome,
@@ -20,9 +21,11 @@ from harness.core.types import (
     TaskData,
     TrainedModel,
     TrainRequest,
+    Verdict,
 )
 
-COMPONENT_KINDS = ("task", "finetuner", "attack", "augmenter", "explainer", "reporter", "executor", "task-kind")
+COMPONENT_KINDS = ("task", "finetuner", "attack", "augmenter", "explainer", "reporter", "executor", "task-kind",
+                   "judge")
 AUTHORING_KINDS = ("task", "finetuner", "attack", "augmenter", "explainer", "reporter")
 """Kinds `harness new-plugin` writes a package for and harness.testing checks (executors and task kinds: see
 docs/plugins.md)."""
@@ -62,6 +65,12 @@ class Augmenter(Protocol):
 
 class Explainer(Protocol):
     def explain(self, classifier: Classifier, examples: Sequence[Example], env: StageEnvironment) -> ExplainOutcome: ...
+
+
+class Judge(Protocol):
+    def judge(self, records: Sequence[AttackRecord], env: StageEnvironment) -> Sequence[Verdict]:
+        """One verdict per record (successful adversarial examples: `original_text` vs `perturbed_text`, and the
+        `_pair` fields of sentence pairs), in order."""
 
 
 class Reporter(Protocol):

@@ -63,6 +63,15 @@ def register_explainers(register):
 
 
 @hookspec
+def register_judges(register):
+    """Contribute judges (`judges:`): factories of objects with `judge(records, env) -> [Verdict, ...]`, one verdict
+    per successful adversarial example (an `AttackRecord`): is it still a valid example of its label?
+
+    :param register: `register(name, factory, config=None, description="", version=None)`.
+    """
+
+
+@hookspec
 def register_reporters(register):
     """Contribute reporters: factories of objects with `render(ReportRequest) -> list[Path]`.
 

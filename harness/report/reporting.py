@@ -26,6 +26,10 @@ HIGHER_IS_BETTER = {
     "macro_f1": True,
     "accuracy_under_attack": True,
     "attack_success_rate": False,
+    "valid_success_rate": False,
+    "valid_accuracy_under_attack": True,
+    "valid_adversarial_share": False,
+    "human_acceptance": False,
     "mean_abs_convergence_delta": False,
     "perturbed_accuracy": True,
     "flip_rate": False,
@@ -115,6 +119,9 @@ COLUMN_PLAN = (  # (stage, metric, title, percent); a metric ending in "/*" is o
     ("attack", "accuracy_under_attack", "Accuracy under attack", True),
     ("attack", "entity_f1_under_attack", "Entity F1 under attack", True),
     ("attack", "attack_success_rate", "Attack success rate", True),
+    ("judge", "valid_success_rate", "Valid success rate", True),
+    ("judge", "judge_acceptance/*", "Accepted by", True),
+    ("rating", "human_acceptance", "Valid by human raters", True),
     ("attack", "entity_flip_rate", "Entity flip rate", True),
     ("attack", "perturbed_word_percentage", "Words perturbed %", False),
     ("attack", "mean_queries", "Queries / example", False),
@@ -166,7 +173,7 @@ def comparison_table(rows: Sequence[ResultRow], methods: Sequence[str]) -> Compa
             present_components[row.stage].append(row.component)
     columns = []
     for stage, planned, title, percent in COLUMN_PLAN:
-        components = present_components[stage] if stage in ("attack", "perturb", "explain") else [""]
+        components = present_components[stage] if stage in ("attack", "judge", "rating", "perturb", "explain") else [""]
         for component in components:
             if planned.endswith("/*"):  # per entity type: the types this run has, sorted
                 family = planned[:-1]

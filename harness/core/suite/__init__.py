@@ -8,11 +8,12 @@ The package, by concern (each module imports only the ones above it):
 - `spec`: the keys a suite may have and the frozen dataclasses validation produces (`Suite`, `ComponentRef`, ...);
 - `yaml_loading`: located YAML (`load_yaml_with_locations`);
 - `checker`: `Checker`, which collects problems, and the checks of components (`{use: NAME, ...params}`);
-- `model_checks`, `gate_checks`, `overrides`: the `model:` and `gates:` sections, and `--set KEY.PATH=VALUE`;
+- `model_checks`, `gate_checks`, `overrides`: the `model:` and `gates:` sections (and the warning that a
+  significant gate's budgets are too small to detect its allowed move), and `--set KEY.PATH=VALUE`;
 - `parsing`: `parse_suite`, `load_suite`, `read_suite_text` and `hub_downloads`.
 """
 
-from harness.core.suite.gate_checks import parse_gates
+from harness.core.suite.gate_checks import parse_gates, underpowered_gate_warnings
 from harness.core.suite.model_checks import resolve_model_location
 from harness.core.suite.overrides import apply_override
 from harness.core.suite.parsing import hub_downloads, load_suite, parse_suite, read_suite_text
@@ -43,4 +44,5 @@ __all__ = [
     "parse_suite",
     "read_suite_text",
     "resolve_model_location",
+    "underpowered_gate_warnings",
 ]

@@ -180,3 +180,58 @@ def _gate_name(gate: Mapping[str, Any]) -> str:
                  else f"falls at most {rule.get('max_decrease')}")
         return f"{scope + ' ' if scope else ''}{gate['metric']} {limit} vs baseline"
     return f"{scope + ' ' if scope else ''}{gate['metric']} {gate['op']} {gate['threshold']}"
+
+
+def underpowered_gate_warnings(suite: Any) -> list[str]:
+    """Before a run: a warning, at the gate's file:line, for each significant baseline gate on a 0/1 metric whose
+    budgets give fewer paired examples than a move of its allowance needs (80% power at its alpha, best case: see
+    harness.core.gates), with the sample that would suffice; a note where the sample is unknown until the data is
+    loaded. Warnings, not errors: the verdict itself comes after the run, from the examples actually paired."""
+    from harness.explain.significance import PER_EXAMPLE_OUTCOMES, sufficient_sample
+
+    messages = []
+    for gate in suite.gates:
+        rule = gate.baseline
+        allowance = None if rule is None else rule.max_increase if rule.max_increase is not None else rule.max_decrease
+        if rule is None or not rule.significant or not allowance:
+            continue
+        stages = [stage for stage, metric in PER_EXAMPLE_OUTCOMES
+                  if metric == gate.metric and (gate.stage is None or stage == gate.stage)]
+        needed = sufficient_sample(allowance, rule.alpha)
+        move = "rise" if rule.max_increase is not None else "fall"
+        for stage in stages:
+            per_seed, source = _budgeted_examples(suite.budgets, stage)
+            seeds = len(suite.seeds)
+            pooled = " (seeds pooled)" if seeds > 1 else ""
+            what = (f"gate {gate.name!r} ({stage}) needs {needed} paired examples{pooled} to detect a {move} of "
+                    f"{allowance:g} with 80% power at alpha {rule.alpha:g} (best case)")
+            if per_seed is None:
+                messages.append(f"{gate.location}: note: {what}; how many it gets is not known before the data is "
+                                f"loaded ({source}): the run's gate says whether it is underpowered")
+            elif per_seed * seeds < needed:
+                given = f"{seeds} seeds x {per_seed}" if seeds > 1 else f"{per_seed}"
+                fewer = ("; fewer, as attack_success_rate counts only the examples attacked"
+                         if gate.metric == "attack_success_rate" else "")
+                messages.append(f"{gate.location}: warning: underpowered: {what}, but the budgets give at most "
+                                f"{per_seed * seeds} ({given} from {source}{fewer}); raise the budget to at least "
+                                f"{-(-needed // seeds)} examples per seed, add seeds, or allow a larger move")
+    return messages
+
+
+def _budgeted_examples(budgets: Any, stage: str) -> tuple[Optional[int], str]:
+    """(the most test examples a stage of each seed sees under the budgets, or None where that depends on the test
+    split's size, and which budget says so)."""
+    evaluated = budgets.max_eval_examples if isinstance(budgets.max_eval_examples, int) else None
+    if stage != "attack":
+        if evaluated is None:
+            return None, "budgets.max_eval_examples is not a count: the test split's size decides"
+        return evaluated, "budgets.max_eval_examples"
+    attacked = budgets.max_attack_examples
+    if isinstance(attacked, int):
+        return (attacked, "budgets.max_attack_examples") if evaluated is None or attacked <= evaluated else (
+            evaluated, "budgets.max_eval_examples")
+    if evaluated is None:
+        return None, "budgets.max_attack_examples and max_eval_examples are not counts: the test split's size decides"
+    if attacked is None:
+        return evaluated, "budgets.max_eval_examples"
+    return min(evaluated, max(1, round(attacked * evaluated))), "budgets.max_attack_examples of max_eval_examples"

@@ -24,12 +24,10 @@ def resolve_model_location(name: str, location: Optional[SourceLocation] = None)
     A relative directory is looked for where `location` says paths written there are relative to (the suite
     file's directory, or the current one for `--set`); without a location, in the current directory."""
     if name in PACKAGED_MODELS:
-        import importlib.util
+        from harness.core.resources import packaged_model_dir
 
-        spec = importlib.util.find_spec(PACKAGED_MODELS[name])
-        if spec is None or not spec.submodule_search_locations:
-            return None
-        return str(Path(list(spec.submodule_search_locations)[0]) / "model")
+        directory = packaged_model_dir(name)
+        return str(directory) if directory is not None else None
     candidate = resolve_suite_path(name, location)
     if os.path.isdir(candidate):
         return candidate

@@ -84,6 +84,7 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
         attacks=lists["attacks"],
         perturbations=lists["perturbations"],
         explainers=lists["explainers"],
+        judges=lists["judges"],
         seeds=seeds,
         train_sizes=train_sizes,
         budgets=budgets,
@@ -260,7 +261,7 @@ def hub_downloads(suite: Suite, registry: Registry) -> list[tuple[SourceLocation
         if model.name not in PACKAGED_MODELS and not os.path.isdir(model.location):
             revision = f" @ {model.revision}" if model.revision else ""
             downloads.append((spec.location, f"model {model.name}{revision}"))
-    refs = [suite.task, *suite.methods, *suite.attacks, *suite.perturbations, *suite.explainers]
+    refs = [suite.task, *suite.methods, *suite.attacks, *suite.perturbations, *suite.explainers, *suite.judges]
     refs += [method.augment.augmenter for method in suite.methods if method.augment is not None]
     refs += [method.adversarial.attack for method in suite.methods if method.adversarial is not None]
     for ref in refs:

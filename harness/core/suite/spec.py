@@ -24,6 +24,7 @@ TOP_LEVEL_KEYS = (
     "attacks",
     "perturbations",
     "explainers",
+    "judges",
     "seeds",
     "train_sizes",
     "budgets",
@@ -44,12 +45,13 @@ GATE_SCOPE_ALIASES = {"attack": "attack", "perturbation": "perturb", "explainer"
 """`attack: NAME` is short for `stage: attack, component: NAME` (and so on)."""
 BASELINE_KEYS = ("max_increase", "max_decrease", "significant", "alpha")
 GATE_OPERATORS = (">=", ">", "<=", "<", "==")
-GATE_STAGES = ("finetune", "evaluate", "attack", "perturb", "explain")
+GATE_STAGES = ("finetune", "evaluate", "attack", "judge", "perturb", "explain")
 LIST_SECTIONS = {  # suite key -> component kind
     "methods": "finetuner",
     "attacks": "attack",
     "perturbations": "augmenter",
     "explainers": "explainer",
+    "judges": "judge",
     "reports": "reporter",
 }
 DEFAULT_REPORTS = ("json", "html")
@@ -177,6 +179,9 @@ class Suite:
     """The suite as written (plain data), stored in the manifest."""
     as_is_method: Optional[ComponentRef] = None
     """The `as-is` method of as-is models (set at validation when the suite has one)."""
+    judges: tuple[ComponentRef, ...] = ()
+    """Judges of the attacks' adversarial examples (meaning kept, grammatical): the judge stage of each attack
+    reports their verdicts and the valid success rate."""
 
     @property
     def model(self) -> ModelSpec:

@@ -1,10 +1,13 @@
 """The stages of a sequence-classification cell (single texts and sentence pairs):
 
-    augment (methods with `augment:`) -> finetune -> evaluate -> attack (each) -> perturb (each) -> explain (each)
+    augment (methods with `augment:`) -> finetune -> evaluate -> attack (each) -> judge (each attack, with
+    `judges:`) -> perturb (each) -> explain (each)
 
 - augment: augmented copies of a seeded share of the training split (records/augmented.jsonl), trained on.
-- evaluate: accuracy and macro F1 with bootstrap intervals; records/predictions.jsonl.
+- evaluate: accuracy (Wilson interval) and macro F1 (bootstrap interval); records/predictions.jsonl.
 - attack: harness.attack.metrics metrics; records/attack.jsonl. Per-example results are cached across runs.
+- judge: the suite's judges' verdicts on the attack's successful adversarial examples and the valid success rate
+  (harness.attack.judging); records/verdicts.jsonl. Verdicts are cached per judge and pair across runs.
 - perturb: invariance to an augmenter: accuracy on the perturbed test set, flip rate; records/perturb.jsonl.
 - explain: attributions and their quality (faithfulness, plausibility, stability on the successful adversarial
   examples of the cell's attacks); records/attributions.jsonl, records/stability.jsonl.
@@ -19,11 +22,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
+from harness.attack.judging import SuiteJudge, judge_examples, judge_metrics, verdict_records
 from harness.attack.metrics import attack_metrics
 from harness.core.errors import PluginError
 from harness.core.files import atomic_write_json, content_key, read_jsonl, write_jsonl
 from harness.core.pairs import attack_record_from_dict, model_input, pair_target_of, perturb_inputs, with_input
-from harness.core.statistics import bootstrap_macro_f1, bootstrap_metric
+from harness.core.statistics import bootstrap_macro_f1, proportion_metric
 from harness.core.types import (
     SCHEMA_VERSION,
     AttackOutcome,
@@ -135,7 +139,7 @@ def evaluate(context: StageContext, ref: "ComponentRef", building: Path, env: St
          "label": example.label, "prediction": int(prediction), "confidence": float(row[prediction])}
         for example, prediction, row in zip(examples, predictions, probabilities)))
     seed = context.cell.seed
-    accuracy = bootstrap_metric("accuracy", [int(p == label) for p, label in zip(predictions, labels)], seed=seed)
+    accuracy = proportion_metric("accuracy", [int(p == label) for p, label in zip(predictions, labels)])
     f1 = bootstrap_macro_f1(labels, predictions, len(context.task.label_names), seed=seed)
     return standard.as_payload([accuracy, f1])
 
@@ -191,6 +195,47 @@ def attack(context: StageContext, ref: "ComponentRef", building: Path, env: Stag
     return standard.as_payload(metrics)
 
 
+# ------------------------------------------------------------------------------------------------- judge
+
+
+def judged_attacks(context: StageContext) -> list["ComponentRef"]:
+    """The attacks whose adversarial examples the suite's judges judge: every attack this cell finished."""
+    if not context.suite.judges:
+        return []
+    finished = {stage.label for stage in context.cell.finished.get("attack", [])}
+    return [ref for ref in context.suite.attacks if ref.label in finished]
+
+
+def _finished_attack_key(context: StageContext, ref: "ComponentRef") -> str:
+    return next(stage.key for stage in context.cell.finished["attack"] if stage.label == ref.label)
+
+
+def _judge_identity(context: StageContext, judge_ref: "ComponentRef") -> dict[str, Any]:
+    component = context.component_info(judge_ref)
+    return {"judge": judge_ref.name, "plugin": component.plugin, "version": component.version,
+            "config": standard.config_key(judge_ref.config), "libraries": context.libraries}
+
+
+def judge_key(context: StageContext, ref: "ComponentRef") -> dict[str, Any]:
+    return {"attack": _finished_attack_key(context, ref), "stage_version": 1,
+            "judges": [{"label": judge_ref.label, **_judge_identity(context, judge_ref)}
+                       for judge_ref in context.suite.judges]}
+
+
+def judge(context: StageContext, ref: "ComponentRef", building: Path, env: StageEnvironment) -> dict[str, Any]:
+    """Every judge's verdict on each successful adversarial example of the attack `ref`; the valid success rate."""
+    attack_dir = context.stage_path("attack", _finished_attack_key(context, ref))
+    records = [attack_record_from_dict(record) for record in read_jsonl(attack_dir / "records" / "attack.jsonl")]
+    judges = [SuiteJudge(judge_ref.label, judge_ref.plugin, context.build(judge_ref),
+                         bool(getattr(judge_ref.config, "required", True)),
+                         content_key(_judge_identity(context, judge_ref)))
+              for judge_ref in context.suite.judges]
+    verdicts = judge_examples(judges, records, env, context.cache_root / "judge-verdicts")
+    required = [suite_judge.label for suite_judge in judges if suite_judge.required]
+    write_jsonl(building / "records" / "verdicts.jsonl", verdict_records(records, verdicts, required))
+    return standard.as_payload(judge_metrics(records, verdicts, required))
+
+
 # ----------------------------------------------------------------------------------------------- perturb
 
 
@@ -215,10 +260,9 @@ def perturb(context: StageContext, ref: "ComponentRef", building: Path, env: Sta
          "label": example.label, "original_prediction": int(b), "perturbed_prediction": int(a)}
         for example, text, b, a in zip(examples, perturbed, before, after)))
     labels = [example.label for example in examples]
-    seed = context.cell.seed
     metrics = [
-        bootstrap_metric("perturbed_accuracy", [int(a == label) for a, label in zip(after, labels)], seed=seed),
-        bootstrap_metric("flip_rate", [int(a != b) for a, b in zip(after, before)], seed=seed),
+        proportion_metric("perturbed_accuracy", [int(a == label) for a, label in zip(after, labels)]),
+        proportion_metric("flip_rate", [int(a != b) for a, b in zip(after, before)]),
         Metric("changed_text_rate", sum(p != t for p, t in zip(perturbed, texts)) / max(1, len(texts)),
                n=len(texts)),
     ]
@@ -281,5 +325,7 @@ STAGES = (
     StageSpec("augment", components=the_augmenter, key_parts=augment_key, compute=augment, per_component=False,
               finished=train_on_augmented),
     standard.FINETUNE,
-    *standard.model_stages(evaluate, attack, perturb, explain, explain_key),
+    *standard.model_stages(evaluate, attack, perturb, explain, explain_key,
+                           judge=StageSpec("judge", components=judged_attacks, key_parts=judge_key, compute=judge,
+                                           needs=("finetune",))),
 )

@@ -112,6 +112,10 @@ class TokenClassification(TaskKind):
                 elif kinds is None and not serves_tokens(component.factory):
                     problems.append(SuiteError(f"{noun} {ref.name!r} {text_only}; {what}: use {use_instead}",
                                                ref.location, ref.plugin))
+        for ref in suite.judges:
+            problems.append(SuiteError(f"judge {ref.name!r}: judges of adversarial examples judge text attacks "
+                                       f"(sequence classification); {what}, whose attacks swap entities and are not "
+                                       f"judged yet", ref.location, ref.plugin))
         return problems
 
     def stages(self) -> tuple[StageSpec, ...]:

@@ -26,7 +26,8 @@ on; a sentence already predicted in this example's search is not predicted again
 
 Corpus metrics (`entity_attack_metrics`): entity F1 before and under attack (every example's final sentence, so a
 failed search that still lowered F1 counts), the success rate, and the flip rate: of the gold entities predicted
-correctly before the attack (type and span), the fraction predicted wrongly after it, overall and per type.
+correctly before the attack (type and span), the fraction predicted wrongly after it, overall and per type. The
+two rates are proportions and get Wilson score intervals (harness.core.statistics).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Literal, Mapping, Optional, Sequence, Union
 
 from harness.attack.perturbation import text_rng
+from harness.core.statistics import wilson_interval
 from harness.core.types import Metric
 from harness.kinds.token.encoding import TokenPrediction
 from harness.kinds.token.entity_metrics import Entity, decode_tags, entity_metrics, extract_entities, sentence_f1
@@ -119,6 +121,12 @@ class NerAttackRecord:
     words_cut: int = 0
     """Words past the model's window (its first max_length subwords), cut from the sentence before the attack:
     the tokens above are the part that was attacked. Set by the harness."""
+    seed: Optional[int] = None
+    """NerAttackSettings.seed: the candidate samples drew from text_rng(seed, "ner-attack", the sentence's text).
+    None: a record written before seeds were recorded."""
+    library_versions: tuple[tuple[str, str], ...] = ()
+    """(distribution, version) of the libraries the model queries ran on (the `ner-greedy` plugin records
+    transformers and torch; the search itself is the harness's code, whose version is in the run's manifest)."""
 
     @property
     def entities_flipped(self) -> int:
@@ -321,7 +329,7 @@ class _Search:
             perturbed_f1=_score(final, tags, label_names)[0], status=status, num_queries=self.oracle.queries,
             words_perturbed=sum(unit.entity_type is None for unit in changed),
             entities_swapped=sum(unit.entity_type is not None for unit in changed), entities=tuple(outcomes),
-            seconds=time.perf_counter() - self.started)
+            seconds=time.perf_counter() - self.started, seed=self.settings.seed)
 
 
 def attack_sentence(predict: PredictFunction, example: TokenExample, label_names: Sequence[str], *,
@@ -367,6 +375,11 @@ class FlipCounts:
     def rate(self) -> float:
         return self.flipped / self.correct_before if self.correct_before else 0.0
 
+    @property
+    def interval(self) -> tuple[Optional[float], Optional[float]]:
+        """The rate's Wilson score interval; none without entities."""
+        return wilson_interval(self.flipped, self.correct_before) if self.correct_before else (None, None)
+
 
 def flip_counts(records: Sequence[NerAttackRecord]) -> tuple[FlipCounts, Mapping[str, FlipCounts]]:
     """Gold entities predicted correctly before the attack, and of those how many were wrong after it: all types
@@ -385,7 +398,8 @@ def entity_attack_metrics(records: Sequence[NerAttackRecord], label_names: Seque
                    seed: int = 0) -> tuple[Metric, ...]:
     """Corpus metrics of an attack: `entity_f1` (before) and `entity_f1_under_attack` with bootstrap intervals
     over sentences, `attack_success_rate` (successful / attacked, skipped left out), `entity_flip_rate` (and
-    `entity_flip_rate/<TYPE>`), `words_perturbed` and `queries` (means over attacked sentences)."""
+    `entity_flip_rate/<TYPE>`), these proportions with Wilson score intervals, `words_perturbed` and `queries`
+    (means over attacked sentences)."""
     def names(sequences):
         return [decode_tags(tags, label_names) for tags in sequences]
 
@@ -399,13 +413,14 @@ def entity_attack_metrics(records: Sequence[NerAttackRecord], label_names: Seque
     attacked = [record for record in records if record.status != "skipped"]
     successful = sum(record.status == "successful" for record in attacked)
     if attacked:
-        metrics.append(Metric("attack_success_rate", successful / len(attacked), n=len(attacked)))
+        metrics.append(Metric("attack_success_rate", successful / len(attacked),
+                              *wilson_interval(successful, len(attacked)), n=len(attacked)))
         metrics.append(Metric("words_perturbed", sum(r.words_perturbed + r.entities_swapped for r in attacked)
                               / len(attacked), n=len(attacked)))
         metrics.append(Metric("queries", sum(r.num_queries for r in attacked) / len(attacked), n=len(attacked)))
     total, per_type = flip_counts(records)
-    metrics.append(Metric("entity_flip_rate", total.rate, n=total.correct_before))
-    metrics.extend(Metric(f"entity_flip_rate/{entity_type}", counts.rate, n=counts.correct_before)
+    metrics.append(Metric("entity_flip_rate", total.rate, *total.interval, n=total.correct_before))
+    metrics.extend(Metric(f"entity_flip_rate/{entity_type}", counts.rate, *counts.interval, n=counts.correct_before)
                    for entity_type, counts in per_type.items())
     return tuple(metrics)
 

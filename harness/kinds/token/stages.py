@@ -5,14 +5,15 @@
 Stage keys, caching and records work as for any stage (harness.core.runner); what is computed:
 
 - evaluate: entity precision / recall / F1 (seqeval's reading, harness.kinds.token.entity_metrics) with bootstrap
-intervals
-  over sentences, macro F1 and F1 per entity type, token accuracy; records/predictions.jsonl holds each sentence's
-  words with the gold and predicted tags as strings.
+  intervals over sentences, macro F1 and F1 per entity type, token accuracy (words pooled, also bootstrapped over
+  sentences: the words of a sentence are not independent); records/predictions.jsonl holds each sentence's words
+  with the gold and predicted tags as strings.
 - attack (`attack_tokens` of a TokenAttack): entity F1 before and under attack, the success rate, the entity flip
-  rate (of the gold entities predicted right before, the share predicted wrong after; overall and per type),
-  words perturbed, queries; records/ner-attack.jsonl (harness.kinds.token.attack.NerAttackRecord).
+  rate (of the gold entities predicted right before, the share predicted wrong after; overall and per type; these
+  two proportions with Wilson score intervals), words perturbed, queries; records/ner-attack.jsonl
+  (harness.kinds.token.attack.NerAttackRecord).
 - perturb (`perturb_tokens` of a TokenPerturbation): entity F1 on the perturbed test set, the entity flip rate
-  (overall and per type), the share of sentences changed; records/ner-perturb.jsonl.
+  (overall and per type, with Wilson score intervals), the share of sentences changed; records/ner-perturb.jsonl.
 - explain (`explain_entities` of an EntityExplainer): one attribution per predicted entity,
   records/entity-attributions.jsonl, and the entity faithfulness metrics of harness.kinds.token.explaining.
 
@@ -31,7 +32,7 @@ import numpy as np
 
 from harness.core.errors import PluginError
 from harness.core.files import write_jsonl
-from harness.core.statistics import bootstrap_metric
+from harness.core.statistics import bootstrap_metric, proportion_metric
 from harness.core.types import Metric, StageEnvironment, TaskData
 from harness.kinds import standard
 from harness.kinds.base import StageContext
@@ -127,11 +128,12 @@ def entity_changes(original_gold: Sequence[str], perturbed_gold: Sequence[str], 
             for old, new in zip(original_entities, perturbed_entities)]
 
 
-def flip_metrics(changes: Sequence[EntityChange], prefix: str = "entity_flip_rate", seed: int = 0) -> list[Metric]:
-    """Of the gold entities predicted right before, the share predicted wrong after: all types, then per type."""
+def flip_metrics(changes: Sequence[EntityChange], prefix: str = "entity_flip_rate") -> list[Metric]:
+    """Of the gold entities predicted right before, the share predicted wrong after: all types, then per type;
+    proportions of entities, with Wilson score intervals."""
     def rate(group: Sequence[EntityChange]) -> Metric:
         found = [change for change in group if change.correct_before]
-        return bootstrap_metric(prefix, [float(change.flipped) for change in found], seed=seed)
+        return proportion_metric(prefix, [change.flipped for change in found])
 
     metrics = [rate(changes)]
     for entity_type in sorted({change.type for change in changes}):
@@ -185,7 +187,7 @@ def perturb(augmenter: Any, ref: Any, classifier: Any, examples: Sequence[TokenE
     clean_f1 = next(metric for metric in entity_metrics(gold_before, predicted_before, seed=seed)
                     if metric.name == "entity_f1")
     metrics = [clean_f1, *entity_metrics(gold_after, predicted_after, prefix="perturbed_entity_", seed=seed),
-               *flip_metrics(all_changes, seed=seed),
+               *flip_metrics(all_changes),
                Metric("changed_sentence_rate", sum(p.tokens != e.tokens for p, e in zip(perturbed, examples))
                       / max(1, len(examples)), n=len(examples))]
     if unpaired:
