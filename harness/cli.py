@@ -180,7 +180,8 @@ def main(argv: Optional[Sequence[str]] = None, extra_plugins: Iterable[object] =
             models += f"{as_is} as is, " if as_is else ""
             print(f"{arguments.suite}: ok ({models}{len(suite.methods)} methods x {len(suite.seeds)} seeds, "
                   f"{len(suite.attacks)} attacks, {len(suite.perturbations)} perturbations, "
-                  f"{len(suite.explainers)} explainers)")
+                  f"{len(suite.explainers)} explainers" + (f", {len(suite.judges)} judges" if suite.judges else "")
+                  + ")")
             for message in underpowered_gate_warnings(suite):
                 print(message, file=sys.stderr)
             _print_hub_downloads(suite, registry)

@@ -258,6 +258,8 @@ def test_ner_scorecard_in_a_real_browser(ner_run):
      "perturbation 'keyboard-typos' perturbs texts (sequence classification only)"),
     ({"attacks": [], "perturbations": [], "explainers": ["lime"]},
      "explainer 'lime' explains sequence classification only"),
+    ({"attacks": [], "perturbations": [], "explainers": [], "judges": ["similarity"]},
+     "judge 'similarity': judges of adversarial examples judge text attacks"),
 ])
 def test_text_components_on_a_token_task_are_refused_before_training(conll_files, tmp_path, capsys, overrides,
                                                                       message):
