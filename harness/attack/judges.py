@@ -196,7 +196,8 @@ class GrammarJudgeConfig(JudgeSettings):
             raise ValueError("max_new_errors must be 0 or more")
 
 
-GRAMMAR_INSTALL = "pip install language-tool-python (LanguageTool needs Java 8+, or give `server:`)"
+GRAMMAR_INSTALL = ("pip install 'nlp-robustness-harness[grammar]' (language-tool-python; LanguageTool needs Java 8+, "
+                   "or give `server:`)")
 
 
 class GrammarJudge:
