@@ -88,7 +88,7 @@ from harness.explain.explainers import (
     GradientExplainerSettings,
     WordPerturbationExplainer,
 )
-from harness.kinds import SequenceClassification, TokenClassification
+from harness.kinds import ExtractiveQA, SequenceClassification, TokenClassification
 from harness.kinds.base import (
     CellState,
     ReportView,
@@ -98,6 +98,12 @@ from harness.kinds.base import (
     TrainingEncoding,
 )
 from harness.kinds.loading import load_base_classifier, peft_task_type
+from harness.kinds.qa.examples import Answer, QAExample
+from harness.kinds.qa.predictor import AnswerSettings, QAPredictor
+from harness.kinds.qa.reading import QAFormatError, read_qa_table, read_squad_json, squad_examples_from_hub_rows
+from harness.kinds.qa.squad_metrics import squad_metrics
+from harness.kinds.qa.tasks import QATaskSource, load_qa_task, local_qa_task, read_qa_file
+from harness.kinds.qa.windows import SpanPrediction
 from harness.kinds.token.attack import (
     NerAttackRecord,
     NerAttackSettings,
@@ -196,6 +202,9 @@ def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Examp
 
 
 __all__ = [
+    "Answer", "AnswerSettings", "ExtractiveQA", "load_qa_task", "local_qa_task", "QAExample", "QAFormatError",
+    "QAPredictor", "QATaskSource", "read_qa_file", "read_qa_table", "read_squad_json", "SpanPrediction",
+    "squad_examples_from_hub_rows", "squad_metrics",
     "AdversarialRound", "AdversarialTraining", "aggregate_to_words", "as_is_model", "atomic_write_text", "Attack",
     "evaluate",
     "attack_sentences", "AttackOutcome", "AttackRecord", "Augmenter", "AugmenterConfig", "bootstrap_entity_scores",

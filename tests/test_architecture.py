@@ -114,17 +114,18 @@ def test_there_are_no_import_cycles():
 def kind_names() -> list[str]:
     """The registered names of the built-in kinds, read from their registration plugins."""
     return [re.search(r'register\("([a-z-]+)"', path.read_text(encoding="utf-8")).group(1)
-            for path in (PLUGINS / "sequence_classification.py", PLUGINS / "token_classification.py")]
+            for path in (PLUGINS / "sequence_classification.py", PLUGINS / "token_classification.py",
+                         PLUGINS / "extractive_qa.py")]
 
 
 def test_no_code_outside_the_kinds_names_a_kind():
     """Outside harness/kinds/ and the plugins made for one kind, nothing names a kind: the runner, the training loop,
     the store and the reporters call the kind. One exception: the contract's default kind (TaskData.kind)."""
     names = kind_names()
-    assert names == ["sequence-classification", "token-classification"]
+    assert names == ["sequence-classification", "token-classification", "extractive-qa"]
     token_plugins = {"token_classification.py", "sequence_classification.py", "conll2003_task.py",
                      "local_conll_task.py", "ner_typos.py", "ner_synonyms.py", "entity_swap.py",
-                     "ner_greedy_attack.py"}
+                     "ner_greedy_attack.py", "extractive_qa.py"}
     found = []
     for path in [*HARNESS.rglob("*.py"), *HARNESS.rglob("*.html"), *PLUGINS.glob("*.py")]:
         if HARNESS / "kinds" in path.parents or path.name in token_plugins:

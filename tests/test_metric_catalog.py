@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from harness.report import metric_catalog as catalog
-from harness.report.metric_catalog import METRICS, SEQUENCE, TOKEN, TYPE
+from harness.report.metric_catalog import METRICS, QA, SEQUENCE, TOKEN, TYPE
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted([*(ROOT / "harness").rglob("*.py"), *(ROOT / "plugins").glob("*.py")])
@@ -127,6 +127,13 @@ def peak_memory_names() -> set[str]:
     return {PeakMemory("cpu").metric_name, PeakMemory("cuda").metric_name}
 
 
+def squad_metric_names() -> set[str]:
+    """What harness.kinds.qa.squad_metrics writes, with its SQuAD 2.0 breakdown (an unanswerable question)."""
+    from harness.kinds.qa.squad_metrics import squad_metrics
+
+    return {metric.name for metric in squad_metrics({"a": "x", "b": ""}, {"a": ["x"], "b": []})}
+
+
 def per_example_explainer_names() -> set[str]:
     from harness.explain.explainers import PER_EXAMPLE_METRICS
 
@@ -154,6 +161,8 @@ COMPUTED_NAMES = {
        lambda: set().union(*(entity_metric_names(prefix) for prefix in {"entity_", *entity_prefixes()}))
        for expression in ("f'{prefix}{name}'", "f'{prefix}macro_f1'", "f'{prefix}f1/{entity_type}'")},
     ("harness/kinds/token/stages.py", "prefix"): flip_metric_names,
+    **{("harness/kinds/qa/squad_metrics.py", expression): squad_metric_names
+       for expression in ("prefix + 'exact_match'", "prefix + 'f1'")},
     ("harness/kinds/token/stages.py", "f'{prefix}/{entity_type}'"): flip_metric_names,
 }
 
@@ -220,6 +229,8 @@ def stage_names(label: str) -> dict[str, set[str]]:
             "explain": (literal_names(stages, "explain") | per_example_explainer_names() | explain_metrics
                         | literal_names(harness / "explain" / "quality.py")),
         }
+    if label == QA:
+        return {"task": task, "finetune": finetune, "evaluate": squad_metric_names()}
     from harness.kinds.token.attack import EntityOutcome, NerAttackRecord, entity_attack_metrics
 
     stages = harness / "kinds" / "token" / "stages.py"
@@ -238,7 +249,7 @@ def stage_names(label: str) -> dict[str, set[str]]:
     }
 
 
-@pytest.mark.parametrize("label", [SEQUENCE, TOKEN])
+@pytest.mark.parametrize("label", [SEQUENCE, TOKEN, QA])
 def test_each_stage_of_a_built_in_kind_writes_exactly_the_catalogs_metrics(label):
     written = stage_names(label)
     assert set(written) == set(catalog.stage_kinds(label))

@@ -271,7 +271,7 @@ def test_a_task_naming_an_unregistered_kind_fails_its_task_stage(tmp_path, tiny_
     assert "TaskData.kind 'text-regression'" in error and "unknown task-kind" in error
 
 
-@pytest.mark.parametrize("name", ["sequence-classification", "token-classification"])
+@pytest.mark.parametrize("name", ["sequence-classification", "token-classification", "extractive-qa"])
 def test_the_built_in_kinds_are_registered_like_any_plugin(name):
     from harness.core.plugin_manager import make_plugin_manager
     from harness.core.registry import Registry

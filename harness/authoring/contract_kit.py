@@ -261,15 +261,18 @@ def check_task(task: Any, env: Optional[StageEnvironment] = None, task_kind: Any
         raise AssertionError(f"{subject}: load() returned {type(data).__name__}, expected harness.TaskData")
     if not isinstance(data.name, str) or not data.name:
         raise AssertionError(f"{subject}: TaskData.name must be a non-empty string, got {data.name!r}")
+    kind = task_kind if task_kind is not None else _installed_task_kind(subject, data.kind)
     names = data.label_names
-    if (not isinstance(names, tuple) or len(names) < 2 or not all(isinstance(n, str) and n for n in names)
-            or len(set(names)) != len(names)):
+    if not kind.labelled and names != ():
+        raise AssertionError(f"{subject}: label_names must be () for task kind {data.kind!r}, whose answers are not "
+                             f"labels, got {names!r}")
+    if kind.labelled and (not isinstance(names, tuple) or len(names) < 2 or len(set(names)) != len(names)
+                          or not all(isinstance(n, str) and n for n in names)):
         raise AssertionError(f"{subject}: label_names must be a tuple of at least two distinct non-empty strings, "
                              f"got {names!r}")
     for split in ("train", "test"):
         if not getattr(data, split):
             raise AssertionError(f"{subject}: the {split} split is empty")
-    kind = task_kind if task_kind is not None else _installed_task_kind(subject, data.kind)
     expected = kind.example_type
     seen: dict[str, str] = {}
     for split in ("train", "validation", "test"):

@@ -141,7 +141,18 @@ class StageSpec:
 
 class TrainingEncoding(Protocol):
     """How the shared training loop (harness.training.loop) encodes a kind's examples, labels its batches and scores
-    a model on a validation split."""
+    a model on a validation split.
+
+    Two optional methods let a kind whose models take their labels under other names train in the same loop; an
+    encoding without them trains as the sequence and token kinds do:
+
+    - `label_arguments(batch_labels) -> dict`: the model's keyword arguments for a batch's labels (the value of
+      `batch_labels`); default `{"labels": batch_labels}`. Extractive QA: `start_positions` and `end_positions`.
+    - `counted_logits(outputs) -> Any`: what `count_correct` reads from the model's outputs; default
+      `outputs.logits`. Extractive QA: the start and end logits.
+
+    The model computes its loss from those arguments (`outputs.loss`) either way.
+    """
 
     score_name: str
     """What the validation score is, for charts ("validation accuracy", "validation entity F1")."""
@@ -157,7 +168,8 @@ class TrainingEncoding(Protocol):
 
     def encode(self, tokenizer: Any, examples: Sequence[Any], max_length: int) -> tuple[dict[str, list[Any]],
                                                                                           list[Any]]:
-        """(token ids and other model inputs per example, the label of each example)."""
+        """(token ids and other model inputs per training row, the label of each row): one row per example, or
+        several (extractive QA's windows of a long context); the loop plans its steps from the rows."""
 
     def batch_labels(self, labels: Sequence[Any], input_ids: Any, tokenizer: Any, device: str) -> Any:
         """The labels tensor of one padded batch whose ids are `input_ids`."""
@@ -203,6 +215,9 @@ class TaskKind:
     """The type of the examples in the splits of its TaskData."""
     stratified_sampling: bool = True
     """Whether budgets sample each label's share (examples need a `label`); False: plain seeded samples."""
+    labelled: bool = True
+    """Whether its tasks name labels (TaskData.label_names: at least two); False for a kind whose answers are no
+    labels, whose tasks' label_names is () (extractive QA: spans of the context)."""
 
     # ------------------------------------------------------------------------------------------------ data
 

@@ -50,7 +50,10 @@ def read_config(directory: Path) -> dict[str, Any]:
 
 def label_order(config: dict[str, Any], task_labels: Sequence[str],
                 label_map: Sequence[tuple[str, str]] = ()) -> tuple[int, ...]:
-    """The model's output index of each task label; () when they are the same. Raises LabelMismatch."""
+    """The model's output index of each task label; () when they are the same, or when the task has no labels (its
+    answers are spans: extractive QA). Raises LabelMismatch."""
+    if not task_labels:
+        return ()
     id2label = config.get("id2label")
     if not isinstance(id2label, dict) or not id2label:
         count = config.get("num_labels", len(task_labels))

@@ -23,10 +23,14 @@ from harness.core.files import atomic_write_text
 
 SEQUENCE = "sequence"
 TOKEN = "token"
+QA = "qa"
 BOTH = (SEQUENCE, TOKEN)
+"""The classification kinds: what attacks, perturbations and explanations serve so far."""
+ALL = (SEQUENCE, TOKEN, QA)
 KIND_TITLES = {
     SEQUENCE: "Sequence classification (single texts and sentence pairs)",
     TOKEN: "Token classification (named-entity recognition)",
+    QA: "Extractive question answering (SQuAD 1.1 and 2.0)",
 }
 """The built-in task kinds, by their subpackage of harness.kinds."""
 
@@ -58,7 +62,7 @@ class StageKind:
     component: str
     """What a result row's `component` holds for this stage."""
     what: str
-    kinds: tuple[str, ...] = BOTH
+    kinds: tuple[str, ...] = ALL
     in_cells: bool = True
     """False for a stage added to a finished run (human ratings), not run in its cells."""
 
@@ -70,7 +74,7 @@ class MetricInfo:
     meaning: str
     direction: str
     unit: str
-    kinds: tuple[str, ...] = BOTH
+    kinds: tuple[str, ...] = ALL
     interval: str = NO_INTERVAL
     """The row's 95% interval (ci_low, ci_high): WILSON (a proportion), BOOTSTRAP or NO_INTERVAL."""
     when: str = ""
@@ -94,11 +98,12 @@ STAGE_KINDS = (
               "`augment:`", (SEQUENCE,)),
     StageKind("finetune", "empty", "trains the cell's method (or hands on a model tested as is)"),
     StageKind("evaluate", "empty", "the trained model on the test split"),
-    StageKind("attack", "the attack's label", "one per entry of `attacks:`, on the attack sample of the test split"),
+    StageKind("attack", "the attack's label", "one per entry of `attacks:`, on the attack sample of the test split",
+              BOTH),
     StageKind("judge", "the attack's label", "one per attack when the suite has `judges:`: the judges' verdicts on "
               "its successful adversarial examples (docs/validity.md)", (SEQUENCE,)),
-    StageKind("perturb", "the perturbation's label", "one per entry of `perturbations:`, on the test split"),
-    StageKind("explain", "the explainer's label", "one per entry of `explainers:`, on the explain sample"),
+    StageKind("perturb", "the perturbation's label", "one per entry of `perturbations:`, on the test split", BOTH),
+    StageKind("explain", "the explainer's label", "one per entry of `explainers:`, on the explain sample", BOTH),
     StageKind("rating", "the attack's label", "added to a finished run by `harness ratings import`: people's "
               "ratings of a sample of its adversarial examples (docs/validity.md)", (SEQUENCE,), in_cells=False),
 )
@@ -110,7 +115,8 @@ _FAITHFULNESS = "the explainer's `faithfulness` is on"
 
 METRICS = (
     # ------------------------------------------------------------------------------------------------ task
-    MetricInfo("task", "train_examples", "Examples (sentences, for NER) in the training split, after the budgets.",
+    MetricInfo("task", "train_examples", "Examples (sentences, for NER; questions, for QA) in the training split, "
+               "after the budgets.",
                NEITHER, COUNT),
     MetricInfo("task", "validation_examples", "Examples in the validation split (held out of the training split "
                "when the task has none).", NEITHER, COUNT),
@@ -137,6 +143,9 @@ METRICS = (
                (SEQUENCE,), when="a validation split was scored"),
     MetricInfo("finetune", "best_validation_entity_f1", "Best validation entity F1 (micro) over the epochs.",
                HIGHER, SHARE, (TOKEN,), when="a validation split was scored"),
+    MetricInfo("finetune", "best_validation_f1", "Best validation SQuAD F1 over the epochs (abstaining allowed where "
+               "the validation split has unanswerable questions).", HIGHER, SHARE, (QA,),
+               when="a validation split was scored"),
     MetricInfo("finetune", "samples_per_second", "Training throughput: examples processed per second.", HIGHER,
                "examples/s", when=_HARNESS_LOOP),
     MetricInfo("finetune", "optimizer_steps", "Optimizer steps taken.", NEITHER, COUNT, when=_HARNESS_LOOP),
@@ -146,6 +155,8 @@ METRICS = (
                NEITHER, SHARE, (SEQUENCE,), when=_HARNESS_LOOP),
     MetricInfo("finetune", "train_entity_f1", "Entity F1 of the kept weights on a sample of the training split.",
                NEITHER, SHARE, (TOKEN,), when=_HARNESS_LOOP),
+    MetricInfo("finetune", "train_f1", "SQuAD F1 of the kept weights on a sample of the training split.", NEITHER,
+               SHARE, (QA,), when=_HARNESS_LOOP),
     MetricInfo("finetune", "train_validation_gap", "Training minus validation score of the kept weights: the "
                "overfitting signal.", LOWER, "score difference", when=_HARNESS_LOOP + " with a validation split"),
     MetricInfo("finetune", "adversarial_rounds", "Epochs in which the attack made adversarial training examples.",
@@ -174,6 +185,23 @@ METRICS = (
                "sentence).", HIGHER, SHARE, (TOKEN,), BOOTSTRAP),
     MetricInfo("evaluate", "truncated_word_rate", "Share of the test words past the model's window, which it never "
                "saw (predicted O).", LOWER, SHARE, (TOKEN,)),
+    MetricInfo("evaluate", "exact_match", "Share of the test questions whose answer equals a gold answer after "
+               "SQuAD's normalisation (lowercase, no punctuation or articles); an unanswerable question counts when "
+               "the model abstains.", HIGHER, SHARE, (QA,), WILSON),
+    MetricInfo("evaluate", "f1", "SQuAD's token F1 of the answer against its best gold answer, mean over the test "
+               "questions: the headline QA score.", HIGHER, SHARE, (QA,), BOOTSTRAP),
+    MetricInfo("evaluate", "has_answer_exact_match", "exact_match over the answerable questions.", HIGHER, SHARE,
+               (QA,), WILSON, "the test split has unanswerable questions"),
+    MetricInfo("evaluate", "has_answer_f1", "f1 over the answerable questions.", HIGHER, SHARE, (QA,), BOOTSTRAP,
+               "the test split has unanswerable questions"),
+    MetricInfo("evaluate", "no_answer_exact_match", "Share of the unanswerable questions the model abstains on "
+               "(equal to their f1).", HIGHER, SHARE, (QA,), WILSON, "the test split has unanswerable questions"),
+    MetricInfo("evaluate", "no_answer_f1", "f1 over the unanswerable questions (1 where the model abstains).",
+               HIGHER, SHARE, (QA,), BOOTSTRAP, "the test split has unanswerable questions"),
+    MetricInfo("evaluate", "has_answer_examples", "Answerable test questions.", NEITHER, COUNT, (QA,),
+               when="the test split has unanswerable questions"),
+    MetricInfo("evaluate", "no_answer_examples", "Unanswerable test questions.", NEITHER, COUNT, (QA,),
+               when="the test split has unanswerable questions"),
     # ---------------------------------------------------------------------------------------------- attack
     MetricInfo("attack", "clean_accuracy", "Accuracy on the attack sample before the attack.", HIGHER, SHARE,
                (SEQUENCE,), WILSON),
@@ -195,14 +223,14 @@ METRICS = (
     MetricInfo("attack", "capped_examples", "Examples a time cap stopped before the search decided: they have no "
                "outcome and count in no rate.", NEITHER, COUNT, (SEQUENCE,)),
     MetricInfo("attack", "cut_examples", "Examples (sentences, for NER) longer than the model's window, of "
-               "which only the part the model reads was attacked.", NEITHER, COUNT),
+               "which only the part the model reads was attacked.", NEITHER, COUNT, BOTH),
     MetricInfo("attack", "perturbed_word_percentage", f"Words {_CHANGED} in a successful example, as a percentage "
                "of its words (mean over the successful examples).", NEITHER, PERCENT, (SEQUENCE,), BOOTSTRAP),
     MetricInfo("attack", "mean_queries", "Model queries per attacked example, cache hits included (TextAttack's "
                "count): the attack's cost.", LOWER, "queries", (SEQUENCE,), BOOTSTRAP),
     MetricInfo("attack", "model_forwards", "Inputs that went through the model (after the prediction cache).", LOWER,
-               COUNT),
-    MetricInfo("attack", "seconds_per_example", "Attack time per example.", LOWER, SECONDS),
+               COUNT, BOTH),
+    MetricInfo("attack", "seconds_per_example", "Attack time per example.", LOWER, SECONDS, BOTH),
     MetricInfo("attack", "reused_examples", "Examples whose attack record came from the per-example cache of an "
                "earlier run.", NEITHER, COUNT, (SEQUENCE,)),
     MetricInfo("attack", "entity_f1", "Entity F1 on the attack sample before the attack.", HIGHER, SHARE, (TOKEN,),
@@ -267,11 +295,11 @@ METRICS = (
     MetricInfo("perturb", "unpaired_sentences", "Sentences whose entities the perturbation changed in number or "
                "type: left out of the flip rates.", NEITHER, COUNT, (TOKEN,), when="there is one"),
     # --------------------------------------------------------------------------------------------- explain
-    MetricInfo("explain", "explained_examples", "Examples (sentences, for NER) explained.", NEITHER, COUNT),
+    MetricInfo("explain", "explained_examples", "Examples (sentences, for NER) explained.", NEITHER, COUNT, BOTH),
     MetricInfo("explain", "explained_entities", "Predicted entities explained, one attribution each.", NEITHER,
                COUNT, (TOKEN,)),
     MetricInfo("explain", "mean_abs_convergence_delta", "Mean |completeness error| of the attributions (their sum "
-               "minus the output's change from the baseline).", LOWER, "model output",
+               "minus the output's change from the baseline).", LOWER, "model output", BOTH,
                when="the explainer has a convergence delta (integrated gradients, DeepLift, GradientSHAP)"),
     MetricInfo("explain", "mean_infidelity", "Captum's infidelity (Yeh et al. 2019) of the attributions, mean over "
                "the examples.", LOWER, "squared error", (SEQUENCE,),
@@ -321,7 +349,7 @@ METRICS = (
 
 RECORD_FILES = (
     RecordFile("augment", "augmented", "an augmented training example (`Example` fields)", (SEQUENCE,)),
-    RecordFile("finetune", "history", "a point of the training curve (`EpochRecord` fields)", BOTH,
+    RecordFile("finetune", "history", "a point of the training curve (`EpochRecord` fields)", ALL,
                "the finetuner returned a history"),
     RecordFile("finetune", "adversarial-rounds", "an adversarial round: epoch, attacked, successful, trained_on, "
                "seconds", (SEQUENCE,), "the method has `adversarial:`"),
@@ -329,6 +357,8 @@ RECORD_FILES = (
                "confidence", (SEQUENCE,)),
     RecordFile("evaluate", "predictions", "a test sentence: example_id, tokens, gold_tags, predicted_tags, "
                "words_missing", (TOKEN,)),
+    RecordFile("evaluate", "predictions", "a test question: example_id, question, gold_answers (text, start), "
+               "predicted_answer, predicted_start, predicted_end, score, null_score, exact_match, f1", (QA,)),
     RecordFile("attack", "attack", "an attacked example (`AttackRecord` fields)", (SEQUENCE,)),
     RecordFile("attack", "ner-attack", "an attacked sentence (`NerAttackRecord` fields)", (TOKEN,)),
     RecordFile("judge", "verdicts", "a successful adversarial example: example_id, verdicts (judge -> accepted, "
@@ -355,7 +385,7 @@ def _pattern(name: str) -> re.Pattern[str]:
 
 def find_metric(stage: str, metric: str, kind: Optional[str] = None) -> Optional[MetricInfo]:
     """The catalog's entry for a result row's stage and metric (an entity type's name matching `<TYPE>`), of one
-    built-in kind (SEQUENCE, TOKEN) or of either; None for a name the built-ins do not write (a plugin's)."""
+    built-in kind (SEQUENCE, TOKEN, QA) or of any; None for a name the built-ins do not write (a plugin's)."""
     for info in METRICS:
         if info.stage == stage and (kind is None or kind in info.kinds) and _pattern(info.name).match(metric):
             return info
@@ -510,7 +540,7 @@ def _results_json_section() -> list[str]:
 def render_markdown() -> str:
     """docs/metrics.md as the catalog and the results.json schema say it."""
     lines = [INTRODUCTION, *_stage_section(), *_intervals_section()]
-    for kind in BOTH:
+    for kind in KIND_TITLES:
         lines += _metric_sections(kind)
     lines += [*_records_section(), *_results_json_section()]
     return "\n".join(lines).rstrip("\n") + "\n"

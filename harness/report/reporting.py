@@ -54,6 +54,13 @@ HIGHER_IS_BETTER = {
     "queries": False,
     "perturbed_entity_f1": True,
     "entity_faithfulness_gain": True,
+    # Extractive question answering.
+    "exact_match": True,
+    "f1": True,
+    "has_answer_exact_match": True,
+    "has_answer_f1": True,
+    "no_answer_exact_match": True,
+    "no_answer_f1": True,
 }
 
 
@@ -116,6 +123,8 @@ COLUMN_PLAN = (  # (stage, metric, title, percent); a metric ending in "/*" is o
     ("evaluate", "entity_recall", "Entity recall", True),
     ("evaluate", "entity_f1/*", "Entity F1", True),
     ("evaluate", "token_accuracy", "Token accuracy", True),
+    ("evaluate", "exact_match", "Exact match", True),
+    ("evaluate", "f1", "F1", True),
     ("attack", "accuracy_under_attack", "Accuracy under attack", True),
     ("attack", "entity_f1_under_attack", "Entity F1 under attack", True),
     ("attack", "attack_success_rate", "Attack success rate", True),

@@ -10,7 +10,8 @@ single-process run up to floating-point rounding.
 
 What differs between kinds of task (how examples are encoded and their batches labelled, what the validation
 score is, which settings work) is the task kind's training encoding (harness.kinds.base.TrainingEncoding): the
-loop never branches on the kind. Token classification (NER): see harness.kinds.token.training.
+loop never branches on the kind. Token classification (NER): see harness.kinds.token.training; extractive QA
+(several rows per example, start and end positions as the model's label arguments): harness.kinds.qa.training.
 """
 
 from __future__ import annotations
@@ -261,7 +262,10 @@ def run_training(job: TrainingJob, bar: Any, replica: Any = ONE_PROCESS) -> FitR
         if hasattr(model, "enable_input_require_grads"):
             model.enable_input_require_grads()  # PEFT models have frozen embeddings; checkpointing needs a grad path
     data = _TrainingData.clean(job)
-    total_steps = planned_steps(len(job.train), settings, job.budgets, job.adversarial)
+    # Rows, not examples: a kind may encode an example as several rows (extractive QA's windows of a long context).
+    total_steps = planned_steps(len(data.labels), settings, job.budgets, job.adversarial)
+    if getattr(bar, "total", total_steps) != total_steps:  # the bar was sized by examples
+        bar.total = total_steps
     max_epochs = math.ceil(training_epochs(settings, job.budgets))
     train_probe = list(job.train)
     random.Random(job.seed).shuffle(train_probe)
@@ -385,15 +389,30 @@ def _forward_backward(job: TrainingJob, data: _TrainingData, optimization: _Opti
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=job.device.startswith("cuda")):
         # The model computes the loss so that methods which add a regulariser to it (AdaLoRA's
         # orthogonality penalty) train as their authors intended.
-        outputs = optimization.train_model(**batch, labels=batch_labels)
+        outputs = optimization.train_model(**batch, **label_arguments(job.encoding, batch_labels))
         loss = outputs.loss.float()
         if data.adversarial_count and job.adversarial.alpha != 1.0:
             loss = _weight_adversarial_loss(loss, outputs.logits, batch_labels, shard, len(job.train),
                                             job.adversarial.alpha)
     replica.backward(loss, counted, len(batch_indices))
-    correct, scored = job.encoding.count_correct(outputs.logits, batch_labels, counted, len(batch_indices))
+    correct, scored = job.encoding.count_correct(counted_logits(job.encoding, outputs), batch_labels, counted,
+                                                 len(batch_indices))
     loss_sum, correct = replica.batch_totals(loss.item() * counted, correct)
     return loss_sum, correct, scored
+
+
+def label_arguments(encoding: "TrainingEncoding", batch_labels: Any) -> dict[str, Any]:
+    """The model's keyword arguments for a batch's labels: the encoding's `label_arguments` where it has one
+    (extractive QA: start_positions and end_positions), else `labels`."""
+    arguments = getattr(encoding, "label_arguments", None)
+    return arguments(batch_labels) if arguments is not None else {"labels": batch_labels}
+
+
+def counted_logits(encoding: "TrainingEncoding", outputs: Any) -> Any:
+    """What the encoding's count_correct reads from the model's outputs: its `counted_logits(outputs)` where it has
+    one (extractive QA: the start and end logits), else `outputs.logits`."""
+    read = getattr(encoding, "counted_logits", None)
+    return read(outputs) if read is not None else outputs.logits
 
 
 def _end_epoch(job: TrainingJob, optimization: _Optimization, progress: _Progress, run: _EpochRun, epoch: int,

@@ -10,6 +10,7 @@ The package, by concern (each module imports only the ones above it):
 - `checker`: `Checker`, which collects problems, and the checks of components (`{use: NAME, ...params}`);
 - `model_checks`, `gate_checks`, `overrides`: the `model:` and `gates:` sections (and the warning that a
   significant gate's budgets are too small to detect its allowed move), and `--set KEY.PATH=VALUE`;
+- `kind_checks`: the suite against the task kind its task plugin declares (`task_kind`), before any data loads;
 - `parsing`: `parse_suite`, `load_suite`, `read_suite_text` and `hub_downloads`.
 """
 

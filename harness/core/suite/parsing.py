@@ -16,6 +16,7 @@ from harness.core.names import path_component_problem
 from harness.core.registry import Registry
 from harness.core.suite.checker import Checker, check_adversarial_epochs, kind_of, unknown_key_message
 from harness.core.suite.gate_checks import check_gates
+from harness.core.suite.kind_checks import declared_kind_problems
 from harness.core.suite.model_checks import check_models
 from harness.core.suite.overrides import apply_override
 from harness.core.suite.spec import (
@@ -71,9 +72,8 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
     output = _check_output(checker, document, output_override)
 
     if checker.errors:
-        raise SuiteErrors(sorted(checker.errors,
-                                 key=lambda e: (e.location.line, e.location.column) if e.location else (0, 0)))
-    return Suite(
+        raise SuiteErrors(_in_order(checker.errors))
+    suite = Suite(
         name=name,
         description=description,
         path=Path(file),
@@ -93,6 +93,14 @@ def parse_suite(text: str, file: str, registry: Registry, output_override: Optio
         output=output,
         document=plain(document),
     )
+    problems = declared_kind_problems(suite, registry)
+    if problems:
+        raise SuiteErrors(_in_order(problems))
+    return suite
+
+
+def _in_order(problems: Sequence[SuiteError]) -> list[SuiteError]:
+    return sorted(problems, key=lambda e: (e.location.line, e.location.column) if e.location else (0, 0))
 
 
 def _as_is_method(registry: Registry, models: Sequence[ModelSpec], start: SourceLocation) -> Optional[ComponentRef]:
