@@ -123,7 +123,10 @@ def align_tokenizer_with_model(tokenizer: Any, model: Any) -> None:
     pairs with BERT-style tokenizers that produce them)."""
     import inspect
 
-    accepted = inspect.signature(model.forward).parameters
+    # The class's forward, not the instance's: accept_prefix_key_values may replace an instance's forward with a
+    # wrapper taking **kwargs (transformers 5), which would read as "no token_type_ids" and silently drop them (a
+    # reloaded BERT adapter then read a question-context or premise-hypothesis pair as one segment).
+    accepted = inspect.signature(type(model).forward).parameters
     if "token_type_ids" not in accepted and "token_type_ids" in tokenizer.model_input_names:
         tokenizer.model_input_names = [name for name in tokenizer.model_input_names if name != "token_type_ids"]
 
