@@ -50,7 +50,7 @@ from harness.core.errors import (
 )
 from harness.core.files import atomic_write_text
 from harness.core.hookspecs import hookimpl
-from harness.core.pairs import ModelInput, make_attack_record, model_input
+from harness.core.pairs import ModelInput, PairTargetSetting, make_attack_record, model_input
 from harness.core.resources import prepare_offline_resources
 from harness.core.seeding import set_seed
 from harness.core.suite import resolve_model_location
@@ -98,11 +98,16 @@ from harness.kinds.base import (
     TrainingEncoding,
 )
 from harness.kinds.loading import load_base_classifier, peft_task_type
+from harness.kinds.qa.add_any import AddAnySettings, add_any, common_words
+from harness.kinds.qa.attacking import Distraction, QAAttack
+from harness.kinds.qa.distractors import Distractor, DistractorPool, add_sent, insert_sentence
 from harness.kinds.qa.examples import Answer, QAExample
+from harness.kinds.qa.explaining import AnswerAttribution, QAExplainOutcome, explain_answers
+from harness.kinds.qa.perturbing import perturb_examples
 from harness.kinds.qa.predictor import AnswerSettings, QAPredictor
 from harness.kinds.qa.reading import QAFormatError, read_qa_table, read_squad_json, squad_examples_from_hub_rows
 from harness.kinds.qa.squad_metrics import squad_metrics
-from harness.kinds.qa.tasks import QATaskSource, load_qa_task, local_qa_task, read_qa_file
+from harness.kinds.qa.tasks import QATaskSource, load_qa_task, local_qa_task, read_qa_file, select_articles
 from harness.kinds.qa.windows import SpanPrediction
 from harness.kinds.token.attack import (
     NerAttackRecord,
@@ -205,6 +210,9 @@ __all__ = [
     "Answer", "AnswerSettings", "ExtractiveQA", "load_qa_task", "local_qa_task", "QAExample", "QAFormatError",
     "QAPredictor", "QATaskSource", "read_qa_file", "read_qa_table", "read_squad_json", "SpanPrediction",
     "squad_examples_from_hub_rows", "squad_metrics",
+    "AddAnySettings", "add_any", "add_sent", "AnswerAttribution", "common_words", "Distraction", "Distractor",
+    "DistractorPool", "explain_answers", "insert_sentence", "PairTargetSetting", "perturb_examples", "QAAttack",
+    "QAExplainOutcome", "select_articles",
     "AdversarialRound", "AdversarialTraining", "aggregate_to_words", "as_is_model", "atomic_write_text", "Attack",
     "evaluate",
     "attack_sentences", "AttackOutcome", "AttackRecord", "Augmenter", "AugmenterConfig", "bootstrap_entity_scores",

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal, Sequence, get_args
 
-from harness import StageEnvironment, changes_for, check_rate, hookimpl, text_rng
+from harness import PairTargetSetting, StageEnvironment, changes_for, check_rate, hookimpl, text_rng
 
 PLUGIN = "case-change"
 
@@ -35,13 +35,14 @@ TITLE_WORD = re.compile(r"(?<!\d)(?!n['’]t\b)(?!(?<=['’])(?:s|re|ve|ll|d|m|t
 
 
 @dataclass(frozen=True)
-class CaseChangeConfig:
+class CaseChangeConfig(PairTargetSetting):
     mode: Mode = "lower"
     """"lower", "upper", "title" (first letter of each word upper), or "random" (toggle a fraction of letters)."""
     rate: float = 0.1
     """mode "random" only: fraction of the cased letters toggled, in [0, 1]; at least one when rate > 0."""
 
     def __post_init__(self):
+        super().__post_init__()
         if self.mode not in get_args(Mode):
             raise ValueError(f"mode must be one of {', '.join(map(repr, get_args(Mode)))}, got {self.mode!r}")
         check_rate(self.rate)

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from harness import StageEnvironment, changes_for, check_rate, hookimpl, text_rng
+from harness import PairTargetSetting, StageEnvironment, changes_for, check_rate, hookimpl, text_rng
 
 PLUGIN = "char-drop"
 
@@ -29,7 +29,7 @@ WORD = re.compile(r"[^\W\d_]+")
 
 
 @dataclass(frozen=True)
-class CharDropConfig:
+class CharDropConfig(PairTargetSetting):
     rate: float = 0.1
     """Fraction of the eligible words that lose one letter, in [0, 1]; at least one word per text when rate > 0."""
     keep_ends: bool = True
@@ -37,6 +37,7 @@ class CharDropConfig:
     of 2+ letters."""
 
     def __post_init__(self):
+        super().__post_init__()
         check_rate(self.rate)
         if not isinstance(self.keep_ends, bool):
             raise ValueError(f"keep_ends must be true or false, got {self.keep_ends!r}")

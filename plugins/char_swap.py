@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from harness import StageEnvironment, changes_for, check_rate, hookimpl, text_rng
+from harness import PairTargetSetting, StageEnvironment, changes_for, check_rate, hookimpl, text_rng
 
 PLUGIN = "char-swap"
 
@@ -29,13 +29,14 @@ WORD = re.compile(r"[^\W\d_]+")
 
 
 @dataclass(frozen=True)
-class CharSwapConfig:
+class CharSwapConfig(PairTargetSetting):
     rate: float = 0.1
     """Fraction of the eligible words that get one swap, in [0, 1]; at least one word per text when rate > 0."""
     keep_ends: bool = True
     """Never move a word's first or last letter (only words of 4+ letters change); False: any adjacent pair."""
 
     def __post_init__(self):
+        super().__post_init__()
         check_rate(self.rate)
         if not isinstance(self.keep_ends, bool):
             raise ValueError(f"keep_ends must be true or false, got {self.keep_ends!r}")

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal, Sequence, get_args
 
-from harness import StageEnvironment, hookimpl
+from harness import PairTargetSetting, StageEnvironment, hookimpl
 
 PLUGIN = "contractions"
 
@@ -108,13 +108,14 @@ CONTRACTIBLE = re.compile(
 
 
 @dataclass(frozen=True)
-class ContractionsConfig:
+class ContractionsConfig(PairTargetSetting):
     direction: Direction = "expand"
     """"expand" ("don't" -> "do not", also tokenised "do n't") or "contract" ("do not" -> "don't")."""
     split_clitics: bool = False
     """direction "contract" only: write the tokenised form ("do n't", "it 's") as in SST-2."""
 
     def __post_init__(self):
+        super().__post_init__()
         if self.direction not in get_args(Direction):
             raise ValueError(f"direction must be one of {', '.join(map(repr, get_args(Direction)))}, "
                              f"got {self.direction!r}")

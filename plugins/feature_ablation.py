@@ -28,6 +28,14 @@ class FeatureAblationExplainer(WordPerturbationExplainer):
             perturbations_per_eval=self.config.perturbations_per_eval, feature_mask=feature_mask)
 
 
+    def explain_answers(self, classifier, examples, env, allow_impossible):
+        """Extractive QA: each word of the question and of the context masked in turn; its score is the drop of
+        the predicted answer's start + end logit (harness.kinds.qa.explaining)."""
+        from harness import explain_answers
+
+        return explain_answers(classifier, examples, "feature-ablation", allow_impossible=allow_impossible)
+
+
 @hookimpl
 def register_explainers(register):
     register("feature-ablation", FeatureAblationExplainer, config=FeatureAblationConfig,

@@ -5,7 +5,9 @@ the embedding dimension, then over the subwords of each word. Many examples of s
 call; the convergence delta (completeness: attributions should sum to the logit difference) is recorded.
 
 On a named-entity recognition task it explains every entity the model predicts instead: the attribution of the
-entity's label logits (summed over its words) over the sentence's words (harness.kinds.token.explaining).
+entity's label logits (summed over its words) over the sentence's words (harness.kinds.token.explaining). On an
+extractive-QA task it explains each predicted answer's start + end logit over the question's and the context's
+words (harness.kinds.qa.explaining).
 """
 
 from __future__ import annotations
@@ -53,7 +55,6 @@ class IntegratedGradientsExplainer(GradientExplainer):
             n_steps=self.config.n_steps, internal_batch_size=self.config.internal_batch_size,
             return_convergence_delta=True)
 
-
     def explain_entities(self, classifier, examples, env):
         """Token classification (NER): one attribution per predicted entity, of the sum of its label logits
         (harness.kinds.token.explaining); entities of similar sentence length share a Captum call."""
@@ -62,6 +63,15 @@ class IntegratedGradientsExplainer(GradientExplainer):
         return integrated_gradients_entities(classifier, examples, env, n_steps=self.config.n_steps,
                                              internal_batch_size=self.config.internal_batch_size,
                                              rows_per_call=self.texts_per_call(str(classifier.device)))
+
+
+    def explain_answers(self, classifier, examples, env, allow_impossible):
+        """Extractive QA: one attribution per question, of its predicted answer's start + end logit (the null
+        score where it abstains) over the question's and the context's words (harness.kinds.qa.explaining)."""
+        from harness import explain_answers
+
+        return explain_answers(classifier, examples, "integrated-gradients", allow_impossible=allow_impossible,
+                               n_steps=self.config.n_steps, internal_batch_size=self.config.internal_batch_size)
 
 
 @hookimpl

@@ -21,20 +21,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from harness import KEYBOARD_NEIGHBOURS, StageEnvironment, changes_for, check_rate, hookimpl, text_rng
+from harness import (
+    KEYBOARD_NEIGHBOURS,
+    PairTargetSetting,
+    StageEnvironment,
+    changes_for,
+    check_rate,
+    hookimpl,
+    text_rng,
+)
 
 PLUGIN = "keyboard-typos"
 
 
 
 @dataclass(frozen=True)
-class KeyboardTyposConfig:
+class KeyboardTyposConfig(PairTargetSetting):
     rate: float = 0.05
     """Fraction of the ASCII letters replaced, in [0, 1]; at least one letter per text when rate > 0."""
     preserve_case: bool = True
     """Upper-case letters get the upper-case neighbour; False: replacements are always lower case."""
 
     def __post_init__(self):
+        super().__post_init__()
         check_rate(self.rate)
         if not isinstance(self.preserve_case, bool):
             raise ValueError(f"preserve_case must be true or false, got {self.preserve_case!r}")

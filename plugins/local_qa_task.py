@@ -6,8 +6,10 @@ Each file is SQuAD's JSON layout (`.json`: `{"data": [{"title", "paragraphs": [{
 `{"text": [...], "answer_start": [...]}`), optional id and title; a blank answer is an unanswerable question. The
 files are read and every answer checked against its context when the suite is validated (and again when the task
 loads): an answer whose text is not the context's at its offset is an error naming the file and the line. Without a
-validation file, `validation_fraction` of train is held out. Examples keep the files' ids (prefixed with their split
-when two files share ids, as tables numbered by line do).
+validation file, `validation_fraction` of train is held out. `train_articles`, `test_articles` and
+`validation_articles` keep only some articles of a SQuAD file (numbered from 1 in file order), so that one file gives
+several splits: the SQuAD 2.0 dev slice's first three articles to train, the last two to test. Examples keep the
+files' ids (prefixed with their split when two files share ids, as tables numbered by line do).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from harness import (
     hookimpl,
     local_qa_task,
     read_qa_file,
+    select_articles,
 )
 
 SPLITS = ("train", "validation", "test")
@@ -47,6 +50,11 @@ class LocalQAConfig:
     """Seeds the hold-out and the order of examples."""
     name: str = "local-qa"
     """The task's name."""
+    train_articles: Optional[str] = None
+    """Only these articles of the train file (SQuAD JSON; numbered from 1 in file order): "1-3", "4,5"."""
+    test_articles: Optional[str] = None
+    """Only these articles of the test file: one SQuAD file can give both splits ("1-3" and "4-5")."""
+    validation_articles: Optional[str] = None
 
     def __post_init__(self):
         if not 0 <= self.validation_fraction < 1:  # also rejects NaN
@@ -61,13 +69,25 @@ class LocalQAConfig:
             if expand_path(path).suffix.lower() not in EXTENSIONS:
                 raise ValueError(f"{split} file {path!r}: expected SQuAD JSON (.json) or a table (.jsonl, .csv, "
                                  f".tsv)")
+            articles = getattr(self, f"{split}_articles")
+            if articles is not None and expand_path(path).suffix.lower() != ".json":
+                raise ValueError(f"{split}_articles: only a SQuAD JSON file has articles, {path!r} is a table")
             try:  # the data itself: `harness validate` reports a bad file before anything runs
-                read_qa_file(expand_path(path))
+                examples = read_qa_file(expand_path(path))
+                if articles is not None:
+                    select_articles(examples, articles, str(path))
             except HarnessError as error:
                 raise ValueError(f"{split} file {error}") from error
+        for split in SPLITS:
+            if getattr(self, split) is None and getattr(self, f"{split}_articles") is not None:
+                raise ValueError(f"{split}_articles without a {split} file")
 
     def files(self) -> dict[str, str]:
         return {split: getattr(self, split) for split in SPLITS if getattr(self, split) is not None}
+
+    def articles(self) -> dict[str, str]:
+        return {split: getattr(self, f"{split}_articles") for split in SPLITS
+                if getattr(self, f"{split}_articles") is not None}
 
 
 class LocalQATask:
@@ -80,7 +100,7 @@ class LocalQATask:
     def load(self, env: StageEnvironment) -> TaskData:
         # Read again: the files may have changed since the suite was validated.
         return local_qa_task(self.config.name, self.config.files(), self.config.validation_fraction,
-                             self.config.split_seed)
+                             self.config.split_seed, self.config.articles())
 
 
 @hookimpl

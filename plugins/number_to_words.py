@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from harness import StageEnvironment, hookimpl
+from harness import PairTargetSetting, StageEnvironment, hookimpl
 
 PLUGIN = "number-to-words"
 
@@ -45,11 +45,12 @@ NUMBER_OR_ORDINAL = re.compile(rf"{_BEFORE}{_DIGITS}(?P<suffix>st|nd|rd|th)?{_AF
 
 
 @dataclass(frozen=True)
-class NumberToWordsConfig:
+class NumberToWordsConfig(PairTargetSetting):
     also_ordinals: bool = False
     """Also write ordinals such as "1st", "22nd", "100th" as words ("first", "twenty-second", "one hundredth")."""
 
     def __post_init__(self):
+        super().__post_init__()
         if not isinstance(self.also_ordinals, bool):
             raise ValueError(f"also_ordinals must be true or false, got {self.also_ordinals!r}")
 

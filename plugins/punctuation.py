@@ -27,7 +27,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal, Sequence, get_args
 
-from harness import StageEnvironment, changes_for, check_rate, hookimpl, text_rng
+from harness import PairTargetSetting, StageEnvironment, changes_for, check_rate, hookimpl, text_rng
 
 PLUGIN = "punctuation"
 
@@ -38,7 +38,7 @@ TOKEN_OR_SPACE = re.compile(r"(\s+)")
 
 
 @dataclass(frozen=True)
-class PunctuationConfig:
+class PunctuationConfig(PairTargetSetting):
     mode: Mode = "strip"
     """"strip" (delete punctuation that is not part of a word or number) or "add" (append marks after tokens)."""
     rate: float = 0.1
@@ -47,6 +47,7 @@ class PunctuationConfig:
     """mode "add" only: the marks to draw from (each one punctuation character)."""
 
     def __post_init__(self):
+        super().__post_init__()
         if self.mode not in get_args(Mode):
             raise ValueError(f"mode must be one of {', '.join(map(repr, get_args(Mode)))}, got {self.mode!r}")
         check_rate(self.rate)

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal, Sequence, get_args
 
-from harness import StageEnvironment, changes_for, check_rate, hookimpl, text_rng
+from harness import PairTargetSetting, StageEnvironment, changes_for, check_rate, hookimpl, text_rng
 
 PLUGIN = "whitespace"
 
@@ -31,7 +31,7 @@ GAP = re.compile(r"(?<=\S)\s+(?=\S)")
 
 
 @dataclass(frozen=True)
-class WhitespaceConfig:
+class WhitespaceConfig(PairTargetSetting):
     mode: Mode = "collapse"
     """"collapse" (one space everywhere, no leading or trailing whitespace), "extra" (add a space to a fraction of
     the gaps between words) or "remove-random" (delete a fraction of the gaps, joining words)."""
@@ -39,6 +39,7 @@ class WhitespaceConfig:
     """modes "extra" and "remove-random": fraction of the gaps changed, in [0, 1]; at least one when rate > 0."""
 
     def __post_init__(self):
+        super().__post_init__()
         if self.mode not in get_args(Mode):
             raise ValueError(f"mode must be one of {', '.join(map(repr, get_args(Mode)))}, got {self.mode!r}")
         check_rate(self.rate)

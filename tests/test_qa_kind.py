@@ -130,7 +130,7 @@ def test_minilm_learns_extractive_qa_through_harness_run(qa_run, qa_files):
     records = run.records("full/seed0/evaluate", "predictions")
     assert sorted(record["example_id"] for record in records) == sorted(example.id for example in test)
     record = records[0]
-    assert set(record) == {"example_id", "question", "gold_answers", "predicted_answer", "predicted_start",
+    assert set(record) == {"example_id", "question", "context", "gold_answers", "predicted_answer", "predicted_start",
                            "predicted_end", "score", "null_score", "exact_match", "f1"}
     contexts = {example.id: example.context for example in test}
     for record in records:
@@ -312,18 +312,19 @@ def test_squad_tasks_read_squads_files_and_hub_rows_alike(plugin, files, qa_file
 
 
 @pytest.mark.parametrize("overrides, message", [
-    pytest.param({"attacks": ["deepwordbug"]}, "attack 'deepwordbug': attacks are not supported for extractive QA yet",
+    pytest.param({"attacks": ["deepwordbug"]}, "attack 'deepwordbug' attacks a classifier's label",
                  marks=pytest.mark.textattack),
-    ({"perturbations": ["keyboard-typos"]},
-     "perturbation 'keyboard-typos': perturbations are not supported for extractive QA yet"),
-    ({"explainers": ["saliency"]}, "explainer 'saliency': explainers are not supported for extractive QA yet"),
-    ({"judges": ["similarity"]}, "judge 'similarity': judges are not supported for extractive QA yet"),
+    ({"attacks": ["gradient-swap"]}, "attack 'gradient-swap' attacks a classifier's label"),
+    ({"attacks": ["ner-greedy"]}, "attack 'ner-greedy' attacks a classifier's label"),
+    ({"perturbations": ["ner-typos"]}, "perturbation 'ner-typos'"),
+    ({"explainers": ["saliency"]}, "explainer 'saliency' explains classification only"),
+    ({"judges": ["similarity"]}, "judge 'similarity': judges of adversarial examples judge text attacks"),
     ({"methods": [{"use": "full", "augment": {"use": "keyboard-typos"}}]},
      "`augment:` (training on augmented copies) is not supported for extractive QA yet"),
     ({"methods": [{"use": "full", "adversarial": {"use": "gradient-swap"}}]},
      "adversarial training is not supported for extractive QA yet"),
 ])
-def test_what_qa_cannot_run_yet_is_refused_by_validate_at_its_line(qa_files, tmp_path, capsys, overrides, message):
+def test_what_cannot_serve_qa_is_refused_by_validate_at_its_line(qa_files, tmp_path, capsys, overrides, message):
     path = dump_suite(qa_suite(qa_files, tmp_path / "reports", **overrides), tmp_path / "suite.yaml")
     assert main(["validate", str(path)]) == 2
     error = capsys.readouterr().err
@@ -334,3 +335,36 @@ def test_what_qa_cannot_run_yet_is_refused_by_validate_at_its_line(qa_files, tmp
     assert any(f"{path}:{line + offset}:" in error for offset in range(1, 5)), error
     assert main(["run", str(path), "--no-progress"]) == 2
     assert not (tmp_path / "reports").exists()  # nothing loaded, nothing trained
+
+
+def test_local_qa_takes_some_articles_of_one_squad_file_for_each_split(tmp_path):
+    from harness.kinds.qa.tasks import local_qa_task, parse_articles
+
+    articles = []
+    for number in range(5):
+        path = write_squad(tmp_path / f"a{number}.json", 3, seed=10 + number)
+        article = json.loads(path.read_text())["data"][0]
+        articles.append({**article, "title": f"Article {number + 1}"})
+    both = tmp_path / "five.json"
+    both.write_text(json.dumps({"version": "v2.0", "data": articles}), encoding="utf-8")
+    assert parse_articles("1-3") == (1, 2, 3) and parse_articles("4,5") == (4, 5)
+    assert parse_articles("2, 1-2") == (2, 1)
+    for bad in ("0", "3-1", "a", "", "1-"):
+        with pytest.raises(ValueError, match="article numbers from 1"):
+            parse_articles(bad)
+    data = local_qa_task("slice", {"train": both, "test": both}, 0.0, 0, {"train": "1-3", "test": "4-5"})
+    assert {example.title for example in data.train} == {"Article 1", "Article 2", "Article 3"}
+    assert {example.title for example in data.test} == {"Article 4", "Article 5"}
+    assert len(data.train) == 18 and len(data.test) == 12
+
+
+def test_articles_past_the_file_or_of_a_table_are_refused_at_validate(qa_files, tmp_path, capsys):
+    path = dump_suite(qa_suite({**qa_files, "test_articles": "2-3"}, tmp_path / "reports"), tmp_path / "suite.yaml")
+    assert main(["validate", str(path)]) == 2
+    assert "articles '2-3', but the file has 1 articles" in capsys.readouterr().err
+    table = tmp_path / "test.jsonl"
+    table.write_text(json.dumps({"question": "Who?", "context": "Ann won.", "answer": "Ann"}) + "\n")
+    path = dump_suite(qa_suite({**qa_files, "test": table, "test_articles": "1"}, tmp_path / "reports"),
+                      tmp_path / "suite2.yaml")
+    assert main(["validate", str(path)]) == 2
+    assert "test_articles: only a SQuAD JSON file has articles" in capsys.readouterr().err

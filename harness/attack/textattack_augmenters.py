@@ -14,6 +14,7 @@ from typing import Any, Optional, Sequence
 
 from harness.attack.perturbation import text_seed
 from harness.attack.textattack_resources import check_textattack, missing_resources
+from harness.core.pairs import PairTargetSetting
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,14 @@ AUGMENTERS: dict[str, AugmenterSpec] = {
 
 
 @dataclass(frozen=True)
-class AugmenterConfig:
+class AugmenterConfig(PairTargetSetting):
     pct_words_to_swap: Optional[float] = None
     """Share of words changed per text (TextAttack's pct_words_to_swap); None: TextAttack's default, 0.1. Only
     for word-level augmenters."""
 
     def __post_init__(self):
         check_textattack()  # first: without TextAttack no other parameter matters
+        super().__post_init__()
         if self.pct_words_to_swap is not None and not 0 < self.pct_words_to_swap <= 1:
             raise ValueError("pct_words_to_swap must be in (0, 1]")
 

@@ -36,6 +36,20 @@ PAIR_TRUNCATION = "longest_first"
 _TARGET_SEGMENTS = {"second": (1,), "first": (0,), "both": (0, 1)}
 
 
+@dataclasses.dataclass(frozen=True)
+class PairTargetSetting:
+    """The `pair_target` parameter of a text perturbation's config (a base class: subclasses call
+    `super().__post_init__()`): which segment of a sentence pair it changes, "second" (the hypothesis; the context
+    of a QA question) by default, "first" (the premise; the question of a QA example) or "both"."""
+
+    pair_target: PairTarget = "second"
+    """Which segment of a sentence pair (or of a question-answering example) the perturbation changes: second (the
+    hypothesis; the context), first (the premise; the question) or both."""
+
+    def __post_init__(self):
+        check_pair_target(self.pair_target)
+
+
 def model_input(example: Example) -> ModelInput:
     """The example as its model reads it: `text`, or (`text`, `text_pair`)."""
     return example.text if example.text_pair is None else (example.text, example.text_pair)

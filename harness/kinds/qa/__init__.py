@@ -3,10 +3,13 @@ and 2.0; harness.kinds.qa.examples.QAExample).
 
 Its examples, readers, windows and metrics: harness.kinds.qa.examples, .reading, .windows, .squad_metrics; its
 training encoding harness.kinds.qa.training, its predictor harness.kinds.qa.predictor.QAPredictor, its stages
-harness.kinds.qa.stages (finetune -> evaluate), its task sources harness.kinds.qa.tasks. A QA task has no label
-names (TaskData.label_names is ()): the answers are spans, and the model's head (AutoModelForQuestionAnswering) has
-two outputs per token, start and end. Attacks, perturbations, explainers, judges, augmentation and adversarial
-training are not supported for extractive QA yet: each is refused at its suite line before anything trains.
+harness.kinds.qa.stages (finetune -> evaluate -> attack -> perturb -> explain), its task sources
+harness.kinds.qa.tasks, its robustness tests harness.kinds.qa.attacking (adversarial distractors: .distractors for
+AddSent, .add_any for AddAny) and .perturbing (span-aligned perturbations), its explanations
+harness.kinds.qa.explaining, its report sections harness.kinds.qa.report. A QA task has no label names
+(TaskData.label_names is ()): the answers are spans, and the model's head (AutoModelForQuestionAnswering) has two
+outputs per token, start and end. Classification attacks (TextAttack's recipes), judges, augmentation and
+adversarial training cannot serve it: each is refused at its suite line before anything trains.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ from typing import Any, Sequence
 from harness.core.errors import SuiteError
 from harness.core.files import content_key
 from harness.core.types import TaskData
-from harness.kinds.base import ReportView, StageSpec, TaskKind
+from harness.kinds.base import ReportView, StageSpec, TaskKind, declared_kinds
 from harness.kinds.qa.examples import QAExample, answer_problem
 from harness.kinds.qa.training import QATraining
 
 NAME = "extractive-qa"
 NOT_YET = "not supported for extractive QA yet"
+QA_ATTACKS = "add-sent or add-any (adversarial distractors)"
+QA_EXPLAINERS = "integrated-gradients or feature-ablation"
+QA_PERTURBATIONS = "a text perturbation (keyboard-typos, char-swap, a TextAttack augmenter ...)"
 
 
 class ExtractiveQA(TaskKind):
@@ -80,8 +86,9 @@ class ExtractiveQA(TaskKind):
         return QAPredictor(model, tokenizer, device, max_length=max_length, batch_size=batch_size)
 
     def check_components(self, suite: Any, registry: Any, task: TaskData) -> list[SuiteError]:
-        """Refuse what extractive QA cannot run yet: augmentation and adversarial training, attacks,
-        perturbations, explainers and judges, each at its suite line."""
+        """Refuse what cannot serve extractive QA, each at its suite line: attacks without `insert_distractors`
+        (TextAttack's recipes attack a classifier's label), perturbations without `augment` (NER's token
+        perturbations), explainers without `explain_answers`, judges, and augmentation and adversarial training."""
         what = f"task {task.name!r} is extractive question answering (QA)"
         problems: list[SuiteError] = []
         for method in suite.methods:
@@ -92,11 +99,30 @@ class ExtractiveQA(TaskKind):
                 if ref is not None:
                     problems.append(SuiteError(f"method {method.label!r}: {strategy} is {NOT_YET}; {what}",
                                                ref.location, ref.plugin))
-        for refs, noun in ((suite.attacks, "attack"), (suite.perturbations, "perturbation"),
-                           (suite.explainers, "explainer"), (suite.judges, "judge")):
+        # (the suite's list, what its entries are called, why one cannot serve QA, whether one can, what to use)
+        sections = (
+            (suite.attacks, "attack", "attacks a classifier's label (it changes words until the predicted class "
+             "flips), and an extractive QA model has no class: it answers with a span of the context",
+             lambda factory: callable(getattr(factory, "insert_distractors", None)), QA_ATTACKS),
+            (suite.perturbations, "perturbation", "does not perturb plain texts (it has no `augment`)",
+             lambda factory: callable(getattr(factory, "augment", None)), QA_PERTURBATIONS),
+            (suite.explainers, "explainer", "explains classification only",
+             lambda factory: callable(getattr(factory, "explain_answers", None)), QA_EXPLAINERS),
+        )
+        for refs, noun, reason, serves_qa, use_instead in sections:
             for ref in refs:
-                problems.append(SuiteError(f"{noun} {ref.name!r}: {noun}s are {NOT_YET}; {what}: remove it from "
-                                           f"the suite's `{noun}s:`", ref.location, ref.plugin))
+                component = registry.get(ref.kind, ref.name)
+                kinds = declared_kinds(component)
+                if kinds is not None and NAME not in kinds:
+                    problems.append(SuiteError(f"{noun} {ref.name!r} serves task kinds {', '.join(kinds)}; {what}: "
+                                               f"use {use_instead}", ref.location, ref.plugin))
+                elif kinds is None and not serves_qa(component.factory):
+                    problems.append(SuiteError(f"{noun} {ref.name!r} {reason}; {what}: use {use_instead}",
+                                               ref.location, ref.plugin))
+        for ref in suite.judges:
+            problems.append(SuiteError(f"judge {ref.name!r}: judges of adversarial examples judge text attacks on "
+                                       f"classifiers; {what}, whose distractors are not judged: remove it from the "
+                                       f"suite's `judges:`", ref.location, ref.plugin))
         return problems
 
     def stages(self) -> tuple[StageSpec, ...]:
@@ -105,4 +131,6 @@ class ExtractiveQA(TaskKind):
         return STAGES
 
     def report_view(self, run: Any) -> ReportView:
-        return ReportView(training_score_name=self.training.score_name)
+        from harness.kinds.qa.report import report_view
+
+        return report_view(run)

@@ -22,7 +22,13 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from harness.kinds.qa.examples import QAExample
-from harness.kinds.qa.windows import SpanPrediction, best_answers, encode_for_prediction, encode_for_training
+from harness.kinds.qa.windows import (
+    SpanPrediction,
+    best_answers,
+    encode_for_prediction,
+    encode_for_training,
+    span_tokens,
+)
 from harness.modeling.batching import pad_batch
 from harness.modeling.predict import CachedModelPredictor
 
@@ -147,6 +153,38 @@ def answer_questions(model: Any, tokenizer: Any, questions: Sequence[str], conte
         if was_training:
             model.train()
     return predictions, (loss / max(1, windows_seen) if answers is not None else None)
+
+
+def gold_log_probabilities(model: Any, tokenizer: Any, questions: Sequence[str], contexts: Sequence[str],
+                           answers: Sequence[tuple[int, int]], device: str, max_length: int, batch_size: int,
+                           settings: AnswerSettings = DEFAULT_SETTINGS) -> list[float]:
+    """How surely the model points at a given span of each context: log P(start) + log P(end) of the span's first
+    and last tokens (softmax over the window), in the window that gives it the highest; -inf where no window holds
+    the whole span. `answers` are (start, end) characters of each context. What an attack that inserts words lowers
+    (AddAny, harness.kinds.qa.add_any); the model's mode is left as it was."""
+    was_training = model.training
+    model.eval()
+    best = [float("-inf")] * len(questions)
+    try:
+        windows = encode_for_prediction(tokenizer, list(questions), list(contexts), max_length,
+                                        settings.stride(max_length))
+        starts, ends, _ = window_logits(model, tokenizer, windows.inputs, device, batch_size)
+    finally:
+        if was_training:
+            model.train()
+    for window, example in enumerate(windows.example_index):
+        tokens = span_tokens(windows.offsets[window], *answers[example])
+        if tokens is None:
+            continue
+        score = float(_log_softmax(starts[window][np.isfinite(starts[window])])[tokens[0] - _first(starts[window])]
+                      + _log_softmax(ends[window][np.isfinite(ends[window])])[tokens[1] - _first(ends[window])])
+        best[example] = max(best[example], score)
+    return best
+
+
+def _first(row: np.ndarray) -> int:
+    """The first position of a logit row that is not padding (-inf)."""
+    return int(np.argmax(np.isfinite(row)))
 
 
 class QAPredictor(CachedModelPredictor):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Mapping, Optional, Sequence
 
 from harness.core.errors import HarnessError
@@ -70,17 +71,46 @@ def load_qa_task(source: QATaskSource, config: Any) -> TaskData:
                    source.notes)
 
 
-def local_qa_task(name: str, files: Mapping[str, Any], validation_fraction: float, split_seed: int) -> TaskData:
-    """A task from local files, one per split (`files`: split -> path; validation optional)."""
+def parse_articles(text: str) -> tuple[int, ...]:
+    """Article numbers (1-based, in file order) from "1-3", "4,5" or "1-2,5"; ValueError for anything else."""
+    numbers: list[int] = []
+    for part in str(text).replace(" ", "").split(","):
+        first, dash, last = part.partition("-")
+        if (not first.isdigit() or (dash and not last.isdigit()) or int(first) < 1
+                or int(last or first) < int(first)):
+            raise ValueError(f"articles {text!r}: expected article numbers from 1, e.g. \"1-3\" or \"4,5\"")
+        numbers.extend(range(int(first), int(last or first) + 1))
+    return tuple(dict.fromkeys(numbers))
+
+
+def select_articles(examples: Sequence[QAExample], articles: str, where: str) -> tuple[QAExample, ...]:
+    """The questions of the chosen articles of a SQuAD file (numbered 1, 2, ... by the order of their titles)."""
+    titles = list(dict.fromkeys(example.title for example in examples))
+    wanted = parse_articles(articles)
+    if max(wanted) > len(titles):
+        raise HarnessError(f"{where}: articles {articles!r}, but the file has {len(titles)} articles")
+    chosen = {titles[number - 1] for number in wanted}
+    return tuple(example for example in examples if example.title in chosen)
+
+
+def local_qa_task(name: str, files: Mapping[str, Any], validation_fraction: float, split_seed: int,
+                  articles: Mapping[str, str] = MappingProxyType({})) -> TaskData:
+    """A task from local files, one per split (`files`: split -> path; validation optional); `articles` (split ->
+    "1-3") keeps only those articles of a split's SQuAD file, so one file can give several splits."""
     from harness.tasks.sources import expand_path
 
     found = {}
     for split, path in files.items():
         try:
-            found[split] = (read_qa_file(expand_path(path)), str(path))
+            examples = read_qa_file(expand_path(path))
+            if articles.get(split):
+                examples = select_articles(examples, articles[split], str(path))
+            found[split] = (examples, str(path))
         except HarnessError as error:
             raise HarnessError(f"task {name!r}: {split} file {error}") from error
-    origin = "local files " + ", ".join(f"{split} {path}" for split, path in files.items())
+    origin = "local files " + ", ".join(f"{split} {path}" + (f" (articles {articles[split]})"
+                                                             if articles.get(split) else "")
+                                        for split, path in files.items())
     return qa_task(name, "local QA files", found, origin, validation_fraction, split_seed)
 
 

@@ -187,6 +187,17 @@ def encode_for_prediction(tokenizer: Any, questions: Sequence[str], contexts: Se
         cls_index=tuple(_cls_index(tokenizer, input_ids) for input_ids in encoding["input_ids"]))
 
 
+def span_tokens(offsets: Sequence[Optional[Span]], start_char: int, end_char: int) -> Optional[tuple[int, int]]:
+    """The first and last tokens of a prediction window (`PredictionWindows.offsets[window]`) that cover the
+    characters start_char..end_char of its context, or None unless the window's context holds all of them."""
+    context = [position for position, offset in enumerate(offsets) if offset is not None]
+    if not context or offsets[context[0]][0] > start_char or offsets[context[-1]][1] < end_char:
+        return None
+    first = next(position for position in reversed(context) if offsets[position][0] <= start_char)
+    last = next(position for position in context if offsets[position][1] >= end_char)
+    return first, last
+
+
 def _top_span(starts: np.ndarray, ends: np.ndarray, offsets: Sequence[Optional[Span]], n_best: int,
               max_answer_length: int) -> Optional[tuple[float, int, int]]:
     """(score, first token, last token) of the best valid span among the `n_best` top starts and ends."""
