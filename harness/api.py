@@ -91,11 +91,14 @@ from harness.explain.explainers import (
 from harness.kinds import ExtractiveQA, SequenceClassification, TokenClassification
 from harness.kinds.base import (
     CellState,
+    ComponentSection,
     ReportView,
     StageContext,
     StageSpec,
     TaskKind,
     TrainingEncoding,
+    has_method,
+    unserved_components,
 )
 from harness.kinds.loading import load_base_classifier, peft_task_type
 from harness.kinds.qa.add_any import AddAnySettings, add_any, common_words
@@ -212,7 +215,7 @@ __all__ = [
     "squad_examples_from_hub_rows", "squad_metrics",
     "AddAnySettings", "add_any", "add_sent", "AnswerAttribution", "common_words", "Distraction", "Distractor",
     "DistractorPool", "explain_answers", "insert_sentence", "PairTargetSetting", "perturb_examples", "QAAttack",
-    "QAExplainOutcome", "select_articles",
+    "QAExplainOutcome", "select_articles", "ComponentSection", "has_method", "unserved_components",
     "AdversarialRound", "AdversarialTraining", "aggregate_to_words", "as_is_model", "atomic_write_text", "Attack",
     "evaluate",
     "attack_sentences", "AttackOutcome", "AttackRecord", "Augmenter", "AugmenterConfig", "bootstrap_entity_scores",

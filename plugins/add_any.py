@@ -11,35 +11,16 @@ sweep fewer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Sequence
 
-from harness import QAExample, StageEnvironment, TaskData, hookimpl
+from harness import AddAnySettings, QAExample, StageEnvironment, TaskData, hookimpl
 
 PLUGIN = "add-any"
 
 
 @dataclass(frozen=True)
-class AddAnyConfig:
-    words: int = 10
-    """Words in the distractor (the paper: 10)."""
-    candidates: int = 20
-    """Words tried at each position per sweep (the paper: 20)."""
-    sweeps: int = 2
-    """Passes over the positions; the search also stops once the answer misses the gold span."""
-    vocabulary_size: int = 1000
-    """The most frequent words of the task's contexts the search draws from (with the question's words)."""
-    position: Literal["end", "start", "random"] = "end"
-    """Where the words go: after the context's last sentence (the paper), before its first, or at a sentence
-    boundary drawn per question."""
-
-    def __post_init__(self):
-        self.settings()  # the search's own checks
-
-    def settings(self):
-        from harness import AddAnySettings
-
-        return AddAnySettings(words=self.words, candidates=self.candidates, sweeps=self.sweeps,
-                              vocabulary_size=self.vocabulary_size, position=self.position)
+class AddAnyConfig(AddAnySettings):
+    """The search's settings (harness.AddAnySettings): words, candidates, sweeps, vocabulary_size, position."""
 
 
 class AddAnyAttack:
@@ -53,7 +34,7 @@ class AddAnyAttack:
     def insert_distractors(self, classifier, examples: Sequence[QAExample], task: TaskData, env: StageEnvironment):
         from harness import add_any, common_words
 
-        settings = self.config.settings()
+        settings = self.config
         vocabulary = common_words([*task.train, *examples], settings.vocabulary_size)
         bar = env.progress(total=len(examples), desc=PLUGIN, unit="question")
         try:

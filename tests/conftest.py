@@ -129,3 +129,22 @@ class SwapFirstWordAttack:
             AttackRecord(example.id, example.text, text, example.label, int(b), int(a), 1.0, 1.0, "successful", 2, 1,
                          len(example.text.split()), 0.0)
             for example, text, b, a in zip(examples, changed, before, after)))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium through selenium (skipped without it), with its console log kept."""
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("Debian chromium and chromium-driver are not installed (.ci/install installs them)")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1400,1800"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    yield driver
+    driver.quit()

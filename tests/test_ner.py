@@ -216,39 +216,24 @@ def test_scorecard_shows_entity_tables_and_spans(ner_run):
     assert "| full |" in summary and "| lora |" in summary
 
 
-def test_ner_scorecard_in_a_real_browser(ner_run):
-    import shutil
-
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("Debian chromium and chromium-driver are not installed (.ci/install installs them)")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
+def test_ner_scorecard_in_a_real_browser(ner_run, browser):
     from selenium.webdriver.common.by import By
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    try:
-        browser.get((ner_run / "scorecard.html").as_uri())
-        assert [row.get_attribute("data-method") for row in
-                browser.find_elements(By.CSS_SELECTOR, "table#comparison tbody tr")] == ["full", "lora"]
-        types = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "table#entity-types thead th")]
-        assert types == ["Method", "Measure", "LOC", "ORG", "PER"]
-        drilldown = browser.find_element(By.CSS_SELECTOR, "#ner-predictions details.drilldown")
-        drilldown.find_element(By.TAG_NAME, "summary").click()
-        spans = drilldown.find_elements(By.CSS_SELECTOR, ".ent")
-        assert spans and all(span.is_displayed() for span in spans)
-        attribution = browser.find_element(By.CSS_SELECTOR, "#entity-attributions details.drilldown")
-        attribution.find_element(By.TAG_NAME, "summary").click()
-        assert attribution.find_element(By.CSS_SELECTOR, ".heat span.in-entity").is_displayed()
-        assert len(browser.find_elements(By.CSS_SELECTOR, "figure.chart svg")) >= 2
-        assert browser.execute_script("return document.querySelectorAll('script').length") == 1
-        assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
-    finally:
-        browser.quit()
+    browser.get((ner_run / "scorecard.html").as_uri())
+    assert [row.get_attribute("data-method") for row in
+            browser.find_elements(By.CSS_SELECTOR, "table#comparison tbody tr")] == ["full", "lora"]
+    types = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "table#entity-types thead th")]
+    assert types == ["Method", "Measure", "LOC", "ORG", "PER"]
+    drilldown = browser.find_element(By.CSS_SELECTOR, "#ner-predictions details.drilldown")
+    drilldown.find_element(By.TAG_NAME, "summary").click()
+    spans = drilldown.find_elements(By.CSS_SELECTOR, ".ent")
+    assert spans and all(span.is_displayed() for span in spans)
+    attribution = browser.find_element(By.CSS_SELECTOR, "#entity-attributions details.drilldown")
+    attribution.find_element(By.TAG_NAME, "summary").click()
+    assert attribution.find_element(By.CSS_SELECTOR, ".heat span.in-entity").is_displayed()
+    assert len(browser.find_elements(By.CSS_SELECTOR, "figure.chart svg")) >= 2
+    assert browser.execute_script("return document.querySelectorAll('script').length") == 1
+    assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
 
 
 @pytest.mark.parametrize("overrides, message", [

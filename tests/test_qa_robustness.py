@@ -268,3 +268,41 @@ def test_an_attack_record_puts_both_answers_and_the_distractor_where_they_are(po
     assert context[row["answer_after_start"]:row["answer_after_end"]] == "Chicago Bears"
     assert context[row["distractor_start"]:row["distractor_end"]] == sentence
     assert row["in_distractor"] and row["answer_changed"] and row["f1_before"] == 1.0 and row["f1_after"] == 0.0
+
+
+def test_the_qa_scorecard_in_a_real_browser(qa_robustness_run, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get((qa_robustness_run / "scorecard.html").as_uri())
+    headers = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "table#qa-methods thead th")]
+    assert any("add-sent" in header for header in headers) and any("char-swap" in header for header in headers)
+    attack = browser.find_element(By.CSS_SELECTOR, "#qa-adversarial-examples details.drilldown")
+    attack.find_element(By.TAG_NAME, "summary").click()
+    for mark in (".qa-distractor", ".qa-gold"):
+        marked = attack.find_elements(By.CSS_SELECTOR, mark)
+        assert marked and all(span.is_displayed() for span in marked), mark
+    attribution = browser.find_element(By.CSS_SELECTOR, "#qa-attributions details.drilldown")
+    attribution.find_element(By.TAG_NAME, "summary").click()
+    assert attribution.find_element(By.CSS_SELECTOR, ".heat span.in-answer").is_displayed()
+    assert len(browser.find_elements(By.CSS_SELECTOR, "figure.chart svg")) >= 2
+    assert browser.execute_script("return document.querySelectorAll('script').length") == 1
+    assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
+
+
+@pytest.mark.textattack
+@pytest.mark.parametrize("name", ["char-edits", "eda"])
+def test_textattack_augmenters_perturb_qa_examples_around_the_answers(name, tmp_path):
+    from harness.core.plugin_manager import make_plugin_manager
+    from harness.core.registry import Registry
+    from harness.core.runner import make_progress
+    from harness.core.types import StageEnvironment
+
+    component = Registry(make_plugin_manager()).get("augmenter", name)
+    augmenter = component.factory(component.config_class(pct_words_to_swap=0.3))
+    env = StageEnvironment("cpu", 0, tmp_path, make_progress(False))
+    examples = [example(), example(answers=("February 7, 2016", "Levi's Stadium")), example(answers=())]
+    perturbed = perturb_examples(examples, lambda texts: augmenter.augment(texts, env), "both")
+    assert any(changed.context != original.context for original, changed in zip(examples, perturbed))
+    for original, changed in zip(examples, perturbed):
+        assert answer_problem(changed) is None
+        assert [answer.text for answer in changed.answers] == [answer.text for answer in original.answers]

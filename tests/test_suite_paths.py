@@ -97,6 +97,8 @@ def test_every_shipped_suite_validates_offline_and_says_what_it_needs_from_the_h
         assert code == 0, err
         needs_hub[suite.name] = out
     assert "Hugging Face Hub" not in needs_hub["quickstart.yaml"]
+    assert "Hugging Face Hub" not in needs_hub["qa-quickstart.yaml"]  # its SQuAD articles ship in suites/data
+    assert "task 'squad_v2': dataset rajpurkar/squad_v2" in needs_hub["squad.yaml"]
     for name in ("sst2-methods.yaml", "sst2-robust-training.yaml"):
         assert "NOT reachable" in needs_hub[name]
         assert "task 'sst2': dataset nyu-mll/glue (sst2)" in needs_hub[name]

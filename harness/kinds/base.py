@@ -309,3 +309,40 @@ def declared_kinds(component: Any) -> Optional[tuple[str, ...]]:
     declares none (then each kind decides from the methods it has)."""
     kinds = getattr(component.factory, "task_kinds", None)
     return tuple(kinds) if kinds is not None else None
+
+
+@dataclass(frozen=True)
+class ComponentSection:
+    """One of a suite's component lists as a kind checks it: `refs` (suite.attacks ...), what an entry is called
+    ("attack"), why a component that cannot serve the kind cannot (for the error), whether one can
+    (`serves(factory)`, for components that declare no task kinds), and what to use instead."""
+
+    refs: Sequence[Any]
+    noun: str
+    reason: str
+    serves: Callable[[Any], bool]
+    use_instead: str
+
+
+def unserved_components(sections: Sequence[ComponentSection], registry: Any, kind_name: str,
+                        what: str) -> list[SuiteError]:
+    """An error at its suite line for each entry of `sections` that cannot serve the kind `kind_name`: a component
+    declaring task kinds without it, or declaring none and lacking what the kind calls (`serves`). `what` says what
+    the task is ("task 'x' is token classification (NER)")."""
+    problems = []
+    for section in sections:
+        for ref in section.refs:
+            component = registry.get(ref.kind, ref.name)
+            kinds = declared_kinds(component)
+            if kinds is not None and kind_name not in kinds:
+                problems.append(SuiteError(f"{section.noun} {ref.name!r} serves task kinds {', '.join(kinds)}; "
+                                           f"{what}: use {section.use_instead}", ref.location, ref.plugin))
+            elif kinds is None and not section.serves(component.factory):
+                problems.append(SuiteError(f"{section.noun} {ref.name!r} {section.reason}; {what}: use "
+                                           f"{section.use_instead}", ref.location, ref.plugin))
+    return problems
+
+
+def has_method(name: str) -> Callable[[Any], bool]:
+    """`serves` for a ComponentSection: whether a component's factory has the method `name` the kind calls."""
+    return lambda factory: callable(getattr(factory, name, None))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 WIDTH, HEIGHT = 420, 260
 LEFT, RIGHT, TOP, BOTTOM = 52, 16, 16, 40
@@ -172,3 +172,29 @@ def line_chart(title: str, x_title: str, y_title: str, series: Sequence[tuple[st
                                       f"{label}: {x_title} {_format(x, False)}, {y_title} {_format(y, y_percent)}"))
         chart.legend.append((label, color_of(index)))
     return chart
+
+
+def robustness_charts(table: Any, clean_metric: str, stressed_metrics: Sequence[str], score_name: str) -> list[Any]:
+    """A kind's two robustness charts from its comparison table (harness.report.reporting.ComparisonTable): the clean
+    score (`clean_metric` of the evaluate stage) against the score under attack (the mean over attacks), and the score
+    under each attack and perturbation (the columns whose metric is one of `stressed_metrics`). `score_name` names
+    the score on the axes ("entity F1", "F1")."""
+    def value(method: str, key: tuple[str, str, str]) -> float:
+        cell = table.cells.get((method, key))
+        return cell.value if cell is not None else float("nan")
+
+    stressed = [column.key for column in table.columns if column.key[2] in stressed_metrics]
+    attacks = [key for key in stressed if key[0] == "attack"]
+    under_attack = {}
+    for method in table.methods:
+        values = [v for key in attacks if math.isfinite(v := value(method, key))]
+        under_attack[method] = sum(values) / len(values) if values else float("nan")
+    robustness = f"{score_name} under attack" + (" (mean over attacks)" if len(attacks) > 1 else "")
+    charts = [
+        scatter(f"Robustness vs clean {score_name}", f"clean {score_name}", robustness,
+                [(m, value(m, ("evaluate", "", clean_metric)), under_attack[m]) for m in table.methods], True, True),
+        grouped_bars(f"{score_name[:1].upper()}{score_name[1:]} under each attack and perturbation", score_name,
+                     [key[1] for key in stressed], table.methods,
+                     {(key[1], m): value(m, key) for key in stressed for m in table.methods}, True),
+    ]
+    return [chart for chart in charts if chart is not None]

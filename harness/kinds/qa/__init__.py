@@ -19,7 +19,14 @@ from typing import Any, Sequence
 from harness.core.errors import SuiteError
 from harness.core.files import content_key
 from harness.core.types import TaskData
-from harness.kinds.base import ReportView, StageSpec, TaskKind, declared_kinds
+from harness.kinds.base import (
+    ComponentSection,
+    ReportView,
+    StageSpec,
+    TaskKind,
+    has_method,
+    unserved_components,
+)
 from harness.kinds.qa.examples import QAExample, answer_problem
 from harness.kinds.qa.training import QATraining
 
@@ -99,26 +106,15 @@ class ExtractiveQA(TaskKind):
                 if ref is not None:
                     problems.append(SuiteError(f"method {method.label!r}: {strategy} is {NOT_YET}; {what}",
                                                ref.location, ref.plugin))
-        # (the suite's list, what its entries are called, why one cannot serve QA, whether one can, what to use)
-        sections = (
-            (suite.attacks, "attack", "attacks a classifier's label (it changes words until the predicted class "
-             "flips), and an extractive QA model has no class: it answers with a span of the context",
-             lambda factory: callable(getattr(factory, "insert_distractors", None)), QA_ATTACKS),
-            (suite.perturbations, "perturbation", "does not perturb plain texts (it has no `augment`)",
-             lambda factory: callable(getattr(factory, "augment", None)), QA_PERTURBATIONS),
-            (suite.explainers, "explainer", "explains classification only",
-             lambda factory: callable(getattr(factory, "explain_answers", None)), QA_EXPLAINERS),
-        )
-        for refs, noun, reason, serves_qa, use_instead in sections:
-            for ref in refs:
-                component = registry.get(ref.kind, ref.name)
-                kinds = declared_kinds(component)
-                if kinds is not None and NAME not in kinds:
-                    problems.append(SuiteError(f"{noun} {ref.name!r} serves task kinds {', '.join(kinds)}; {what}: "
-                                               f"use {use_instead}", ref.location, ref.plugin))
-                elif kinds is None and not serves_qa(component.factory):
-                    problems.append(SuiteError(f"{noun} {ref.name!r} {reason}; {what}: use {use_instead}",
-                                               ref.location, ref.plugin))
+        problems += unserved_components((
+            ComponentSection(suite.attacks, "attack", "attacks a classifier's label (it changes words until the "
+                             "predicted class flips), and an extractive QA model has no class: it answers with a "
+                             "span of the context", has_method("insert_distractors"), QA_ATTACKS),
+            ComponentSection(suite.perturbations, "perturbation", "does not perturb plain texts (it has no `augment`)",
+                             has_method("augment"), QA_PERTURBATIONS),
+            ComponentSection(suite.explainers, "explainer", "explains classification only",
+                             has_method("explain_answers"), QA_EXPLAINERS),
+        ), registry, NAME, what)
         for ref in suite.judges:
             problems.append(SuiteError(f"judge {ref.name!r}: judges of adversarial examples judge text attacks on "
                                        f"classifiers; {what}, whose distractors are not judged: remove it from the "

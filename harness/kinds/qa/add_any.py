@@ -20,7 +20,7 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 from harness.kinds.qa.attacking import Distraction
 from harness.kinds.qa.distractors import insert_sentence
@@ -41,7 +41,7 @@ class AddAnySettings:
     """Passes over the positions (the paper: up to 3)."""
     vocabulary_size: int = 1000
     """The most frequent context words the search draws from, besides the question's words."""
-    position: str = "end"
+    position: Literal["end", "start", "random"] = "end"
     """Where the distractor goes: "end" (the paper), "start" or "random" (a sentence boundary)."""
 
     def __post_init__(self):

@@ -333,26 +333,9 @@ def markdown_table(table: ComparisonTable) -> str:
 def qa_charts(table: ComparisonTable) -> list[Any]:
     """Clean F1 against F1 under attack (mean over attacks), and F1 under each attack and perturbation: the QA
     versions of the scorecard's accuracy charts."""
-    from harness.report.charts import grouped_bars, scatter
+    from harness.report.charts import robustness_charts
 
-    def value(method: str, key: tuple[str, str, str]) -> float:
-        cell = table.cells.get((method, key))
-        return cell.value if cell is not None else float("nan")
-
-    stressed = [column.key for column in table.columns if column.key[2] in ("f1_under_attack", "perturbed_f1")]
-    attacks = [key for key in stressed if key[0] == "attack"]
-    under_attack = {}
-    for method in table.methods:
-        values = [v for key in attacks if math.isfinite(v := value(method, key))]
-        under_attack[method] = sum(values) / len(values) if values else float("nan")
-    robustness = "F1 under attack" + (" (mean over attacks)" if len(attacks) > 1 else "")
-    charts = [
-        scatter("Robustness vs clean F1", "clean F1", robustness,
-                [(m, value(m, ("evaluate", "", "f1")), under_attack[m]) for m in table.methods], True, True),
-        grouped_bars("F1 under each attack and perturbation", "F1", [key[1] for key in stressed], table.methods,
-                     {(key[1], m): value(m, key) for key in stressed for m in table.methods}, True),
-    ]
-    return [chart for chart in charts if chart is not None]
+    return robustness_charts(table, "f1", ("f1_under_attack", "perturbed_f1"), "F1")
 
 
 def _sections(*parts: Any) -> tuple[str, ...]:

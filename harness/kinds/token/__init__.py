@@ -16,7 +16,14 @@ from typing import Any, Sequence
 from harness.core.errors import SuiteError
 from harness.core.files import content_key
 from harness.core.types import TaskData
-from harness.kinds.base import ReportView, StageSpec, TaskKind, declared_kinds
+from harness.kinds.base import (
+    ComponentSection,
+    ReportView,
+    StageSpec,
+    TaskKind,
+    has_method,
+    unserved_components,
+)
 from harness.kinds.sequence import is_int
 from harness.kinds.token.examples import TokenExample
 from harness.kinds.token.training import TokenTraining
@@ -92,26 +99,14 @@ class TokenClassification(TaskKind):
                 problems.append(SuiteError(f"method {method.label!r}: adversarial training is not supported for "
                                            f"token classification (NER); {what}",
                                            method.adversarial.attack.location, method.adversarial.attack.plugin))
-        # (the suite's list, what its entries are called, what they do instead, whether one serves taggers, what
-        # to use)
-        sections = (
-            (suite.attacks, "attack", "supports sequence classification only",
-             lambda factory: getattr(factory, "supports_token_classification", False), "ner-greedy"),
-            (suite.perturbations, "perturbation", "perturbs texts (sequence classification only)",
-             lambda factory: callable(getattr(factory, "perturb_tokens", None)), NER_PERTURBATIONS),
-            (suite.explainers, "explainer", "explains sequence classification only",
-             lambda factory: callable(getattr(factory, "explain_entities", None)), "integrated-gradients"),
-        )
-        for refs, noun, text_only, serves_tokens, use_instead in sections:
-            for ref in refs:
-                component = registry.get(ref.kind, ref.name)
-                kinds = declared_kinds(component)
-                if kinds is not None and NAME not in kinds:
-                    problems.append(SuiteError(f"{noun} {ref.name!r} serves task kinds {', '.join(kinds)}; {what}",
-                                               ref.location, ref.plugin))
-                elif kinds is None and not serves_tokens(component.factory):
-                    problems.append(SuiteError(f"{noun} {ref.name!r} {text_only}; {what}: use {use_instead}",
-                                               ref.location, ref.plugin))
+        problems += unserved_components((
+            ComponentSection(suite.attacks, "attack", "supports sequence classification only",
+                             lambda factory: getattr(factory, "supports_token_classification", False), "ner-greedy"),
+            ComponentSection(suite.perturbations, "perturbation", "perturbs texts (sequence classification only)",
+                             has_method("perturb_tokens"), NER_PERTURBATIONS),
+            ComponentSection(suite.explainers, "explainer", "explains sequence classification only",
+                             has_method("explain_entities"), "integrated-gradients"),
+        ), registry, NAME, what)
         for ref in suite.judges:
             problems.append(SuiteError(f"judge {ref.name!r}: judges of adversarial examples judge text attacks "
                                        f"(sequence classification); {what}, whose attacks swap entities and are not "

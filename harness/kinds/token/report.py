@@ -165,29 +165,10 @@ def ner_report(run: StoredRun) -> dict[str, Any]:
 def ner_charts(run: StoredRun, methods: Sequence[str]) -> list[Any]:
     """Clean entity F1 against entity F1 under attack (mean over attacks), and entity F1 under each attack and
     perturbation: the NER versions of the scorecard's accuracy charts."""
-    from harness.report.charts import grouped_bars, scatter
+    from harness.report.charts import robustness_charts
 
-    table = comparison_table(run.results, methods)
-
-    def value(method: str, key: tuple[str, str, str]) -> float:
-        cell = table.cells.get((method, key))
-        return cell.value if cell is not None else float("nan")
-
-    stressed = [column.key for column in table.columns
-                if column.key[2] in ("entity_f1_under_attack", "perturbed_entity_f1")]
-    attacks = [key for key in stressed if key[0] == "attack"]
-    under_attack = {}
-    for method in table.methods:
-        values = [v for key in attacks if math.isfinite(v := value(method, key))]
-        under_attack[method] = sum(values) / len(values) if values else float("nan")
-    robustness = "entity F1 under attack" + (" (mean over attacks)" if len(attacks) > 1 else "")
-    charts = [
-        scatter("Robustness vs clean entity F1", "clean entity F1", robustness,
-                [(m, value(m, ("evaluate", "", "entity_f1")), under_attack[m]) for m in table.methods], True, True),
-        grouped_bars("Entity F1 under each attack and perturbation", "entity F1", [key[1] for key in stressed],
-                     table.methods, {(key[1], m): value(m, key) for key in stressed for m in table.methods}, True),
-    ]
-    return [chart for chart in charts if chart is not None]
+    return robustness_charts(comparison_table(run.results, methods), "entity_f1",
+                             ("entity_f1_under_attack", "perturbed_entity_f1"), "entity F1")
 
 
 def _sections(*parts: Any) -> tuple[str, ...]:
