@@ -1,7 +1,9 @@
 """Explainer `feature-ablation`: Captum's FeatureAblation with words as features (leave-one-word-out).
 
 Each word's score is how much the predicted logit drops when the word's subwords are replaced by the pad token.
-One model evaluation per word position for a whole batch of texts.
+One model evaluation per word position for a whole batch of texts. On an extractive-QA task it explains each
+predicted answer: each word of the question and of the context masked in turn, scored by the drop of the answer's
+start + end logit (harness.kinds.qa.explaining).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ class FeatureAblationExplainer(WordPerturbationExplainer):
         the predicted answer's start + end logit (harness.kinds.qa.explaining)."""
         from harness import explain_answers
 
-        return explain_answers(classifier, examples, "feature-ablation", allow_impossible=allow_impossible)
+        return explain_answers(classifier, examples, "feature-ablation", allow_impossible=allow_impossible,
+                               progress=env.progress)
 
 
 @hookimpl

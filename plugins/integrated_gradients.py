@@ -71,7 +71,8 @@ class IntegratedGradientsExplainer(GradientExplainer):
         from harness import explain_answers
 
         return explain_answers(classifier, examples, "integrated-gradients", allow_impossible=allow_impossible,
-                               n_steps=self.config.n_steps, internal_batch_size=self.config.internal_batch_size)
+                               n_steps=self.config.n_steps, internal_batch_size=self.config.internal_batch_size,
+                               progress=env.progress)
 
 
 @hookimpl

@@ -48,7 +48,7 @@ from typing import Any, Callable, Collection, Mapping, Optional, Sequence
 from harness.core.statistics import bootstrap_metric
 from harness.core.types import Metric
 from harness.kinds.qa.examples import QAExample
-from harness.kinds.qa.windows import _cls_index, _encode
+from harness.kinds.qa.windows import cls_index, encode_windows, span_tokens
 
 METHODS = ("integrated-gradients", "feature-ablation")
 
@@ -133,7 +133,7 @@ def _encode_windows(tokenizer: Any, question: str, context: str, max_length: int
     """The windows of one example, exactly as the predictor encodes them (harness.kinds.qa.windows), with each
     token's word in the (left-stripped, as the windows strip it) question or in the context."""
     question = question.lstrip()
-    encoding, context_id = _encode(tokenizer, [question], [context], max_length, stride)
+    encoding, context_id = encode_windows(tokenizer, [question], [context], max_length, stride)
     words = {context_id: _words(context), 1 - context_id: _words(question)}
     bounds = {sequence: ([start for _, start, _ in found], [end for _, _, end in found])
               for sequence, found in words.items()}
@@ -156,23 +156,8 @@ def _encode_windows(tokenizer: Any, question: str, context: str, max_length: int
         windows.append(_Window(tuple(row_ids), None if types is None else tuple(types[number][p] for p in real),
                                tuple(question_word), tuple(context_word), tuple(context_span),
                                tuple(sequence_ids[position] is None for position in real),
-                               _cls_index(tokenizer, row_ids)))
+                               cls_index(tokenizer, row_ids)))
     return windows
-
-
-def _span_tokens(window: _Window, start: int, end: int) -> Optional[tuple[int, int]]:
-    """The first and last tokens of the characters [start, end) in the window's context, or None unless the window
-    holds all of them (as harness.kinds.qa.windows locates a training answer)."""
-    context = [position for position, span in enumerate(window.context_span) if span is not None]
-    if not context:
-        return None
-    first, last = window.context_span[context[0]], window.context_span[context[-1]]
-    if not (first[0] <= start and last[1] >= end):
-        return None
-    start_token = next(position for position in context if window.context_span[position][1] > start)
-    end_token = max((position for position in context if window.context_span[position][0] < end),
-                    default=start_token)
-    return start_token, max(start_token, end_token)
 
 
 def _model_inputs(window: _Window, rows: Any, device: str) -> dict[str, Any]:
@@ -207,7 +192,7 @@ def _locate(model: Any, windows: Sequence[_Window], span: Optional[Span], device
     ties. None when no window covers the span."""
     best = None
     for window in windows:
-        tokens = (window.cls, window.cls) if span is None else _span_tokens(window, *span)
+        tokens = (window.cls, window.cls) if span is None else span_tokens(window.context_span, *span)
         if tokens is None:
             continue
         score = _span_scores(model, window, [window.input_ids], *tokens, device, 1)[0]

@@ -91,7 +91,7 @@ def _check_room(tokenizer: Any, questions: Sequence[str], max_length: int, doc_s
                              f"{doc_stride} (raise max_length, lower doc_stride or shorten the question)")
 
 
-def _encode(tokenizer: Any, questions: Sequence[str], contexts: Sequence[str], max_length: int,
+def encode_windows(tokenizer: Any, questions: Sequence[str], contexts: Sequence[str], max_length: int,
             doc_stride: int) -> tuple[Any, int]:
     """The windows (a BatchEncoding with offsets and sample mapping) and the sequence id of the context in them."""
     if not getattr(tokenizer, "is_fast", False):
@@ -108,7 +108,7 @@ def _encode(tokenizer: Any, questions: Sequence[str], contexts: Sequence[str], m
     return encoding, (1 if pad_on_right else 0)
 
 
-def _cls_index(tokenizer: Any, input_ids: Sequence[int]) -> int:
+def cls_index(tokenizer: Any, input_ids: Sequence[int]) -> int:
     """Where the window's CLS (or BOS) token is, as run_qa.py finds it; 0 for a tokenizer without either."""
     for token in (tokenizer.cls_token_id, tokenizer.bos_token_id):
         if token is not None and token in input_ids:
@@ -156,16 +156,16 @@ def encode_for_training(tokenizer: Any, questions: Sequence[str], contexts: Sequ
                                                  context[answer[1]:answer[1] + len(answer[0])] != answer[0]):
             raise ValueError(f"example {number}: the answer {answer[0]!r} is not the context's text at character "
                              f"{answer[1]} ({context[answer[1]:answer[1] + len(answer[0])]!r})")
-    encoding, context_id = _encode(tokenizer, questions, contexts, max_length, doc_stride)
+    encoding, context_id = encode_windows(tokenizer, questions, contexts, max_length, doc_stride)
     starts, ends = [], []
     for window, offsets in enumerate(encoding["offset_mapping"]):
-        cls_index = _cls_index(tokenizer, encoding["input_ids"][window])
+        cls_position = cls_index(tokenizer, encoding["input_ids"][window])
         answer = answers[encoding["overflow_to_sample_mapping"][window]]
         tokens = None
         if answer is not None and answer[0]:
             tokens = _answer_tokens(offsets, encoding.sequence_ids(window), context_id, answer[1],
                                     answer[1] + len(answer[0]))
-        start, end = tokens if tokens is not None else (cls_index, cls_index)
+        start, end = tokens if tokens is not None else (cls_position, cls_position)
         starts.append(start)
         ends.append(end)
     return {**_model_inputs(encoding), "start_positions": starts, "end_positions": ends}
@@ -175,7 +175,7 @@ def encode_for_prediction(tokenizer: Any, questions: Sequence[str], contexts: Se
                           doc_stride: int) -> PredictionWindows:
     """The windows of `questions` over `contexts` as model input, with each window's example and the character
     offsets of its context tokens (None elsewhere, as run_qa.py's prepare_validation_features sets them)."""
-    encoding, context_id = _encode(tokenizer, questions, contexts, max_length, doc_stride)
+    encoding, context_id = encode_windows(tokenizer, questions, contexts, max_length, doc_stride)
     offsets = []
     for window, window_offsets in enumerate(encoding["offset_mapping"]):
         sequence_ids = encoding.sequence_ids(window)
@@ -184,7 +184,7 @@ def encode_for_prediction(tokenizer: Any, questions: Sequence[str], contexts: Se
     return PredictionWindows(
         inputs=_model_inputs(encoding), example_index=tuple(encoding["overflow_to_sample_mapping"]),
         offsets=tuple(offsets),
-        cls_index=tuple(_cls_index(tokenizer, input_ids) for input_ids in encoding["input_ids"]))
+        cls_index=tuple(cls_index(tokenizer, input_ids) for input_ids in encoding["input_ids"]))
 
 
 def span_tokens(offsets: Sequence[Optional[Span]], start_char: int, end_char: int) -> Optional[tuple[int, int]]:
