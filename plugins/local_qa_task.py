@@ -8,8 +8,9 @@ files are read and every answer checked against its context when the suite is va
 loads): an answer whose text is not the context's at its offset is an error naming the file and the line. Without a
 validation file, `validation_fraction` of train is held out. `train_articles`, `test_articles` and
 `validation_articles` keep only some articles of a SQuAD file (numbered from 1 in file order), so that one file gives
-several splits: the SQuAD 2.0 dev slice's first three articles to train, the last two to test. Examples keep the
-files' ids (prefixed with their split when two files share ids, as tables numbered by line do).
+several splits: the SQuAD 2.0 dev slice's first three articles to train, the last two to test; `answerable_only`
+drops the unanswerable questions. Examples keep the files' ids (prefixed with their split when two files share ids,
+as tables numbered by line do).
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class LocalQAConfig:
     test_articles: Optional[str] = None
     """Only these articles of the test file: one SQuAD file can give both splits ("1-3" and "4-5")."""
     validation_articles: Optional[str] = None
+    answerable_only: bool = False
+    """Drop the unanswerable questions of every split: SQuAD 1.1-style QA from SQuAD 2.0 files (a small model
+    trained on a few hundred SQuAD 2.0 questions learns to abstain on every one)."""
 
     def __post_init__(self):
         if not 0 <= self.validation_fraction < 1:  # also rejects NaN
@@ -100,7 +104,7 @@ class LocalQATask:
     def load(self, env: StageEnvironment) -> TaskData:
         # Read again: the files may have changed since the suite was validated.
         return local_qa_task(self.config.name, self.config.files(), self.config.validation_fraction,
-                             self.config.split_seed, self.config.articles())
+                             self.config.split_seed, self.config.articles(), self.config.answerable_only)
 
 
 @hookimpl

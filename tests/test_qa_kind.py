@@ -356,6 +356,11 @@ def test_local_qa_takes_some_articles_of_one_squad_file_for_each_split(tmp_path)
     assert {example.title for example in data.train} == {"Article 1", "Article 2", "Article 3"}
     assert {example.title for example in data.test} == {"Article 4", "Article 5"}
     assert len(data.train) == 18 and len(data.test) == 12
+    answerable = local_qa_task("slice", {"train": both, "test": both}, 0.0, 0, {"train": "1-3", "test": "4-5"},
+                               answerable_only=True)
+    assert [example.id for example in answerable.test] == [example.id for example in data.test
+                                                           if not example.is_impossible]
+    assert all(example.answers for split in (answerable.train, answerable.test) for example in split)
 
 
 def test_articles_past_the_file_or_of_a_table_are_refused_at_validate(qa_files, tmp_path, capsys):

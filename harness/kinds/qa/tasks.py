@@ -94,9 +94,10 @@ def select_articles(examples: Sequence[QAExample], articles: str, where: str) ->
 
 
 def local_qa_task(name: str, files: Mapping[str, Any], validation_fraction: float, split_seed: int,
-                  articles: Mapping[str, str] = MappingProxyType({})) -> TaskData:
+                  articles: Mapping[str, str] = MappingProxyType({}), answerable_only: bool = False) -> TaskData:
     """A task from local files, one per split (`files`: split -> path; validation optional); `articles` (split ->
-    "1-3") keeps only those articles of a split's SQuAD file, so one file can give several splits."""
+    "1-3") keeps only those articles of a split's SQuAD file, so one file can give several splits;
+    `answerable_only` drops the unanswerable questions (SQuAD 1.1-style, from SQuAD 2.0 files)."""
     from harness.tasks.sources import expand_path
 
     found = {}
@@ -105,12 +106,15 @@ def local_qa_task(name: str, files: Mapping[str, Any], validation_fraction: floa
             examples = read_qa_file(expand_path(path))
             if articles.get(split):
                 examples = select_articles(examples, articles[split], str(path))
+            if answerable_only:
+                examples = tuple(example for example in examples if not example.is_impossible)
             found[split] = (examples, str(path))
         except HarnessError as error:
             raise HarnessError(f"task {name!r}: {split} file {error}") from error
     origin = "local files " + ", ".join(f"{split} {path}" + (f" (articles {articles[split]})"
                                                              if articles.get(split) else "")
                                         for split, path in files.items())
+    origin += ", answerable questions only" if answerable_only else ""
     return qa_task(name, "local QA files", found, origin, validation_fraction, split_seed)
 
 
