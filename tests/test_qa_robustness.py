@@ -181,6 +181,9 @@ def test_the_scorecard_shows_the_qa_sections(qa_robustness_run):
         assert f'id="{section}"' in html, section
     markdown = (qa_robustness_run / "summary.md").read_text(encoding="utf-8")
     assert "F1 under add-sent" in markdown and "F1 under keyboard-typos" in markdown
+    # The comparison table (and so comparison.csv) has the QA robustness columns too.
+    assert "F1 under attack (add-sent)" in markdown and "Answers in the distractor (add-any)" in markdown
+    assert "F1 perturbed (char-swap)" in markdown and "Answer faithfulness gain (integrated-gradients)" in markdown
 
 
 def test_gold_log_probabilities_are_the_softmax_of_the_span_in_its_best_window(tiny_model_dir):

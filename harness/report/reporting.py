@@ -61,6 +61,11 @@ HIGHER_IS_BETTER = {
     "has_answer_f1": True,
     "no_answer_exact_match": True,
     "no_answer_f1": True,
+    "f1_under_attack": True,
+    "answer_in_distractor_rate": False,
+    "perturbed_f1": True,
+    "answer_change_rate": False,
+    "answer_faithfulness_gain": True,
 }
 
 
@@ -127,6 +132,8 @@ COLUMN_PLAN = (  # (stage, metric, title, percent); a metric ending in "/*" is o
     ("evaluate", "f1", "F1", True),
     ("attack", "accuracy_under_attack", "Accuracy under attack", True),
     ("attack", "entity_f1_under_attack", "Entity F1 under attack", True),
+    ("attack", "f1_under_attack", "F1 under attack", True),
+    ("attack", "answer_in_distractor_rate", "Answers in the distractor", True),
     ("attack", "attack_success_rate", "Attack success rate", True),
     ("judge", "valid_success_rate", "Valid success rate", True),
     ("judge", "judge_acceptance/*", "Accepted by", True),
@@ -139,7 +146,10 @@ COLUMN_PLAN = (  # (stage, metric, title, percent); a metric ending in "/*" is o
     ("perturb", "flip_rate", "Flip rate", True),
     ("perturb", "perturbed_entity_f1", "Entity F1 perturbed", True),
     ("perturb", "entity_flip_rate", "Entity flip rate", True),
+    ("perturb", "perturbed_f1", "F1 perturbed", True),
+    ("perturb", "answer_change_rate", "Answer change rate", True),
     ("explain", "entity_faithfulness_gain", "Entity faithfulness gain", False),
+    ("explain", "answer_faithfulness_gain", "Answer faithfulness gain", False),
     ("explain", "comprehensiveness_aopc", "Comprehensiveness", False),
     ("explain", "sufficiency_aopc", "Sufficiency", False),
     ("explain", "loo_correlation", "Agreement with leave-one-out", False),
