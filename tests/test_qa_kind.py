@@ -373,3 +373,21 @@ def test_articles_past_the_file_or_of_a_table_are_refused_at_validate(qa_files, 
                       tmp_path / "suite2.yaml")
     assert main(["validate", str(path)]) == 2
     assert "test_articles: only a SQuAD JSON file has articles" in capsys.readouterr().err
+
+
+def test_a_hub_dataset_without_a_split_or_column_is_an_error_saying_what_it_has(monkeypatch):
+    import datasets
+
+    from harness.core.errors import HarnessError
+    from harness.tasks.hub import hub_splits
+
+    hub = datasets.DatasetDict({"train": datasets.Dataset.from_dict({"question": ["q"], "context": ["c"]})})
+    monkeypatch.setattr("harness.tasks.hub.download_from_hub", lambda *args: (hub, "someone/qa"))
+    with pytest.raises(HarnessError, match=r"someone/qa has no 'validation' split \(it has train\)"):
+        hub_splits("t", "someone/qa", None, None, "", {"test": "validation"}, ("question",), "")
+    with pytest.raises(HarnessError, match=r"someone/qa train has no column answers \(its columns: question, "
+                                           r"context\); use another"):
+        hub_splits("t", "someone/qa", None, None, "", {"train": "train"}, ("question", "answers"), "use another")
+    [(split, dataset, origin)], shown = hub_splits("t", "someone/qa", None, None, "", {"train": "train"},
+                                                   ("question",), "")
+    assert (split, dataset.num_rows, origin, shown) == ("train", 1, "someone/qa train", "someone/qa")

@@ -3,7 +3,7 @@ copy; the hub's rows checked against the TaskSource's columns and labels. Part o
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from harness.core.errors import HarnessError
 from harness.tasks.readers import RawSplit
@@ -37,6 +37,29 @@ def download_from_hub(task_name: str, hub_name: str, hub_config: Optional[str], 
         raise HarnessError(f"task {task_name!r}: cannot load {shown} from the Hugging Face hub ({reason}"
                            f"{type(error).__name__}: {error}); {advice}") from error
     return loaded, shown
+
+
+def hub_splits(task_name: str, hub_name: str, hub_config: Optional[str], revision: Optional[str], layout_help: str,
+               splits: Mapping[str, str], columns: Sequence[str],
+               column_help: str) -> tuple[list[tuple[str, Any, str]], str]:
+    """Download a hub dataset and check it has every split of `splits` (the task's split -> the hub's) and every
+    column of `columns`: (task split, the hub split's Dataset, how messages name it) per split, and how messages
+    name the dataset. A missing split or column is a HarnessError saying what the dataset has; `column_help` says
+    what to do about a missing column."""
+    loaded, shown = download_from_hub(task_name, hub_name, hub_config, revision, layout_help)
+    available = list(loaded.keys()) if hasattr(loaded, "keys") else []
+    found = []
+    for task_split, hub_split in splits.items():
+        if hub_split not in available:
+            raise HarnessError(f"task {task_name!r}: {shown} has no {hub_split!r} split (it has "
+                               f"{', '.join(available) or 'none'}); set `path:` to local files")
+        dataset, origin = loaded[hub_split], f"{shown} {hub_split}"
+        missing = [column for column in columns if column not in dataset.column_names]
+        if missing:
+            raise HarnessError(f"task {task_name!r}: {origin} has no column {', '.join(missing)} (its columns: "
+                               f"{', '.join(dataset.column_names)}); {column_help}")
+        found.append((task_split, dataset, origin))
+    return found, shown
 
 
 def hub_rows(source: TaskSource, hub_name: str, revision: Optional[str]) -> tuple[dict[str, RawSplit], str]:

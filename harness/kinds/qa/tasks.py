@@ -193,21 +193,12 @@ def _local_examples(source: QATaskSource, path: Path) -> tuple[dict[str, tuple[t
 
 def _hub_examples(source: QATaskSource, hub_name: str,
                   revision: Optional[str]) -> tuple[dict[str, tuple[tuple[QAExample, ...], str]], str]:
-    from harness.tasks.hub import download_from_hub
+    from harness.tasks.hub import hub_splits
 
-    loaded, shown = download_from_hub(source.name, hub_name, source.hub_config, revision, source.layout_help())
-    available = list(loaded.keys()) if hasattr(loaded, "keys") else []
+    splits, shown = hub_splits(source.name, hub_name, source.hub_config, revision, source.layout_help(),
+                               source.splits, HUB_COLUMNS, "set hub_name to a dataset with squad's columns")
     found = {}
-    for task_split, hub_split in source.splits.items():
-        if hub_split not in available:
-            raise HarnessError(f"task {source.name!r}: {shown} has no {hub_split!r} split (it has "
-                               f"{', '.join(available) or 'none'}); set `path:` to local files")
-        dataset = loaded[hub_split]
-        origin = f"{shown} {hub_split}"
-        missing = [column for column in HUB_COLUMNS if column not in dataset.column_names]
-        if missing:
-            raise HarnessError(f"task {source.name!r}: {origin} has no column {', '.join(missing)} (its columns: "
-                               f"{', '.join(dataset.column_names)}); set hub_name to a dataset with squad's columns")
+    for task_split, dataset, origin in splits:
         data = dataset.select_columns(list(HUB_COLUMNS)).to_dict()
         rows = [dict(zip(HUB_COLUMNS, values)) for values in zip(*(data[column] for column in HUB_COLUMNS))]
         try:

@@ -359,22 +359,13 @@ def _row_sentence(source: TokenTaskSource, where: str, row: Mapping[str, Any]) -
 
 def _hub_sentences(source: TokenTaskSource, hub_name: str,
                    revision: Optional[str]) -> tuple[dict[str, tuple[tuple[ConllSentence, ...], str]], str]:
-    from harness.tasks.sources import download_from_hub
+    from harness.tasks.hub import hub_splits
 
-    loaded, shown = download_from_hub(source.name, hub_name, source.hub_config, revision, source.layout_help())
-    available = list(loaded.keys()) if hasattr(loaded, "keys") else []
+    splits, shown = hub_splits(source.name, hub_name, source.hub_config, revision, source.layout_help(),
+                               source.splits, (source.tokens_column, source.tags_column),
+                               "set hub_name to a dataset with the same columns")
     found = {}
-    for task_split, hub_split in source.splits.items():
-        if hub_split not in available:
-            raise HarnessError(f"task {source.name!r}: {shown} has no {hub_split!r} split (it has "
-                               f"{', '.join(available) or 'none'}); set `path:` to local files")
-        dataset = loaded[hub_split]
-        origin = f"{shown} {hub_split}"
-        columns = list(dataset.column_names)
-        missing = [c for c in (source.tokens_column, source.tags_column) if c not in columns]
-        if missing:
-            raise HarnessError(f"task {source.name!r}: {origin} has no column {', '.join(missing)} (its columns: "
-                               f"{', '.join(columns)}); set hub_name to a dataset with the same columns")
+    for task_split, dataset, origin in splits:
         feature = dataset.features.get(source.tags_column)
         # Sequence(ClassLabel) (datasets 2/3) or List(ClassLabel) (datasets 4) both expose `.feature`.
         names = getattr(getattr(feature, "feature", None), "names", None)
