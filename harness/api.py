@@ -88,7 +88,7 @@ from harness.explain.explainers import (
     GradientExplainerSettings,
     WordPerturbationExplainer,
 )
-from harness.kinds import ExtractiveQA, SequenceClassification, TokenClassification
+from harness.kinds import ExtractiveQA, SequenceClassification, TextGeneration, TokenClassification
 from harness.kinds.base import (
     CellState,
     ComponentSection,
@@ -100,6 +100,10 @@ from harness.kinds.base import (
     has_method,
     unserved_components,
 )
+from harness.kinds.generation.examples import GenerationExample, GenerationSetup, read_choice
+from harness.kinds.generation.predictor import Generation, GenerationPredictor
+from harness.kinds.generation.tasks import generation_task, local_generation_task, read_generation_file
+from harness.kinds.generation.text_metrics import PairedResult, generation_metrics, paired_significance
 from harness.kinds.loading import load_base_classifier, peft_task_type
 from harness.kinds.qa.add_any import AddAnySettings, add_any, common_words
 from harness.kinds.qa.attacking import Distraction, QAAttack
@@ -210,6 +214,9 @@ def run_textattack_attack(attack: Any, classifier: Any, examples: Sequence[Examp
 
 
 __all__ = [
+    "Generation", "GenerationExample", "GenerationPredictor", "GenerationSetup", "generation_metrics",
+    "generation_task", "local_generation_task", "PairedResult", "paired_significance", "read_choice",
+    "read_generation_file", "TextGeneration",
     "Answer", "AnswerSettings", "ExtractiveQA", "load_qa_task", "local_qa_task", "QAExample", "QAFormatError",
     "QAPredictor", "QATaskSource", "read_qa_file", "read_qa_table", "read_squad_json", "SpanPrediction",
     "squad_examples_from_hub_rows", "squad_metrics",

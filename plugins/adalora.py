@@ -44,7 +44,7 @@ class AdaLoraFinetuner:
             from peft import AdaLoraConfig
 
             return AdaLoraConfig(
-                task_type=peft_task_type(request.kind), init_r=self.config.init_r, target_r=self.config.target_r,
+                task_type=peft_task_type(request.kind, model), init_r=self.config.init_r, target_r=self.config.target_r,
                 lora_alpha=self.config.alpha, lora_dropout=self.config.dropout,
                 target_modules=lora_target_modules(model.config.model_type, "adalora", self.config.target_modules),
                 total_step=total_steps, tinit=int(self.config.warmup_fraction * total_steps),

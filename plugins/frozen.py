@@ -17,6 +17,10 @@ class FrozenConfig(TrainingSettings):
 
 
 class FrozenEncoderFinetuner:
+    # It trains a new task head only. A language model's head is its vocabulary projection (tied to the embeddings in
+    # most), not a new layer on a frozen encoder: kinds without such a head (text generation) refuse it.
+    head_only = True
+
     def __init__(self, config: FrozenConfig):
         self.config = config
 

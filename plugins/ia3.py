@@ -29,7 +29,7 @@ class IA3Finetuner:
 
             targets, feedforward = ia3_target_modules(model.config.model_type, self.config.target_modules,
                                                       self.config.feedforward_modules)
-            return IA3Config(task_type=peft_task_type(request.kind), target_modules=targets,
+            return IA3Config(task_type=peft_task_type(request.kind, model), target_modules=targets,
                              feedforward_modules=feedforward)
 
         return train_with_peft(request, self.config, peft_config)

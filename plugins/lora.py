@@ -41,7 +41,7 @@ class LoraFinetuner:
         def peft_config(model):
             from peft import LoraConfig
 
-            return LoraConfig(task_type=peft_task_type(request.kind), r=self.config.r,
+            return LoraConfig(task_type=peft_task_type(request.kind, model), r=self.config.r,
                               lora_alpha=self.config.alpha, lora_dropout=self.config.dropout,
                               target_modules=lora_target_modules(model.config.model_type, "lora",
                                                                  self.config.target_modules))

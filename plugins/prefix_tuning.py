@@ -69,7 +69,7 @@ class PrefixTuningFinetuner:
                                    f"tuning needs; use prompt-tuning or lora for this model")
             # Token classification works too: the prefixes sit in the attention's keys and values, so the model
             # still returns one row of logits per input token.
-            return PeftPrefixTuningConfig(task_type=peft_task_type(request.kind),
+            return PeftPrefixTuningConfig(task_type=peft_task_type(request.kind, model),
                                           num_virtual_tokens=self.config.num_virtual_tokens,
                                           prefix_projection=self.config.prefix_projection)
 

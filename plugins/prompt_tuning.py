@@ -39,7 +39,7 @@ class PromptTuningFinetuner:
             # Sizes from the model itself: PEFT reads config.hidden_size / num_attention_heads / num_hidden_layers,
             # which DistilBERT calls dim / n_heads / n_layers.
             config = model.config
-            common = dict(task_type=peft_task_type(request.kind),
+            common = dict(task_type=peft_task_type(request.kind, model),
                           num_virtual_tokens=self.config.num_virtual_tokens,
                           token_dim=model.get_input_embeddings().embedding_dim,
                           num_attention_heads=getattr(config, "num_attention_heads", getattr(config, "n_heads", None)),

@@ -115,17 +115,18 @@ def kind_names() -> list[str]:
     """The registered names of the built-in kinds, read from their registration plugins."""
     return [re.search(r'register\("([a-z-]+)"', path.read_text(encoding="utf-8")).group(1)
             for path in (PLUGINS / "sequence_classification.py", PLUGINS / "token_classification.py",
-                         PLUGINS / "extractive_qa.py")]
+                         PLUGINS / "extractive_qa.py", PLUGINS / "text_generation.py")]
 
 
 def test_no_code_outside_the_kinds_names_a_kind():
     """Outside harness/kinds/ and the plugins made for one kind, nothing names a kind: the runner, the training loop,
     the store and the reporters call the kind. One exception: the contract's default kind (TaskData.kind)."""
     names = kind_names()
-    assert names == ["sequence-classification", "token-classification", "extractive-qa"]
+    assert names == ["sequence-classification", "token-classification", "extractive-qa", "text-generation"]
     token_plugins = {"token_classification.py", "sequence_classification.py", "conll2003_task.py",
                      "local_conll_task.py", "ner_typos.py", "ner_synonyms.py", "entity_swap.py",
-                     "ner_greedy_attack.py", "extractive_qa.py", "add_sent.py", "add_any.py"}
+                     "ner_greedy_attack.py", "extractive_qa.py", "add_sent.py", "add_any.py",
+                     "text_generation.py"}
     found = []
     for path in [*HARNESS.rglob("*.py"), *HARNESS.rglob("*.html"), *PLUGINS.glob("*.py")]:
         if HARNESS / "kinds" in path.parents or path.name in token_plugins:
@@ -158,7 +159,7 @@ def test_the_public_api_is_explicit_and_documented():
 
     assert harness.__all__ == harness.api.__all__ and not hasattr(harness, "__getattr__")
     docs = "".join((HARNESS.parent / "docs" / name).read_text(encoding="utf-8")
-                   for name in ("plugins.md", "ner.md", "qa.md", "api.md"))
+                   for name in ("plugins.md", "ner.md", "qa.md", "generation.md", "api.md"))
     undocumented = [name for name in harness.__all__
                     if not re.search(r"(?<![\w])" + re.escape(name) + r"(?![\w])", docs)]
     assert not undocumented

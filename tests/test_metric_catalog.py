@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from harness.report import metric_catalog as catalog
-from harness.report.metric_catalog import ATTACK, METRICS, QA, SEQUENCE, TOKEN, TYPE
+from harness.report.metric_catalog import ATTACK, GENERATION, METRICS, QA, SEQUENCE, TOKEN, TYPE
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted([*(ROOT / "harness").rglob("*.py"), *(ROOT / "plugins").glob("*.py")])
@@ -135,6 +135,14 @@ def squad_metric_names() -> set[str]:
     return {metric.name for metric in squad_metrics({"a": "x", "b": ""}, {"a": ["x"], "b": []})}
 
 
+def generation_metric_names(prefix: str = "") -> set[str]:
+    """What harness.kinds.generation.text_metrics.generation_metrics writes, with choices (verbaliser accuracy)."""
+    from harness.kinds.generation.text_metrics import generation_metrics
+
+    metrics, _ = generation_metrics(["yes", "no"], [("yes",), ("yes",)], choices=("yes", "no"), n_bootstrap=10)
+    return {prefix + metric.name for metric in metrics}
+
+
 def qa_stability_names() -> set[str]:
     """The QA explain stage's stability metrics, one per attack (`attribution_rank_stability/add-sent`)."""
     from harness.kinds.qa.explaining import attribution_stability
@@ -173,6 +181,9 @@ COMPUTED_NAMES = {
        for expression in ("prefix + 'exact_match'", "prefix + 'f1'")},
     ("harness/kinds/token/stages.py", "f'{prefix}/{entity_type}'"): flip_metric_names,
     ("harness/kinds/qa/stages.py", "f'{metric.name}/{label}'"): qa_stability_names,
+    ("harness/kinds/generation/text_metrics.py", "name"): generation_metric_names,
+    ("harness/kinds/generation/stages.py", "f'perturbed_{metric.name}'"):
+        lambda: generation_metric_names("perturbed_"),
 }
 
 RENAMED = {"harness/kinds/qa/explaining.py": ("attribution_stability",)}
@@ -257,6 +268,14 @@ def stage_names(label: str) -> dict[str, set[str]]:
             "explain": (literal_names(qa / "stages.py", "explain_stage") | written_literal_names(qa / "explaining.py")
                         | qa_stability_names()),
         }
+    if label == GENERATION:
+        stages = harness / "kinds" / "generation" / "stages.py"
+        return {
+            "task": task, "finetune": finetune,
+            "evaluate": generation_metric_names() | literal_names(stages, "evaluate"),
+            "perturb": (generation_metric_names("perturbed_")
+                        | literal_names(stages, "perturb_metrics", "drop_metrics")),
+        }
     from harness.kinds.token.attack import EntityOutcome, NerAttackRecord, entity_attack_metrics
 
     stages = harness / "kinds" / "token" / "stages.py"
@@ -275,7 +294,7 @@ def stage_names(label: str) -> dict[str, set[str]]:
     }
 
 
-@pytest.mark.parametrize("label", [SEQUENCE, TOKEN, QA])
+@pytest.mark.parametrize("label", [SEQUENCE, TOKEN, QA, GENERATION])
 def test_each_stage_of_a_built_in_kind_writes_exactly_the_catalogs_metrics(label):
     written = stage_names(label)
     assert set(written) == set(catalog.stage_kinds(label))

@@ -1,6 +1,6 @@
 """Task kinds: what differs between kinds of task (harness.kinds.base.TaskKind), one subpackage per built-in kind
 (sequence: classification of texts and sentence pairs; token: named-entity recognition; qa: extractive question
-answering).
+answering; generation: text generation).
 
 A run finds its kind in the registry (hook `register_task_kinds`) by `TaskData.kind`. Code that has no registry at
 hand (a finetuner calling `load_base_classifier(kind=request.data.kind)`, `fit` called on bare examples) resolves
@@ -13,11 +13,13 @@ from typing import Any, Optional, Sequence, Union
 
 from harness.core.errors import HarnessError
 from harness.kinds.base import ReportView, StageContext, StageSpec, TaskKind, TrainingEncoding
+from harness.kinds.generation import TextGeneration
 from harness.kinds.qa import ExtractiveQA
 from harness.kinds.sequence import SequenceClassification
 from harness.kinds.token import TokenClassification
 
-BUILTIN_KINDS: tuple[type[TaskKind], ...] = (SequenceClassification, TokenClassification, ExtractiveQA)
+BUILTIN_KINDS: tuple[type[TaskKind], ...] = (SequenceClassification, TokenClassification, ExtractiveQA,
+                                              TextGeneration)
 DEFAULT_KIND = SequenceClassification
 
 
@@ -45,4 +47,4 @@ def resolve_kind(kind: Union[str, TaskKind, None], examples: Optional[Sequence[A
 
 
 __all__ = ["BUILTIN_KINDS", "ExtractiveQA", "ReportView", "SequenceClassification", "StageContext", "StageSpec",
-           "TaskKind", "TokenClassification", "TrainingEncoding", "builtin_kind", "resolve_kind"]
+           "TaskKind", "TextGeneration", "TokenClassification", "TrainingEncoding", "builtin_kind", "resolve_kind"]

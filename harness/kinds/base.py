@@ -150,6 +150,9 @@ class TrainingEncoding(Protocol):
       `batch_labels`); default `{"labels": batch_labels}`. Extractive QA: `start_positions` and `end_positions`.
     - `counted_logits(outputs) -> Any`: what `count_correct` reads from the model's outputs; default
       `outputs.logits`. Extractive QA: the start and end logits.
+    - `for_model(model) -> TrainingEncoding`: the encoding for this model, where it depends on the architecture;
+      `fit` calls it first. Text generation: an encoder-decoder's labels are the decoder's targets, a decoder-only
+      LM's the prompt and target's positions.
 
     The model computes its loss from those arguments (`outputs.loss`) either way.
     """
@@ -249,8 +252,10 @@ class TaskKind:
         return {"num_labels": len(label_names), "id2label": dict(enumerate(label_names)),
                 "label2id": {name: index for index, name in enumerate(label_names)}}
 
-    def peft_task_type(self) -> Any:
-        """PEFT's TaskType, so that PEFT wraps the model in the class whose forward and saved head fit the kind."""
+    def peft_task_type(self, model: Any = None) -> Any:
+        """PEFT's TaskType, so that PEFT wraps the model in the class whose forward and saved head fit the kind.
+        `model` is the base model PEFT wraps: a kind whose PEFT class depends on the architecture (text generation:
+        SEQ_2_SEQ_LM or CAUSAL_LM) needs it."""
         raise NotImplementedError
 
     def adapt_peft_model(self, model: Any) -> Any:

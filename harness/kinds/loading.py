@@ -36,7 +36,14 @@ def model_class(kind: Any = None) -> Any:
     return resolve_kind(kind).model_class()
 
 
-def peft_task_type(kind: Any = None) -> Any:
-    """PEFT's TaskType for a task kind (SEQ_CLS, TOKEN_CLS, ...): pass `request.kind`, so that PEFT wraps the model
-    in the class whose forward and saved head fit the task."""
-    return resolve_kind(kind).peft_task_type()
+def peft_task_type(kind: Any = None, model: Any = None) -> Any:
+    """PEFT's TaskType for a task kind (SEQ_CLS, TOKEN_CLS, SEQ_2_SEQ_LM, CAUSAL_LM ...): pass `request.kind` and the
+    base model PEFT wraps, so that PEFT wraps it in the class whose forward and saved head fit the task (text
+    generation needs the model: an encoder-decoder and a decoder-only LM get different PEFT classes)."""
+    import inspect
+
+    method = resolve_kind(kind).peft_task_type
+    # Kinds written before the `model` argument existed take none.
+    if model is None or not inspect.signature(method).parameters:
+        return method()
+    return method(model)

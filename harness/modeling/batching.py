@@ -8,7 +8,7 @@ the same way in training, evaluation, the predictor and attacks.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 
 def encode_inputs(tokenizer: Any, inputs: Sequence[Any], max_length: int) -> dict[str, list[Any]]:
@@ -40,13 +40,14 @@ def encode_inputs(tokenizer: Any, inputs: Sequence[Any], max_length: int) -> dic
 
 
 def pad_batch(encoded: Mapping[str, Sequence[Sequence[int]]], indices: Sequence[int], tokenizer: Any,
-              device: str) -> dict[str, Any]:
-    """Tensors for the texts at `indices` of a `tokenizer(texts)` result, padded on the tokenizer's side."""
+              device: str, side: Optional[str] = None) -> dict[str, Any]:
+    """Tensors for the texts at `indices` of a `tokenizer(texts)` result, padded on `side` ("left" or "right";
+    None: the tokenizer's side)."""
     import torch
 
     input_ids = [encoded["input_ids"][index] for index in indices]
     width = max(len(ids) for ids in input_ids)
-    left = getattr(tokenizer, "padding_side", "right") == "left"
+    left = (side or getattr(tokenizer, "padding_side", "right")) == "left"
     batch = {}
     for name in encoded.keys():
         if name not in ("input_ids", "attention_mask", "token_type_ids"):

@@ -31,16 +31,15 @@ from harness.report.metric_entries import (  # noqa: F401
     COUNT,
     HIGHER,
     INTERVALS,
+    GENERATION,
     KIND_TITLES,
     LOWER,
-    METRICS,
     NEITHER,
     NO_INTERVAL,
     PERCENT,
     PLACEHOLDERS,
     PROBABILITY,
     QA,
-    RECORD_FILES,
     RESULTS_SCHEMA,
     SECONDS,
     SEQUENCE,
@@ -53,6 +52,11 @@ from harness.report.metric_entries import (  # noqa: F401
     RecordFile,
     StageKind,
 )
+
+from harness.report import generation_entries, metric_entries  # noqa: E402
+
+METRICS = (*metric_entries.METRICS, *generation_entries.METRICS)
+RECORD_FILES = (*metric_entries.RECORD_FILES, *generation_entries.RECORD_FILES)
 
 
 def _pattern(name: str) -> re.Pattern[str]:

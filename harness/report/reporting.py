@@ -66,6 +66,15 @@ HIGHER_IS_BETTER = {
     "perturbed_f1": True,
     "answer_change_rate": False,
     "answer_faithfulness_gain": True,
+    # Text generation.
+    "bleu": True,
+    "chrf": True,
+    "rouge1": True,
+    "rouge2": True,
+    "rougeL": True,
+    "perturbed_chrf": True,
+    "score_drop": False,
+    "output_change_rate": False,
 }
 
 
@@ -130,6 +139,9 @@ COLUMN_PLAN = (  # (stage, metric, title, percent); a metric ending in "/*" is o
     ("evaluate", "token_accuracy", "Token accuracy", True),
     ("evaluate", "exact_match", "Exact match", True),
     ("evaluate", "f1", "F1", True),
+    ("evaluate", "bleu", "BLEU", False),
+    ("evaluate", "chrf", "chrF", False),
+    ("evaluate", "rougeL", "ROUGE-L", True),
     ("attack", "accuracy_under_attack", "Accuracy under attack", True),
     ("attack", "entity_f1_under_attack", "Entity F1 under attack", True),
     ("attack", "f1_under_attack", "F1 under attack", True),
@@ -148,6 +160,8 @@ COLUMN_PLAN = (  # (stage, metric, title, percent); a metric ending in "/*" is o
     ("perturb", "entity_flip_rate", "Entity flip rate", True),
     ("perturb", "perturbed_f1", "F1 perturbed", True),
     ("perturb", "answer_change_rate", "Answer change rate", True),
+    ("perturb", "score_drop", "Score drop", False),
+    ("perturb", "output_change_rate", "Output change rate", True),
     ("explain", "entity_faithfulness_gain", "Entity faithfulness gain", False),
     ("explain", "answer_faithfulness_gain", "Answer faithfulness gain", False),
     ("explain", "comprehensiveness_aopc", "Comprehensiveness", False),

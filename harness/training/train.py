@@ -54,6 +54,9 @@ def fit(
     if encoding is None:
         raise ValueError(f"task kind {kind.name or type(kind).__name__!r} has no training encoding "
                          f"(TaskKind.training), so the shared training loop cannot train it")
+    for_model = getattr(encoding, "for_model", None)
+    if for_model is not None:  # an encoding that depends on the model's architecture (text generation's families)
+        encoding = for_model(model)
     encoding.check_settings(settings, adversarial)
     processes = (resolve_processes(settings, device, model, after_optimizer_step, adversarial)
                  if encoding.data_parallel else 1)

@@ -74,7 +74,7 @@ class ExtractiveQA(TaskKind):
         labels), and the question-answering heads split their output in two."""
         return {"num_labels": 2}
 
-    def peft_task_type(self) -> Any:
+    def peft_task_type(self, model: Any = None) -> Any:
         from peft import TaskType
 
         return TaskType.QUESTION_ANS

@@ -64,7 +64,7 @@ class SequenceClassification(TaskKind):
 
         return AutoModelForSequenceClassification
 
-    def peft_task_type(self) -> Any:
+    def peft_task_type(self, model: Any = None) -> Any:
         from peft import TaskType
 
         return TaskType.SEQ_CLS

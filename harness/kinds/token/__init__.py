@@ -66,7 +66,7 @@ class TokenClassification(TaskKind):
 
         return AutoModelForTokenClassification
 
-    def peft_task_type(self) -> Any:
+    def peft_task_type(self, model: Any = None) -> Any:
         from peft import TaskType
 
         return TaskType.TOKEN_CLS
