@@ -50,10 +50,12 @@ from harness.core.errors import (
 )
 from harness.core.files import atomic_write_text
 from harness.core.hookspecs import hookimpl
+from harness.core.inner_components import InnerComponent, inner_component
 from harness.core.pairs import ModelInput, PairTargetSetting, make_attack_record, model_input
 from harness.core.resources import prepare_offline_resources
 from harness.core.seeding import set_seed
 from harness.core.suite import resolve_model_location
+from harness.core.text_metrics import PairedResult, generation_metrics, paired_significance
 from harness.core.types import (
     SCHEMA_VERSION,
     AdversarialRound,
@@ -101,9 +103,43 @@ from harness.kinds.base import (
     unserved_components,
 )
 from harness.kinds.generation.examples import GenerationExample, GenerationSetup, read_choice
+from harness.kinds.generation.explaining import (
+    GenerationExplainOutcome,
+    OutputAttribution,
+    explain_outputs,
+    output_faithfulness,
+)
+from harness.kinds.generation.hub_tasks import (
+    GenerationSetupConfig,
+    GenerationSourceTask,
+    GenerationTaskConfig,
+    GenerationTaskSource,
+    SummarisationTaskConfig,
+    TranslationTaskConfig,
+    language_name,
+    load_generation_task,
+    pairs_with_english,
+    translation_source,
+)
 from harness.kinds.generation.predictor import Generation, GenerationPredictor
+from harness.kinds.generation.prompt_attacks import (
+    STRESS_TEST_SUFFIXES,
+    MaskedWordCandidates,
+    PromptAttackOutcome,
+    PromptAttackSettings,
+    PromptCandidate,
+    PromptScorer,
+    best_instruction_attack,
+    best_suffix_attack,
+    checklist_suffixes,
+    deepwordbug_candidates,
+    greedy_word_attack,
+    synonym_candidates,
+    textbugger_candidates,
+    with_suffix,
+)
 from harness.kinds.generation.tasks import generation_task, local_generation_task, read_generation_file
-from harness.kinds.generation.text_metrics import PairedResult, generation_metrics, paired_significance
+from harness.kinds.generation.verbalised import verbalised_task, verbaliser_instruction
 from harness.kinds.loading import load_base_classifier, peft_task_type
 from harness.kinds.qa.add_any import AddAnySettings, add_any, common_words
 from harness.kinds.qa.attacking import Distraction, QAAttack
@@ -217,6 +253,14 @@ __all__ = [
     "Generation", "GenerationExample", "GenerationPredictor", "GenerationSetup", "generation_metrics",
     "generation_task", "local_generation_task", "PairedResult", "paired_significance", "read_choice",
     "read_generation_file", "TextGeneration",
+    "GenerationSetupConfig", "GenerationSourceTask", "GenerationTaskConfig", "GenerationTaskSource", "InnerComponent",
+    "inner_component", "language_name", "load_generation_task", "pairs_with_english", "SummarisationTaskConfig",
+    "translation_source", "TranslationTaskConfig",
+    "verbalised_task", "verbaliser_instruction",
+    "best_instruction_attack", "best_suffix_attack", "checklist_suffixes", "deepwordbug_candidates",
+    "greedy_word_attack", "PromptAttackOutcome", "PromptAttackSettings", "PromptCandidate", "PromptScorer",
+    "STRESS_TEST_SUFFIXES", "synonym_candidates", "textbugger_candidates", "with_suffix", "MaskedWordCandidates",
+    "explain_outputs", "GenerationExplainOutcome", "OutputAttribution", "output_faithfulness",
     "Answer", "AnswerSettings", "ExtractiveQA", "load_qa_task", "local_qa_task", "QAExample", "QAFormatError",
     "QAPredictor", "QATaskSource", "read_qa_file", "read_qa_table", "read_squad_json", "SpanPrediction",
     "squad_examples_from_hub_rows", "squad_metrics",

@@ -39,6 +39,15 @@ class FeatureAblationExplainer(WordPerturbationExplainer):
                                progress=env.progress)
 
 
+    def explain_generations(self, classifier, examples, env):
+        """Text generation: the log-probability of the output the model generates, attributed over the prompt's
+        words (the instruction's, the input's, the template's; harness.kinds.generation.explaining)."""
+        from harness import explain_outputs
+
+        return explain_outputs(classifier, examples, "feature-ablation",
+                               perturbations_per_eval=self.config.perturbations_per_eval, progress=env.progress)
+
+
 @hookimpl
 def register_explainers(register):
     register("feature-ablation", FeatureAblationExplainer, config=FeatureAblationConfig,

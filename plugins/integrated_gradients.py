@@ -75,6 +75,15 @@ class IntegratedGradientsExplainer(GradientExplainer):
                                progress=env.progress)
 
 
+    def explain_generations(self, classifier, examples, env):
+        """Text generation: the log-probability of the output the model generates, attributed over the prompt's
+        words (the instruction's, the input's, the template's; harness.kinds.generation.explaining)."""
+        from harness import explain_outputs
+
+        return explain_outputs(classifier, examples, "integrated-gradients", n_steps=self.config.n_steps,
+                               internal_batch_size=self.config.internal_batch_size, progress=env.progress)
+
+
 @hookimpl
 def register_explainers(register):
     register("integrated-gradients", IntegratedGradientsExplainer, config=IntegratedGradientsConfig,

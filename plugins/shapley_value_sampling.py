@@ -35,6 +35,14 @@ class ShapleyValueSamplingExplainer(WordPerturbationExplainer):
             perturbations_per_eval=self.config.perturbations_per_eval, feature_mask=feature_mask,
             n_samples=self.config.n_samples)
 
+    def explain_generations(self, classifier, examples, env):
+        """Text generation: the log-probability of the output the model generates, its Shapley values over the
+        prompt's words (harness.kinds.generation.explaining)."""
+        from harness import explain_outputs
+
+        return explain_outputs(classifier, examples, "shapley-value-sampling", n_samples=self.config.n_samples,
+                               perturbations_per_eval=self.config.perturbations_per_eval, progress=env.progress)
+
 
 @hookimpl
 def register_explainers(register):

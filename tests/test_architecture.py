@@ -19,7 +19,7 @@ PLUGINS = HARNESS.parent / "plugins"
 CONTRACT = ("harness.core.types", "harness.core.errors", "harness.core.components", "harness.core.hookspecs",
             "harness.core.config", "harness.core.files", "harness.core.names", "harness.core.suite.spec")
 FOUNDATION = ("harness.core.store", "harness.core.artifacts", "harness.core.statistics", "harness.core.sampling",
-              "harness.core.pairs", "harness.core.resources", "harness.core.seeding")
+              "harness.core.pairs", "harness.core.resources", "harness.core.seeding", "harness.core.text_metrics")
 LAYERS = (
     ("contract", CONTRACT),
     ("foundation", FOUNDATION),

@@ -159,10 +159,11 @@ def test_quantized_lora_needs_a_gpu_and_says_so(tiny_models, tmp_path):
         component.factory(component.config_class(quantization="4bit")).train(request)
 
 
-@pytest.mark.parametrize("architecture", ARCHITECTURES)
-def test_batched_generation_writes_what_one_at_a_time_generate_writes(architecture, tiny_models):
-    """Length-sorted, padded batches (on the left for decoders) give each prompt the greedy output that
-    `model.generate` gives it alone."""
+@pytest.mark.parametrize("architecture, beams", [*((architecture, 1) for architecture in ARCHITECTURES),
+                                                 ("gpt2", 3), ("t5", 3)])
+def test_batched_generation_writes_what_one_at_a_time_generate_writes(architecture, beams, tiny_models):
+    """Length-sorted, padded batches (on the left for decoders) give each prompt the greedy (or beam-search) output
+    that `model.generate` gives it alone."""
     import torch
     from transformers import AutoTokenizer
 
@@ -171,14 +172,15 @@ def test_batched_generation_writes_what_one_at_a_time_generate_writes(architectu
 
     model = GenerationModels.from_pretrained(str(tiny_models[architecture])).eval()
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_models[architecture]))
-    examples = toy_translation_examples(20, seed=5)
+    setup = GenerationSetup(instruction=TOY_INSTRUCTION, max_new_tokens=12, num_beams=beams)
+    examples = toy_translation_examples(20, seed=5, setup=setup)
     batched = GenerationPredictor(model, tokenizer, "cpu", 64, 8).generate(examples)
     encoder_decoder = model.config.is_encoder_decoder
     for example, generation in zip(examples, batched):
         ids = torch.tensor([tokenizer(example.prompt)["input_ids"]])
         with torch.inference_mode():
             output = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=12,
-                                    do_sample=False, pad_token_id=tokenizer.pad_token_id,
+                                    num_beams=beams, do_sample=False, pad_token_id=tokenizer.pad_token_id,
                                     eos_token_id=tokenizer.eos_token_id)
         new = output[0] if encoder_decoder else output[0, ids.shape[1]:]
         assert generation.text == tokenizer.decode(new, skip_special_tokens=True).strip(), example.id
@@ -284,17 +286,20 @@ def test_a_bad_row_is_an_error_at_its_file_line_when_the_suite_is_validated(rows
     assert pytest.importorskip("re").search(expected, capsys.readouterr().err)
 
 
-def test_what_cannot_serve_generation_yet_is_refused_by_validate_at_its_line(tiny_models, tmp_path, capsys):
+def test_what_cannot_serve_generation_is_refused_by_validate_at_its_line(tiny_models, tmp_path, capsys):
     files = write_toy_files(tmp_path / "data", train=8, test=4)
     suite = toy_suite(files, tiny_models["gpt2"], tmp_path / "out",
-                      methods=["full", "frozen"], attacks=["deepwordbug"], explainers=["integrated-gradients"],
+                      methods=["full", "frozen", {"use": "lora", "augment": {"use": "char-swap"}}],
+                      attacks=["deepwordbug", "prompt-stresstest"],
+                      explainers=["saliency"],
                       perturbations=["keyboard-typos", "ner-typos"])
     path = dump_suite(suite, tmp_path / "suite.yaml")
     assert main(["validate", str(path)]) != 0
     errors = capsys.readouterr().err
     lines = path.read_text().splitlines()
-    for name, needle in (("frozen", "a language model has none"), ("deepwordbug", "not supported for text generation yet"),
-                         ("integrated-gradients", "not supported for text generation yet"),
+    for name, needle in (("frozen", "a language model has none"), ("deepwordbug", "attack its prompt instead"),
+                         ("saliency", "explains classification only"),
+                         ("char-swap", "is not supported by task kind 'text-generation'"),
                          ("ner-typos", "perturbation 'ner-typos'")):
         line = next(number for number, text in enumerate(lines, 1) if name in text)
         assert f"suite.yaml:{line}:" in errors and needle in errors, (name, errors)
@@ -349,3 +354,31 @@ def test_the_predictor_caches_outputs_and_scores_references_above_other_texts(ti
     predictor.generate(examples[:2])
     assert calls == [len({example.input for example in examples})]
     assert isinstance(examples[0], GenerationExample)
+
+
+def test_harness_compare_tests_generation_metrics_with_sacrebleus_paired_bootstrap(tiny_models, tmp_path):
+    """Two runs on the same test set, a barely trained model (A) and a trained one (B): `harness compare` pairs
+    their outputs per example and calls BLEU, chrF and exact match better with sacreBLEU's paired bootstrap."""
+    from harness.core.text_metrics import paired_significance
+
+    files = write_toy_files(tmp_path / "data", train=400, test=60)
+    runs = {}
+    for name, epochs in (("a", 1), ("b", 15)):
+        suite = toy_suite(files, tiny_models["gpt2"], tmp_path / name, name="toy-translation",
+                          methods=[{"use": "full", "epochs": epochs, "batch_size": 16, "learning_rate": 1e-3}])
+        assert main(["run", str(dump_suite(suite, tmp_path / f"{name}.yaml")), "--no-progress"]) == 0
+        runs[name] = next((tmp_path / name / "toy-translation").iterdir())
+    assert main(["compare", str(runs["a"]), str(runs["b"]), "--out", str(tmp_path / "cmp")]) == 0
+    table = (tmp_path / "cmp" / "compare.md").read_text()
+    rows = {line.split(" | ")[1]: line for line in table.splitlines() if line.startswith("| full |")}
+    for title in ("BLEU", "chrF", "Exact match"):
+        assert "better" in rows[title], rows[title]
+    # The p-value is sacreBLEU's paired test on the stored outputs, recomputed here from the records.
+    outputs = {name: {record["example_id"]: record for record in read_run(run).records("full/seed0/evaluate",
+                                                                                       "generations")}
+               for name, run in runs.items()}
+    ids = sorted(outputs["a"])
+    expected = paired_significance([outputs["a"][key]["output"] for key in ids],
+                                   [outputs["b"][key]["output"] for key in ids],
+                                   [tuple(outputs["a"][key]["references"]) for key in ids], "bleu")
+    assert f"| {expected.p_value:.3g} |" in rows["BLEU"]

@@ -1,4 +1,4 @@
-"""The text-generation metrics (harness.kinds.generation.text_metrics) against sacreBLEU and rouge-score called
+"""The text-generation metrics (harness.core.text_metrics) against sacreBLEU and rouge-score called
 directly, the documented way, on small corpora written here."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sacrebleu.metrics import BLEU, CHRF
 from sacrebleu.significance import PairedTest, _bootstrap_resample
 
 from harness.core.statistics import bootstrap_metric, proportion_metric
-from harness.kinds.generation.text_metrics import (
+from harness.core.text_metrics import (
     PAIRED_METHOD,
     PairedResult,
     generation_metrics,

@@ -136,8 +136,8 @@ def squad_metric_names() -> set[str]:
 
 
 def generation_metric_names(prefix: str = "") -> set[str]:
-    """What harness.kinds.generation.text_metrics.generation_metrics writes, with choices (verbaliser accuracy)."""
-    from harness.kinds.generation.text_metrics import generation_metrics
+    """What harness.core.text_metrics.generation_metrics writes, with choices (verbaliser accuracy)."""
+    from harness.core.text_metrics import generation_metrics
 
     metrics, _ = generation_metrics(["yes", "no"], [("yes",), ("yes",)], choices=("yes", "no"), n_bootstrap=10)
     return {prefix + metric.name for metric in metrics}
@@ -181,9 +181,11 @@ COMPUTED_NAMES = {
        for expression in ("prefix + 'exact_match'", "prefix + 'f1'")},
     ("harness/kinds/token/stages.py", "f'{prefix}/{entity_type}'"): flip_metric_names,
     ("harness/kinds/qa/stages.py", "f'{metric.name}/{label}'"): qa_stability_names,
-    ("harness/kinds/generation/text_metrics.py", "name"): generation_metric_names,
+    ("harness/core/text_metrics.py", "name"): generation_metric_names,
     ("harness/kinds/generation/stages.py", "f'perturbed_{metric.name}'"):
         lambda: generation_metric_names("perturbed_"),
+    ("harness/kinds/generation/stages.py", "f'attacked_{metric.name}'"):
+        lambda: generation_metric_names("attacked_"),
 }
 
 RENAMED = {"harness/kinds/qa/explaining.py": ("attribution_stability",)}
@@ -273,8 +275,12 @@ def stage_names(label: str) -> dict[str, set[str]]:
         return {
             "task": task, "finetune": finetune,
             "evaluate": generation_metric_names() | literal_names(stages, "evaluate"),
+            "attack": (generation_metric_names("attacked_")
+                       | literal_names(stages, "prompt_attack_metrics", "drop_metrics")),
             "perturb": (generation_metric_names("perturbed_")
                         | literal_names(stages, "perturb_metrics", "drop_metrics")),
+            "explain": (literal_names(stages, "explain_stage")
+                        | literal_names(harness / "kinds" / "generation" / "explaining.py")),
         }
     from harness.kinds.token.attack import EntityOutcome, NerAttackRecord, entity_attack_metrics
 

@@ -103,6 +103,12 @@ def test_every_shipped_suite_validates_offline_and_says_what_it_needs_from_the_h
         assert "NOT reachable" in needs_hub[name]
         assert "task 'sst2': dataset nyu-mll/glue (sst2)" in needs_hub[name]
     assert "attack 'advglue': dataset AI-Secure/adv_glue (adv_sst2)" in needs_hub["sst2-methods.yaml"]
+    # The text-generation suites: hub models and datasets (no pretrained seq2seq or LLM weights exist offline).
+    assert "task 'wmt16': dataset wmt/wmt16 (ro-en)" in needs_hub["wmt16-translation.yaml"]
+    assert "model google-t5/t5-small" in needs_hub["wmt16-translation.yaml"]
+    assert "task 'prompted': dataset nyu-mll/glue (sst2)" in needs_hub["llm-sst2-prompted.yaml"]
+    assert "model Qwen/Qwen2.5-0.5B-Instruct" in needs_hub["llm-sst2-prompted.yaml"]
+    assert "task 'xsum': dataset EdinburghNLP/xsum" in needs_hub["xsum-summarization.yaml"]
 
 
 def test_hub_downloads_lists_a_hub_model_and_nothing_for_local_data(project, monkeypatch):

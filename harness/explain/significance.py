@@ -5,6 +5,10 @@ outcomes pair up: McNemar's exact test for 0/1 outcomes (correct, attack succeed
 bootstrap of the mean difference for continuous ones. Used by `harness compare` and by baseline gates, with
 Holm-Bonferroni adjusted p-values for a family of tests (`holm_adjusted`) and the best-case power of McNemar's
 test (`mcnemar_power`, `detectable_change`, `sufficient_sample`; the model is described in harness.core.gates).
+
+Text generation's corpus metrics (BLEU, chrF: not means of per-example outcomes) are compared on the stored outputs
+of the examples both runs saw, with sacreBLEU's paired bootstrap test (harness.core.text_metrics.paired_significance),
+and so are its ROUGE and exact match (`GENERATED_OUTPUTS`, `paired_generations`).
 """
 
 from __future__ import annotations
@@ -176,3 +180,41 @@ def stage_outcomes(run: StoredRun, stage: StageRecord, metric: str) -> Optional[
 
 def is_binary(stage_kind: str, metric: str) -> bool:
     return PER_EXAMPLE_OUTCOMES.get((stage_kind, metric), ("", None, False))[2]
+
+
+SCORED_TEXT_METRICS = ("bleu", "chrf", "rouge1", "rouge2", "rougeL", "exact_match")
+GENERATED_OUTPUTS: dict[tuple[str, str], tuple[str, str, str]] = {
+    **{("evaluate", metric): ("generations", "output", metric) for metric in SCORED_TEXT_METRICS},
+    **{("perturb", f"perturbed_{metric}"): ("generation-perturb", "output_after", metric)
+       for metric in SCORED_TEXT_METRICS},
+    **{("attack", f"attacked_{metric}"): ("prompt-attack-outputs", "output_after", metric)
+       for metric in SCORED_TEXT_METRICS},
+}
+"""(stage kind, metric) -> (stage record file, the output's field, the text metric scoring it): the text generation
+metrics `harness compare` tests on the stored outputs."""
+
+
+def stage_generations(run: StoredRun, stage: StageRecord, metric: str) -> Optional[dict[str, tuple[str, tuple]]]:
+    """Example id -> (output, references) of a generation stage for `metric`; None if not stored."""
+    spec = GENERATED_OUTPUTS.get((stage.kind, metric))
+    if spec is None:
+        return None
+    name, field, _ = spec
+    records = read_stage_records(Path(run.run_dir), stage.stage_id, name)
+    if not records:
+        return None
+    return {record["example_id"]: (record.get(field) or "", tuple(record.get("references") or ()))
+            for record in records if record.get("references")}
+
+
+def paired_generations(stage_kind: str, metric: str, a: dict[str, tuple[str, tuple]],
+                       b: dict[str, tuple[str, tuple]]) -> Optional[PairedTest]:
+    """sacreBLEU's paired bootstrap test of `metric` on the outputs of the examples in both (same references)."""
+    from harness.core.text_metrics import paired_significance
+
+    common = sorted(key for key in set(a) & set(b) if a[key][1] == b[key][1])
+    if len(common) < 2:
+        return None
+    result = paired_significance([a[key][0] for key in common], [b[key][0] for key in common],
+                                 [a[key][1] for key in common], GENERATED_OUTPUTS[(stage_kind, metric)][2])
+    return PairedTest("paired-bootstrap (sacreBLEU)", result.p_value, len(common))

@@ -76,6 +76,19 @@ class _PrefixKeyValuesAsCache:
             kwargs["cache"] = past_key_values
         return type(self.model).forward(self.model, *args, **kwargs)
 
+    @property
+    def __signature__(self) -> inspect.Signature:
+        """The model's own forward parameters plus `past_key_values`: what reads the signature sees both (PEFT looks
+        for past_key_values; transformers 5's generate refuses keyword arguments such as `input_ids` that the
+        forward's signature does not name)."""
+        own = [parameter for name, parameter in inspect.signature(type(self.model).forward).parameters.items()
+               if name != "self"]
+        if not any(parameter.name == "past_key_values" for parameter in own):
+            extra = inspect.Parameter("past_key_values", inspect.Parameter.KEYWORD_ONLY, default=None)
+            before_keywords = [parameter for parameter in own if parameter.kind is not parameter.VAR_KEYWORD]
+            own = [*before_keywords, extra, *(p for p in own if p.kind is p.VAR_KEYWORD)]
+        return inspect.Signature(own)
+
 
 def accept_prefix_key_values(model: Any) -> Any:
     """`model`, able to take PEFT's prefix key/values (see the module docstring); unchanged where its forward has

@@ -1,7 +1,8 @@
 """`harness compare RUN_A RUN_B`: what changed between two runs, metric by metric, and whether it is real.
 
 For every method and compared metric (the scorecard's columns) present in both runs: A, B, the difference B - A,
-and, where per-example outcomes are stored, a paired test (McNemar on examples both runs saw); a difference is
+and, where per-example outcomes are stored, a paired test (McNemar on examples both runs saw; for text generation's
+BLEU, chrF, ROUGE and exact match, sacreBLEU's paired bootstrap test on the stored outputs); a difference is
 called better or worse only when that test is significant at `alpha`. The tests are many (every method x metric),
 so by default their p-values are adjusted together with Holm-Bonferroni and the adjusted p-value decides; both are
 shown ("p", "p (Holm)"). Written as compare.html and compare.md.
@@ -12,13 +13,22 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from harness.core.errors import HarnessError
 from harness.core.files import atomic_write_text
 from harness.core.store import data_mismatch, read_run
 from harness.core.types import StoredRun
-from harness.explain.significance import PairedTest, corrected, is_binary, paired_outcomes, stage_outcomes
+from harness.explain.significance import (
+    GENERATED_OUTPUTS,
+    PairedTest,
+    corrected,
+    is_binary,
+    paired_generations,
+    paired_outcomes,
+    stage_generations,
+    stage_outcomes,
+)
 from harness.report.reporting import comparison_table, format_value, markdown_escape, render_template, stored_methods
 
 
@@ -65,18 +75,21 @@ def paired_test(run_a: StoredRun, run_b: StoredRun, method: str, stage_kind: str
                 metric: str) -> Optional[PairedTest]:
     """The paired test of one metric of one method across the two runs, pooling seeds (examples keyed by seed)."""
 
-    def outcomes(run: StoredRun) -> dict[str, float]:
-        pooled: dict[str, float] = {}
+    def pooled(run: StoredRun, read) -> dict[str, Any]:
+        values: dict[str, Any] = {}
         for stage in run.stages:
             if (stage.kind == stage_kind and stage.method == method and stage.status in ("computed", "cached")
                     and (stage_kind == "evaluate" or stage.component == component)):
-                for example_id, value in (stage_outcomes(run, stage, metric) or {}).items():
-                    pooled[f"{stage.seed}:{example_id}"] = value
-        return pooled
+                for example_id, value in (read(run, stage, metric) or {}).items():
+                    values[f"{stage.seed}:{example_id}"] = value
+        return values
 
+    if (stage_kind, metric) in GENERATED_OUTPUTS:  # text generation: sacreBLEU's paired test on the outputs
+        a, b = pooled(run_a, stage_generations), pooled(run_b, stage_generations)
+        return paired_generations(stage_kind, metric, a, b) if a and b else None
     if not is_binary(stage_kind, metric):
         return None
-    a, b = outcomes(run_a), outcomes(run_b)
+    a, b = pooled(run_a, stage_outcomes), pooled(run_b, stage_outcomes)
     return paired_outcomes(a, b, binary=True) if a and b else None
 
 
@@ -145,7 +158,8 @@ def _markdown(run_a: StoredRun, run_b: StoredRun, changes: Sequence[MetricChange
                 f"test's own)" if holm else " (no multiple-comparison correction)")
     lines = [f"## Comparison: {name(run_a)} (A) → {name(run_b)} (B)", "",
              f"B - A per method and metric; better/worse only where a paired test on the examples both runs saw "
-             f"is significant at alpha = {alpha:g}{adjusted} (McNemar for per-example outcomes).", "",
+             f"is significant at alpha = {alpha:g}{adjusted} (McNemar for per-example outcomes; sacreBLEU's paired "
+             f"bootstrap for generated text).", "",
              "| method | metric | A | B | B - A | p | p (Holm) | verdict |" if holm
              else "| method | metric | A | B | B - A | p | verdict |",
              "|---|---|---|---|---|---|---|---|" if holm else "|---|---|---|---|---|---|---|"]

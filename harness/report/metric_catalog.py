@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from harness.core.files import atomic_write_text
+from harness.report import generation_entries, metric_entries
 
 # The entries are re-exported: readers of the catalog import them from here.
 from harness.report.metric_entries import (  # noqa: F401
@@ -29,9 +30,9 @@ from harness.report.metric_entries import (  # noqa: F401
     BOTH,
     CORRELATION,
     COUNT,
+    GENERATION,
     HIGHER,
     INTERVALS,
-    GENERATION,
     KIND_TITLES,
     LOWER,
     NEITHER,
@@ -52,8 +53,6 @@ from harness.report.metric_entries import (  # noqa: F401
     RecordFile,
     StageKind,
 )
-
-from harness.report import generation_entries, metric_entries  # noqa: E402
 
 METRICS = (*metric_entries.METRICS, *generation_entries.METRICS)
 RECORD_FILES = (*metric_entries.RECORD_FILES, *generation_entries.RECORD_FILES)

@@ -14,8 +14,8 @@ GENERATION = "generation"
 BOTH = (SEQUENCE, TOKEN)
 """The classification kinds, whose attack, perturbation and explanation metrics are alike."""
 ALL = (SEQUENCE, TOKEN, QA, GENERATION)
-ATTACKED = (SEQUENCE, TOKEN, QA)
-"""The kinds with attacks and explainers (text generation's are to come)."""
+CLASSIFIERS_AND_QA = (SEQUENCE, TOKEN, QA)
+"""The kinds whose attacks query examples one by one (text generation attacks the prompt of a whole sample)."""
 KIND_TITLES = {
     SEQUENCE: "Sequence classification (single texts and sentence pairs)",
     TOKEN: "Token classification (named-entity recognition)",
@@ -91,12 +91,11 @@ STAGE_KINDS = (
               "`augment:`", (SEQUENCE,)),
     StageKind("finetune", "empty", "trains the cell's method (or hands on a model tested as is)"),
     StageKind("evaluate", "empty", "the trained model on the test split"),
-    StageKind("attack", "the attack's label", "one per entry of `attacks:`, on the attack sample of the test split",
-              ATTACKED),
+    StageKind("attack", "the attack's label", "one per entry of `attacks:`, on the attack sample of the test split"),
     StageKind("judge", "the attack's label", "one per attack when the suite has `judges:`: the judges' verdicts on "
               "its successful adversarial examples (docs/validity.md)", (SEQUENCE,)),
     StageKind("perturb", "the perturbation's label", "one per entry of `perturbations:`, on the test split"),
-    StageKind("explain", "the explainer's label", "one per entry of `explainers:`, on the explain sample", ATTACKED),
+    StageKind("explain", "the explainer's label", "one per entry of `explainers:`, on the explain sample"),
     StageKind("rating", "the attack's label", "added to a finished run by `harness ratings import`: people's "
               "ratings of a sample of its adversarial examples (docs/validity.md)", (SEQUENCE,), in_cells=False),
 )
@@ -224,8 +223,8 @@ METRICS = (
     MetricInfo("attack", "mean_queries", "Model queries per attacked example, cache hits included (TextAttack's "
                "count): the attack's cost.", LOWER, "queries", (SEQUENCE,), BOOTSTRAP),
     MetricInfo("attack", "model_forwards", "Inputs that went through the model (after the prediction cache).", LOWER,
-               COUNT, ATTACKED),
-    MetricInfo("attack", "seconds_per_example", "Attack time per example.", LOWER, SECONDS, ATTACKED),
+               COUNT, CLASSIFIERS_AND_QA),
+    MetricInfo("attack", "seconds_per_example", "Attack time per example.", LOWER, SECONDS, CLASSIFIERS_AND_QA),
     MetricInfo("attack", "reused_examples", "Examples whose attack record came from the per-example cache of an "
                "earlier run.", NEITHER, COUNT, (SEQUENCE,)),
     MetricInfo("attack", "entity_f1", "Entity F1 on the attack sample before the attack.", HIGHER, SHARE, (TOKEN,),
@@ -329,7 +328,7 @@ METRICS = (
                "question, the context or both, as the augmenter's `pair_target` says).", NEITHER, SHARE, (QA,)),
     # --------------------------------------------------------------------------------------------- explain
     MetricInfo("explain", "explained_examples", "Examples (sentences, for NER; questions, for QA) explained.", NEITHER,
-               COUNT, ATTACKED),
+               COUNT),
     MetricInfo("explain", "explained_entities", "Predicted entities explained, one attribution each.", NEITHER,
                COUNT, (TOKEN,)),
     MetricInfo("explain", "mean_abs_convergence_delta", "Mean |completeness error| of the attributions (their sum "

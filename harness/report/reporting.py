@@ -74,6 +74,7 @@ HIGHER_IS_BETTER = {
     "rougeL": True,
     "perturbed_chrf": True,
     "score_drop": False,
+    "performance_drop_rate": False,
     "output_change_rate": False,
 }
 
@@ -146,6 +147,7 @@ COLUMN_PLAN = (  # (stage, metric, title, percent); a metric ending in "/*" is o
     ("attack", "entity_f1_under_attack", "Entity F1 under attack", True),
     ("attack", "f1_under_attack", "F1 under attack", True),
     ("attack", "answer_in_distractor_rate", "Answers in the distractor", True),
+    ("attack", "performance_drop_rate", "PDR", True),
     ("attack", "attack_success_rate", "Attack success rate", True),
     ("judge", "valid_success_rate", "Valid success rate", True),
     ("judge", "judge_acceptance/*", "Accepted by", True),
@@ -310,12 +312,15 @@ def segment_name(index: int, manifest: Optional[Any] = None) -> str:
 
 def template_environment(package: str = "harness.report") -> Any:
     """The jinja2 environment of the templates/ directory of `package` ("harness.report", or a task kind's package such
-    as "harness.kinds.token"): autoescaping on (every text in a report is untrusted), and the helpers above as
-    globals."""
+    as "harness.kinds.token"), which also finds harness.report's templates (a kind's sections import its tables.html):
+    autoescaping on (every text in a report is untrusted), and the helpers above as globals."""
     import jinja2
 
+    loaders = [jinja2.PackageLoader(package, "templates")]
+    if package != "harness.report":
+        loaders.append(jinja2.PackageLoader("harness.report", "templates"))
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader(package, "templates"),
+        loader=jinja2.ChoiceLoader(loaders),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -333,3 +338,48 @@ def render_template(name: str, /, package: str = "harness.report", **context: An
 
 def stored_methods(run: StoredRun) -> list[str]:
     return list(run.manifest.get("methods") or dict.fromkeys(row.method for row in run.results if row.method))
+
+
+PlannedColumn = tuple[str, str, bool, bool]
+"""(metric, title, higher is better, printed as a percentage) of a kind's own methods table; a component column's
+title has a "{}" for the attack's or perturbation's label."""
+
+
+def kind_table(run: StoredRun, evaluate_columns: Sequence[PlannedColumn],
+               component_columns: dict[str, Sequence[PlannedColumn]]) -> ComparisonTable:
+    """A kind's methods table: methods (x train sizes in a sweep; seeds averaged, as in the comparison table) x the
+    evaluate stage's `evaluate_columns` and, per attack and perturbation found (`component_columns` by stage), its
+    columns; only the columns and the methods with a value."""
+    full = comparison_table(run.results, stored_methods(run))
+    planned = [(("evaluate", "", metric), title, better, percent)
+               for metric, title, better, percent in evaluate_columns]
+    for stage, metrics in component_columns.items():
+        components = dict.fromkeys(row.component for row in run.results if row.method and row.stage == stage)
+        planned += [((stage, component, metric), title.format(component), better, percent)
+                    for component in components for metric, title, better, percent in metrics]
+    columns = [Column(key, title, key[0], better, percent) for key, title, better, percent in planned
+               if any((method, key) in full.cells for method in full.methods)]
+    keys = {column.key for column in columns}
+    methods = [method for method in full.methods if any((method, key) in full.cells for key in keys)]
+    return ComparisonTable(methods, columns, {(method, key): cell for (method, key), cell in full.cells.items()
+                                              if key in keys and method in methods})
+
+
+def kind_markdown_table(table: ComparisonTable, heading: str, legend: str) -> str:
+    """A kind's methods table in Markdown under `heading` (values with their 95% intervals, best of each column in
+    bold), then `legend`; "" for a table without columns or methods."""
+    if not table.columns or not table.methods:
+        return ""
+    lines = [f"### {heading}", "",
+             "| method | " + " | ".join(markdown_escape(column.title) for column in table.columns) + " |",
+             "|---|" + "---|" * len(table.columns)]
+    for method in table.methods:
+        values = []
+        for column in table.columns:
+            cell = table.cell(method, column)
+            text = "–" if cell is None else format_value(cell.value, column.percent)
+            if cell is not None and cell.ci_low is not None and cell.ci_high is not None:
+                text += f" ({format_value(cell.ci_low, column.percent)}–{format_value(cell.ci_high, column.percent)})"
+            values.append(f"**{text}**" if cell is not None and table.best(column) == method else text)
+        lines.append(f"| {markdown_escape(method)} | " + " | ".join(values) + " |")
+    return "\n".join([*lines, "", legend, ""])

@@ -40,16 +40,18 @@ def download_from_hub(task_name: str, hub_name: str, hub_config: Optional[str], 
 
 
 def hub_splits(task_name: str, hub_name: str, hub_config: Optional[str], revision: Optional[str], layout_help: str,
-               splits: Mapping[str, str], columns: Sequence[str],
-               column_help: str) -> tuple[list[tuple[str, Any, str]], str]:
+               splits: Mapping[str, str], columns: Sequence[str], column_help: str,
+               optional: Sequence[str] = ()) -> tuple[list[tuple[str, Any, str]], str]:
     """Download a hub dataset and check it has every split of `splits` (the task's split -> the hub's) and every
     column of `columns`: (task split, the hub split's Dataset, how messages name it) per split, and how messages
     name the dataset. A missing split or column is a HarnessError saying what the dataset has; `column_help` says
-    what to do about a missing column."""
+    what to do about a missing column. A task split in `optional` the dataset lacks is left out instead."""
     loaded, shown = download_from_hub(task_name, hub_name, hub_config, revision, layout_help)
     available = list(loaded.keys()) if hasattr(loaded, "keys") else []
     found = []
     for task_split, hub_split in splits.items():
+        if hub_split not in available and task_split in optional:
+            continue
         if hub_split not in available:
             raise HarnessError(f"task {task_name!r}: {shown} has no {hub_split!r} split (it has "
                                f"{', '.join(available) or 'none'}); set `path:` to local files")

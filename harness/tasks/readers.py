@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from harness.core.errors import HarnessError
 
@@ -50,6 +50,17 @@ class RawSplit:
             return f"{self.origin} {self.unit} {self.lines[index]}"
         return f"{self.origin} row {index + 1}"
 
+
+
+def require_split_files(task_name: str, path: Path, found: Mapping[str, Any], layout_help: str,
+                        needed: Sequence[str] = ("train", "test")) -> None:
+    """A HarnessError unless a local folder gave every `needed` split (`found`: task split -> what was read), naming
+    the task, the folder, the layout expected and the files found."""
+    missing = [split for split in needed if split not in found]
+    if missing:
+        listing = ", ".join(sorted(entry.name for entry in path.iterdir())[:20]) or "(nothing)"
+        raise HarnessError(f"task {task_name!r}: {path} has no {' or '.join(missing)} file; expected "
+                           f"{layout_help}; found: {listing}")
 
 
 def read_text(path: Path, encodings: Sequence[str] = ("utf-8-sig",)) -> str:

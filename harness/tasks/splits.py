@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
+from harness.core.errors import HarnessError
 from harness.core.types import Example
 from harness.tasks.readers import RawSplit
 
@@ -41,3 +42,33 @@ def hold_out(examples: Sequence[Example], fraction: float,
     if fraction > 0 and len(ordered) >= 2:
         count = min(max(count, 1), len(ordered) - 1)
     return ordered[count:], ordered[:count]
+
+
+def arranged_splits(name: str, splits: Mapping[str, Sequence[Any]], origin: str, validation_fraction: float,
+                    split_seed: int) -> tuple[dict[str, tuple[Any, ...]], list[str]]:
+    """A task's splits of examples (frozen dataclasses with an `id`) as every task kind arranges them: ids made
+    unique across the splits (prefixed with their split where two splits share one: tables number their rows from 1
+    in every file, and ids key records), each split in its seeded order, a validation split held out of train
+    (`validation_fraction`, seeded) when there is none. Returns the splits and remarks for the task's description;
+    an empty train or test split is an error naming the task and `origin`."""
+    import dataclasses
+
+    arranged = {split: tuple(examples) for split, examples in splits.items()}
+    remarks = []
+    seen: set[str] = set()
+    shared = False
+    for examples in arranged.values():
+        ids = {example.id for example in examples}
+        shared, seen = shared or bool(ids & seen), seen | ids
+    if shared:
+        arranged = {split: tuple(dataclasses.replace(example, id=f"{split}:{example.id}") for example in examples)
+                    for split, examples in arranged.items()}
+        remarks.append("ids prefixed with their split (the files share ids)")
+    arranged = {split: seeded_order(examples, split_seed) for split, examples in arranged.items()}
+    if "validation" not in arranged:
+        arranged["train"], arranged["validation"] = hold_out(arranged["train"], validation_fraction, split_seed)
+        remarks.append(f"validation = {validation_fraction:g} of train held out (seed {split_seed})")
+    for split in ("train", "test"):
+        if not arranged.get(split):
+            raise HarnessError(f"task {name!r}: the {split} split is empty ({origin})")
+    return arranged, remarks

@@ -28,8 +28,10 @@ from harness.kinds.generation.examples import GenerationExample, example_problem
 from harness.kinds.generation.training import GenerationTraining
 
 NAME = "text-generation"
-NOT_YET = "not supported for text generation yet"
 GENERATION_FINETUNERS = "full, lora, ia3, adalora, prompt-tuning, prefix-tuning, or as-is (a model tested untrained)"
+GENERATION_ATTACKS = ("an adversarial prompt (prompt-deepwordbug, prompt-textbugger, prompt-textfooler, "
+                      "prompt-stresstest, prompt-checklist, prompt-semantic)")
+GENERATION_EXPLAINERS = "feature-ablation or integrated-gradients"
 GENERATION_PERTURBATIONS = "a text perturbation (keyboard-typos, char-swap, a TextAttack augmenter ...)"
 
 
@@ -87,26 +89,25 @@ class TextGeneration(TaskKind):
         return GenerationPredictor(model, tokenizer, device, max_length=max_length, batch_size=batch_size)
 
     def check_components(self, suite: Any, registry: Any, task: TaskData) -> list[SuiteError]:
-        """Refuse what cannot serve text generation yet, each at its suite line: attacks, explainers and judges
-        (generation's own are to come), perturbations without `augment`, augmentation and adversarial training."""
+        """Refuse what cannot serve text generation (yet), each at its suite line: attacks without `attack_prompt`
+        (TextAttack's recipes attack a classifier's label), explainers without `explain_generations`, judges,
+        perturbations without `augment`, and `frozen`."""
         what = f"task {task.name!r} is text generation"
+        # `augment:` and `adversarial:` are refused by the core for every kind without them (unsupported_strategies).
         problems: list[SuiteError] = []
-        for method in suite.methods:
-            for ref, strategy in ((method.augment.augmenter if method.augment else None,
-                                   "`augment:` (training on augmented copies)"),
-                                  (method.adversarial.attack if method.adversarial else None,
-                                   "adversarial training")):
-                if ref is not None:
-                    problems.append(SuiteError(f"method {method.label!r}: {strategy} is {NOT_YET}; {what}",
-                                               ref.location, ref.plugin))
-        for refs, noun in ((suite.attacks, "attack"), (suite.explainers, "explainer"), (suite.judges, "judge")):
-            for ref in refs:
-                problems.append(SuiteError(f"{noun} {ref.name!r}: {noun}s are {NOT_YET}; {what}: remove it from "
-                                           f"the suite", ref.location, ref.plugin))
+        for ref in suite.judges:
+            problems.append(SuiteError(f"judge {ref.name!r}: judges of adversarial examples judge text attacks on "
+                                       f"classifiers; {what}: remove it from the suite's `judges:`", ref.location,
+                                       ref.plugin))
         problems += unserved_components((
             ComponentSection(suite.methods, "finetuner", "trains only a new task head on a frozen model, and a "
                              "language model has none (its head is its vocabulary)",
                              lambda factory: not getattr(factory, "head_only", False), GENERATION_FINETUNERS),
+            ComponentSection(suite.attacks, "attack", "attacks a classifier's label (it changes words until the "
+                             "predicted class flips), and a generation model has no class: attack its prompt instead",
+                             has_method("attack_prompt"), GENERATION_ATTACKS),
+            ComponentSection(suite.explainers, "explainer", "explains classification only",
+                             has_method("explain_generations"), GENERATION_EXPLAINERS),
             ComponentSection(suite.perturbations, "perturbation", "does not perturb plain texts (it has no `augment`)",
                              has_method("augment"), GENERATION_PERTURBATIONS),
         ), registry, NAME, what)
@@ -118,7 +119,9 @@ class TextGeneration(TaskKind):
         return STAGES
 
     def report_view(self, run: Any) -> ReportView:
-        return ReportView(training_score_name=self.training.score_name)
+        from harness.kinds.generation.report import report_view
+
+        return report_view(run)
 
 
 def _setup_key(setup: Any) -> dict[str, Any]:

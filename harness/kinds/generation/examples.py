@@ -17,9 +17,9 @@ import string
 from dataclasses import dataclass
 from typing import Optional
 
-METRICS = ("bleu", "chrf", "rouge1", "rouge2", "rougeL", "exact_match", "accuracy")
-"""The headline metrics a task may choose: what the validation score that picks the best epoch is, and what an
-adversarial prompt attacks. Every evaluation reports all that apply (accuracy only for a task with choices)."""
+# The verbaliser's reading and the metric names live with the scores.
+from harness.core.text_metrics import METRICS, read_choice  # noqa: F401
+
 TEMPLATE_FIELDS = ("instruction", "input")
 
 
@@ -111,18 +111,3 @@ def example_problem(example: GenerationExample) -> Optional[str]:
     if choices and example.target.strip().lower() not in {choice.strip().lower() for choice in choices}:
         return f"its label word {example.target!r} is not one of the choices {list(choices)}"
     return None
-
-
-def read_choice(output: str, choices: tuple[str, ...]) -> Optional[str]:
-    """The choice an output gives (a classification task posed as a prompt), or None when it gives none.
-
-    The output is read as PromptBench reads it: lower-cased and stripped of surrounding blanks and punctuation, it
-    must start with the choice's word (so "Positive." and "positive, clearly" read as "positive"); where choices
-    share a prefix the longest that fits wins."""
-    said = output.strip().strip(string.punctuation + " \n\t").lower()
-    fitting = [choice for choice in choices if _starts_with_word(said, choice.strip().lower())]
-    return max(fitting, key=len) if fitting else None
-
-
-def _starts_with_word(text: str, word: str) -> bool:
-    return text.startswith(word) and (len(text) == len(word) or not text[len(word)].isalnum())

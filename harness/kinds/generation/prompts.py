@@ -50,19 +50,33 @@ def prompt_ids(tokenizer: Any, setup: GenerationSetup, texts: Sequence[str],
 
 
 def _fitted(tokenizer: Any, setup: GenerationSetup, text: str, budget: int, special: bool) -> list[int]:
-    """A long prompt's ids with its input cut until the whole fits `budget`: a few rounds, since tokens at the cut
-    may merge differently; the prompt's first tokens go only when the template alone overflows."""
-    pieces = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-    offsets = pieces["offset_mapping"]
-    kept = len(offsets)
-    ids: list[int] = []
+    """A long prompt's ids with its input cut until the whole fits `budget` (fitted_input); the prompt's first
+    tokens go only when the template alone overflows."""
+    ids = tokenizer(rendered_prompt(tokenizer, setup, fitted_input(tokenizer, setup, text, budget)),
+                    add_special_tokens=special, verbose=False)["input_ids"]
+    return ids if len(ids) <= budget else ids[len(ids) - budget:]
+
+
+def fitted_input(tokenizer: Any, setup: GenerationSetup, text: str, budget: int) -> str:
+    """The input as the model reads it: cut at a token boundary until its whole prompt fits `budget` tokens (a few
+    rounds, since tokens at the cut may merge differently); unchanged when it fits."""
+    special = not uses_chat_template(tokenizer, setup)
+
+    def length(cut: str) -> int:
+        return len(tokenizer(rendered_prompt(tokenizer, setup, cut), add_special_tokens=special,
+                             verbose=False)["input_ids"])
+
+    if length(text) <= budget:
+        return text
+    offsets = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)["offset_mapping"]
+    kept, cut = len(offsets), text
     for _ in range(4):
         cut = text[:offsets[kept - 1][1]] if kept > 0 else ""
-        ids = tokenizer(rendered_prompt(tokenizer, setup, cut), add_special_tokens=special, verbose=False)["input_ids"]
-        if len(ids) <= budget or kept == 0:
+        overflow = length(cut) - budget
+        if overflow <= 0 or kept == 0:
             break
-        kept = max(0, kept - (len(ids) - budget))
-    return ids if len(ids) <= budget else ids[len(ids) - budget:]
+        kept = max(0, kept - overflow)
+    return cut
 
 
 def target_ids(tokenizer: Any, targets: Sequence[str], max_new_tokens: int, encoder_decoder: bool) -> list[list[int]]:

@@ -1,20 +1,32 @@
 """The stages of a text-generation cell:
 
-    finetune -> evaluate -> perturb (each)
+    finetune -> evaluate -> attack (each) -> perturb (each) -> explain (each)
 
 Stage keys, caching and records work as for any stage (harness.core.runner); what is computed:
 
 - evaluate: greedy (or beam) outputs of the trained model for the test split (harness.kinds.generation.predictor),
-  scored by harness.kinds.generation.text_metrics: `bleu` and `chrf` (sacreBLEU, 0-100), `rouge1`, `rouge2`,
+  scored by harness.core.text_metrics: `bleu` and `chrf` (sacreBLEU, 0-100), `rouge1`, `rouge2`,
   `rougeL` (rouge-score, 0-1), `exact_match`, and for a classification task posed as a prompt `accuracy` and
   `unparsed_rate`; each with its 95% interval. Also `mean_output_tokens` and `cut_output_rate` (outputs that hit
   `max_new_tokens`). records/generations.jsonl holds per example its id, input, prompt, references, output, tokens
   and sentence-level scores; records/metric-signatures.jsonl the sacreBLEU and rouge-score signature of each score.
+- attack (an attack's `attack_prompt`: the PromptBench recipes prompt-deepwordbug, prompt-textbugger,
+  prompt-textfooler, prompt-stresstest, prompt-checklist, prompt-semantic; harness.kinds.generation.prompt_attacks):
+  the instruction attacked with the headline metric of the attack sample as the goal; the score under the original
+  and the adversarial instruction (`original_score`, `score_drop` with its paired interval and p-value,
+  `performance_drop_rate`), every metric of the attacked outputs (`attacked_<metric>`), `candidate_instructions`
+  scored and `instruction_changed`; records/prompt-attack.jsonl (every candidate scored, in order) and
+  records/prompt-attack-outputs.jsonl (each example's output under both instructions).
 - perturb (any text augmenter): the test split with each input (`pair_target: second`, the default), the
   instruction (`first`) or both perturbed, generated again; every metric of the perturbed outputs
   (`perturbed_<metric>`), the headline metric's drop (`score_drop`, a paired bootstrap interval, and its p-value
   `score_drop_p_value`) and PromptBench's performance drop rate (`performance_drop_rate`: the drop over the
   original score), `output_change_rate` and `changed_example_rate`; records/generation-perturb.jsonl.
+- explain (an explainer's `explain_generations`: feature-ablation, integrated-gradients;
+  harness.kinds.generation.explaining): each explained example's generated output, its log-probability attributed
+  over the prompt's words (records/generation-attributions.jsonl), `instruction_attribution_share`, and with the
+  explainer's `faithfulness` switch the top-words vs random-words ablation check
+  (records/generation-faithfulness.jsonl).
 """
 
 from __future__ import annotations
@@ -27,12 +39,12 @@ from harness.core.errors import PluginError
 from harness.core.files import write_jsonl
 from harness.core.pairs import pair_target_of
 from harness.core.statistics import proportion_metric
+from harness.core.text_metrics import generation_metrics, normalized_text, paired_significance
 from harness.core.types import Metric, StageEnvironment
 from harness.kinds import standard
 from harness.kinds.base import StageContext, StageSpec
 from harness.kinds.generation.examples import GenerationExample
 from harness.kinds.generation.prompts import rendered_prompt
-from harness.kinds.generation.text_metrics import generation_metrics, normalized_text, paired_significance
 
 PERTURB_TARGETS = {"first": "instruction", "second": "input", "both": "instruction and input"}
 """What `pair_target` (harness.PairTargetSetting) perturbs in a generation example."""
@@ -53,7 +65,7 @@ def evaluate(classifier: Any, examples: Sequence[GenerationExample], building: P
     references = [example.references for example in examples]
     setup = headline(examples)
     metrics, signatures = generation_metrics(outputs, references, setup.choices, seed=seed)
-    from harness.kinds.generation.text_metrics import sentence_scores
+    from harness.core.text_metrics import sentence_scores
 
     scores = sentence_scores(outputs, references, setup.choices)
     write_jsonl(building / "records" / "generations.jsonl", (
@@ -135,6 +147,48 @@ def drop_metrics(before: Sequence[str], after: Sequence[str], references: Sequen
             *([Metric("performance_drop_rate", rate, n=paired.n)] if rate is not None else [])]
 
 
+def attack_stage(context: StageContext, ref: Any, building: Path, env: StageEnvironment) -> dict[str, Any]:
+    from harness.kinds.generation.prompt_attacks import PromptAttackOutcome, PromptScorer
+
+    attack, examples = context.build(ref), list(context.attack_examples)
+    bar = env.progress(desc=f"{context.cell.prefix} attack {ref.label}", unit="prompt")
+    try:
+        scorer = PromptScorer(context.classifier().predictor, examples, context.cell.seed,
+                              getattr(ref.config, "protected_words", ()), bar)
+        outcome = attack.attack_prompt(scorer, env)
+    finally:
+        bar.close()
+    if not isinstance(outcome, PromptAttackOutcome):
+        raise PluginError(ref.plugin, f"attack {ref.name!r} returned {type(outcome).__name__}, expected "
+                                      f"PromptAttackOutcome (harness.PromptScorer.outcome)")
+    return standard.as_payload(prompt_attack_metrics(scorer, outcome, building, context.cell.seed))
+
+
+def prompt_attack_metrics(scorer: Any, outcome: Any, building: Path, seed: int) -> list[Metric]:
+    """Score the attack sample under the original and the adversarial instruction; write the records."""
+    examples = scorer.examples
+    before = scorer.outputs(outcome.original_instruction)
+    after = scorer.outputs(outcome.adversarial_instruction)
+    references = [example.references for example in examples]
+    setup = headline(examples)
+    write_jsonl(building / "records" / "prompt-attack.jsonl", (dataclasses.asdict(candidate)
+                                                               for candidate in outcome.candidates))
+    write_jsonl(building / "records" / "prompt-attack-outputs.jsonl", (
+        {"example_id": example.id, "input": example.input, "references": list(example.references),
+         "original_instruction": outcome.original_instruction,
+         "adversarial_instruction": outcome.adversarial_instruction, "output_before": old, "output_after": new,
+         "output_changed": normalized_text(old) != normalized_text(new)}
+        for example, old, new in zip(examples, before, after)))
+    metrics, _ = generation_metrics(after, references, setup.choices, seed=seed)
+    return [*(dataclasses.replace(metric, name=f"attacked_{metric.name}") for metric in metrics),
+            *drop_metrics(before, after, references, setup, seed),
+            proportion_metric("output_change_rate", [normalized_text(old) != normalized_text(new)
+                                                     for old, new in zip(before, after)]),
+            Metric("candidate_instructions", float(len(outcome.candidates)), n=len(examples)),
+            Metric("instruction_changed",
+                   float(outcome.adversarial_instruction != outcome.original_instruction))]
+
+
 def perturb_stage(context: StageContext, ref: Any, building: Path, env: StageEnvironment) -> dict[str, Any]:
     from harness.kinds.sequence.stages import checked_augmentation
 
@@ -150,9 +204,40 @@ def perturb_stage(context: StageContext, ref: Any, building: Path, env: StageEnv
                                                context.cell.seed))
 
 
-# Attacks and explainers are text generation's to come: check_components refuses them before anything runs.
+def explain_stage(context: StageContext, ref: Any, building: Path, env: StageEnvironment) -> dict[str, Any]:
+    from harness.core.statistics import bootstrap_metric
+    from harness.kinds.generation.explaining import (
+        GenerationExplainOutcome,
+        OutputAttribution,
+        instruction_share,
+        output_faithfulness,
+    )
+
+    explainer, classifier, examples = context.build(ref), context.classifier(), list(context.explain_examples)
+    outcome = explainer.explain_generations(classifier, examples, env)
+    if not isinstance(outcome, GenerationExplainOutcome) or not all(
+            isinstance(attribution, OutputAttribution) for attribution in outcome.attributions):
+        raise PluginError(ref.plugin, f"explainer {ref.name!r} returned {type(outcome).__name__}, expected "
+                                      f"GenerationExplainOutcome of OutputAttribution")
+    if [attribution.example_id for attribution in outcome.attributions] != [example.id for example in examples]:
+        raise PluginError(ref.plugin, f"explainer {ref.name!r} returned {len(outcome.attributions)} attributions for "
+                                      f"{len(examples)} examples; one per example, in order")
+    write_jsonl(building / "records" / "generation-attributions.jsonl",
+                (dataclasses.asdict(attribution) for attribution in outcome.attributions))
+    metrics = [Metric("explained_examples", float(len(outcome.attributions))), *outcome.metrics]
+    shares = [share for attribution in outcome.attributions
+              if (share := instruction_share(attribution)) is not None]
+    if shares:
+        metrics.append(bootstrap_metric("instruction_attribution_share", shares, seed=context.cell.seed))
+    if getattr(ref.config, "faithfulness", True):
+        faithfulness, records = output_faithfulness(classifier, examples, outcome.attributions, seed=context.cell.seed)
+        write_jsonl(building / "records" / "generation-faithfulness.jsonl", records)
+        metrics += faithfulness
+    return standard.as_payload(metrics)
+
+
 STAGES: tuple[StageSpec, ...] = (
     standard.FINETUNE,
-    *(spec for spec in standard.model_stages(evaluate_stage, perturb_stage, perturb_stage, perturb_stage,
-                                             lambda context, ref: {}) if spec.name in ("evaluate", "perturb")),
+    *standard.model_stages(evaluate_stage, attack_stage, perturb_stage, explain_stage,
+                           lambda context, ref: standard.explain_key(context, ref, [])),
 )

@@ -115,28 +115,10 @@ def generation_task(name: str, found: Mapping[str, Sequence[GenerationExample]],
                     validation_fraction: float, split_seed: int, notes: str = "") -> TaskData:
     """TaskData of text generation from each split's examples: seeded order, a validation split held out of train
     when there is none, ids made unique across the splits."""
-    import dataclasses
-
     from harness.kinds.generation import NAME
-    from harness.tasks.splits import hold_out, seeded_order
+    from harness.tasks.splits import arranged_splits
 
-    splits = {split: tuple(examples) for split, examples in found.items()}
-    remarks = []
-    ids = [example.id for examples in splits.values() for example in examples]
-    if len(ids) != len(set(ids)):
-        # Rows numbered by line in each file, or a dataset whose splits reuse ids: ids key records, so they must
-        # not collide.
-        splits = {split: tuple(dataclasses.replace(example, id=f"{split}:{example.id}") for example in examples)
-                  for split, examples in splits.items()}
-        remarks.append("ids prefixed with their split (the splits share ids)")
-    splits = {split: seeded_order(examples, split_seed) for split, examples in splits.items()}  # type: ignore
-    if "validation" not in splits:
-        splits["train"], splits["validation"] = hold_out(splits["train"], validation_fraction,  # type: ignore
-                                                          split_seed)
-        remarks.append(f"validation = {validation_fraction:g} of train held out (seed {split_seed})")
-    for split in ("train", "test"):
-        if not splits.get(split):
-            raise HarnessError(f"task {name!r}: the {split} split is empty ({origin})")
+    splits, remarks = arranged_splits(name, found, origin, validation_fraction, split_seed)
     description = "; ".join([f"text generation ({setup.metric}) from {origin}", *remarks, *([notes] if notes else [])])
     return TaskData(name=name, label_names=(), train=splits["train"],  # type: ignore[arg-type]
                     validation=splits.get("validation", ()), test=splits["test"],  # type: ignore[arg-type]

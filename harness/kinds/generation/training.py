@@ -98,8 +98,8 @@ class GenerationTraining:
     def evaluate(self, model: Any, tokenizer: Any, examples: Sequence[GenerationExample], device: str,
                  max_length: int, batch_size: int) -> tuple[Optional[float], Optional[float]]:
         """(the headline metric of greedy outputs, mean loss per target token) on `examples`."""
+        from harness.core.text_metrics import corpus_score
         from harness.kinds.generation.predictor import GenerationPredictor
-        from harness.kinds.generation.text_metrics import corpus_score
 
         predictor = GenerationPredictor(model, tokenizer, device, max_length, batch_size)
         outputs = predictor.texts(examples)

@@ -23,12 +23,10 @@ from harness.core.types import StageRecord, StoredRun
 from harness.kinds.base import ReportView
 from harness.kinds.qa.training import QATraining
 from harness.report.reporting import (
-    Column,
     ComparisonTable,
-    comparison_table,
     format_value,
-    markdown_escape,
-    stored_methods,
+    kind_markdown_table,
+    kind_table,
     template_environment,
 )
 
@@ -293,41 +291,17 @@ def qa_report(run: StoredRun) -> dict[str, Any]:
 def qa_table(run: StoredRun) -> ComparisonTable:
     """Methods (x train sizes in a sweep; seeds averaged, as in the comparison table) x the QA columns; only the
     columns and methods with a value."""
-    full = comparison_table(run.results, stored_methods(run))
-    planned = [(("evaluate", "", metric), title, better) for metric, title, better in EVALUATE_COLUMNS]
-    for stage, metrics in COMPONENT_COLUMNS.items():
-        components = dict.fromkeys(row.component for row in run.results if row.method and row.stage == stage)
-        planned += [((stage, component, metric), title.format(component), better)
-                    for component in components for metric, title, better in metrics]
-    columns = [Column(key, title, key[0], better, True) for key, title, better in planned
-               if any((method, key) in full.cells for method in full.methods)]
-    keys = {column.key for column in columns}
-    methods = [method for method in full.methods if any((method, key) in full.cells for key in keys)]
-    return ComparisonTable(methods, columns, {(method, key): cell for (method, key), cell in full.cells.items()
-                                              if key in keys and method in methods})
+    return kind_table(run, [(metric, title, better, True) for metric, title, better in EVALUATE_COLUMNS],
+                      {stage: [(metric, title, better, True) for metric, title, better in columns]
+                       for stage, columns in COMPONENT_COLUMNS.items()})
 
 
 def markdown_table(table: ComparisonTable) -> str:
     """The QA methods table in Markdown (values and 95% intervals in percent, best of each column in bold); "" for
     a run without QA results."""
-    if not table.columns or not table.methods:
-        return ""
-    lines = ["### Extractive QA", "",
-             "| method | " + " | ".join(markdown_escape(column.title) for column in table.columns) + " |",
-             "|---|" + "---|" * len(table.columns)]
-    for method in table.methods:
-        values = []
-        for column in table.columns:
-            cell = table.cell(method, column)
-            text = "–" if cell is None else format_value(cell.value, True)
-            if cell is not None and cell.ci_low is not None and cell.ci_high is not None:
-                text += f" ({format_value(cell.ci_low, True)}–{format_value(cell.ci_high, True)})"
-            values.append(f"**{text}**" if cell is not None and table.best(column) == method else text)
-        lines.append(f"| {markdown_escape(method)} | " + " | ".join(values) + " |")
-    lines += ["", "SQuAD exact match and F1 in percent, 95% intervals in brackets; under each attack and perturbation "
-                  "the F1 and the share of answers that moved into the distractor or changed; best of each column in "
-                  "bold.", ""]
-    return "\n".join(lines)
+    return kind_markdown_table(table, "Extractive QA", "SQuAD exact match and F1 in percent, 95% intervals in "
+                               "brackets; under each attack and perturbation the F1 and the share of answers that "
+                               "moved into the distractor or changed; best of each column in bold.")
 
 
 def qa_charts(table: ComparisonTable) -> list[Any]:

@@ -122,23 +122,10 @@ def qa_task(name: str, title: str, found: Mapping[str, tuple[Sequence[QAExample]
             validation_fraction: float, split_seed: int, notes: str = "") -> TaskData:
     """TaskData of extractive QA from each split's examples: seeded order, a validation split held out of train
     when there is none, ids made unique across the splits."""
-    from harness.tasks.splits import hold_out, seeded_order
+    from harness.tasks.splits import arranged_splits
 
-    splits = {split: tuple(examples) for split, (examples, _) in found.items()}
-    remarks = []
-    if _ids_shared(splits):
-        # Tables number their rows from 1 in every file: the splits' ids must not collide (they key records).
-        splits = {split: tuple(_with_id(example, f"{split}:{example.id}") for example in examples)
-                  for split, examples in splits.items()}
-        remarks.append("ids prefixed with their split (the files share ids)")
-    splits = {split: seeded_order(examples, split_seed) for split, examples in splits.items()}  # type: ignore
-    if "validation" not in splits:
-        splits["train"], splits["validation"] = hold_out(splits["train"], validation_fraction,  # type: ignore
-                                                          split_seed)
-        remarks.append(f"validation = {validation_fraction:g} of train held out (seed {split_seed})")
-    for split in ("train", "test"):
-        if not splits.get(split):
-            raise HarnessError(f"task {name!r}: the {split} split is empty ({origin})")
+    splits, remarks = arranged_splits(name, {split: examples for split, (examples, _) in found.items()}, origin,
+                                      validation_fraction, split_seed)
     unanswerable = sum(example.is_impossible for examples in splits.values() for example in examples)
     if unanswerable:
         remarks.append(f"{unanswerable} unanswerable questions (SQuAD 2.0: a model may abstain)")
@@ -151,23 +138,9 @@ def qa_task(name: str, title: str, found: Mapping[str, tuple[Sequence[QAExample]
                     kind="extractive-qa")
 
 
-def _ids_shared(splits: Mapping[str, Sequence[QAExample]]) -> bool:
-    seen: set[str] = set()
-    for examples in splits.values():
-        ids = {example.id for example in examples}
-        if ids & seen:
-            return True
-        seen |= ids
-    return False
-
-
-def _with_id(example: QAExample, new_id: str) -> QAExample:
-    import dataclasses
-
-    return dataclasses.replace(example, id=new_id)
-
-
 def _local_examples(source: QATaskSource, path: Path) -> tuple[dict[str, tuple[tuple[QAExample, ...], str]], str]:
+    from harness.tasks.readers import require_split_files
+
     if not path.is_dir():
         raise HarnessError(f"task {source.name!r}: path {str(path.absolute())!r} is not a folder; expected "
                            f"{source.layout_help()}")
@@ -183,11 +156,7 @@ def _local_examples(source: QATaskSource, path: Path) -> tuple[dict[str, tuple[t
                 except HarnessError as error:
                     raise HarnessError(f"task {source.name!r}: {error}") from error
                 break
-    missing = [split for split in ("train", "test") if split not in found]
-    if missing:
-        listing = ", ".join(sorted(entry.name for entry in path.iterdir())[:20]) or "(nothing)"
-        raise HarnessError(f"task {source.name!r}: {path} has no {' or '.join(missing)} file; expected "
-                           f"{source.layout_help()}; found: {listing}")
+    require_split_files(source.name, path, found, source.layout_help())
     return found, f"local files {path}"
 
 

@@ -296,6 +296,8 @@ _GENERIC_EXTENSIONS = (".jsonl", ".json", ".parquet")
 
 def _local_sentences(source: TokenTaskSource,
                      path: Path) -> tuple[dict[str, tuple[tuple[ConllSentence, ...], str]], str]:
+    from harness.tasks.readers import require_split_files
+
     if not path.is_dir():
         raise HarnessError(f"task {source.name!r}: path {str(path.absolute())!r} is not a folder; "
                            f"expected {source.layout_help()}")
@@ -315,11 +317,7 @@ def _local_sentences(source: TokenTaskSource,
                 if candidate.is_file():
                     found[task_split] = (_table_sentences(source, candidate), str(candidate))
                     break
-    missing = [split for split in ("train", "test") if split not in found]
-    if missing:
-        listing = ", ".join(sorted(entry.name for entry in path.iterdir())[:20]) or "(nothing)"
-        raise HarnessError(f"task {source.name!r}: {path} has no {' or '.join(missing)} file; expected "
-                           f"{source.layout_help()}; found: {listing}")
+    require_split_files(source.name, path, found, source.layout_help())
     return found, f"local files {path}"
 
 

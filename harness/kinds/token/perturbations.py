@@ -111,6 +111,11 @@ def _stopwords() -> frozenset[str]:
     return frozenset(line.strip() for line in text.splitlines() if line.strip())
 
 
+def english_stopwords() -> frozenset[str]:
+    """The English stopwords word-level perturbations and attacks leave alone (the classic 179-word list)."""
+    return _stopwords()
+
+
 @functools.lru_cache(maxsize=65536)
 def wordnet_synonyms(word: str) -> tuple[str, ...]:
     """Single-word, lower-case (not proper-noun) WordNet synonyms of `word`, in WordNet's order, without the word

@@ -1,6 +1,7 @@
-"""The text-generation kind's metrics: BLEU and chrF exactly as sacreBLEU computes them, ROUGE as Google's
-rouge-score computes it, exact match, and for a classification task posed as a prompt the share of right choices;
-each with a 95% interval, and a paired test of two systems on the same examples.
+"""The metrics of generated text (the text generation kind's, and `harness compare`'s paired tests of it): BLEU and
+chrF exactly as sacreBLEU computes them, ROUGE as Google's rouge-score computes it, exact match, and for a
+classification task posed as a prompt the share of right choices; each with a 95% interval, and a paired test of two
+systems on the same examples.
 
 Why these implementations and not our own: a BLEU of 27.3 means something only when it is sacreBLEU's BLEU with
 its signature (Post 2018, "A Call for Clarity in Reporting BLEU Scores"), so the scores come from sacreBLEU's own
@@ -38,6 +39,7 @@ p-values equal these for any seed but 0.
 from __future__ import annotations
 
 import importlib.metadata
+import string
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Sequence
 
@@ -45,11 +47,13 @@ import numpy as np
 
 from harness.core.statistics import CONFIDENCE, proportion_metric
 from harness.core.types import Metric
-from harness.kinds.generation.examples import METRICS, read_choice
 
 if TYPE_CHECKING:
     from sacrebleu.metrics.base import Metric as SacreMetric
 
+METRICS = ("bleu", "chrf", "rouge1", "rouge2", "rougeL", "exact_match", "accuracy")
+"""The headline metrics a task may choose: what the validation score that picks the best epoch is, and what an
+adversarial prompt attacks. Every evaluation reports all that apply (accuracy only for a task with choices)."""
 SACREBLEU_METRICS = ("bleu", "chrf")
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 PAIRED_METHOD = "paired bootstrap resampling (Koehn 2004), as sacreBLEU"
@@ -319,3 +323,18 @@ def _mean_metric(name: str, values: np.ndarray, indices: Optional[np.ndarray]) -
     estimates = values[indices].mean(axis=1)
     low, high = np.nanpercentile(estimates, [(1 - CONFIDENCE) / 2 * 100, (1 + CONFIDENCE) / 2 * 100])
     return Metric(name, float(values.mean()), float(low), float(high), len(values))
+
+
+def read_choice(output: str, choices: tuple[str, ...]) -> Optional[str]:
+    """The choice an output gives (a classification task posed as a prompt), or None when it gives none.
+
+    The output is read as PromptBench reads it: lower-cased and stripped of surrounding blanks and punctuation, it
+    must start with the choice's word (so "Positive." and "positive, clearly" read as "positive"); where choices
+    share a prefix the longest that fits wins."""
+    said = output.strip().strip(string.punctuation + " \n\t").lower()
+    fitting = [choice for choice in choices if _starts_with_word(said, choice.strip().lower())]
+    return max(fitting, key=len) if fitting else None
+
+
+def _starts_with_word(text: str, word: str) -> bool:
+    return text.startswith(word) and (len(text) == len(word) or not text[len(word)].isalnum())
