@@ -1,7 +1,7 @@
 """Explanations of generated outputs (harness.kinds.generation.explaining) on tiny random T5 and GPT-2 models: the
 prompt's words and their parts, feature ablation scores equal to drops measured here with the model itself,
-integrated gradients' completeness, parity with Captum's own LLMAttribution on a decoder, and the faithfulness
-check."""
+integrated gradients' completeness, Shapley efficiency, parity with Captum's own LLMAttribution and
+LLMGradientAttribution on a decoder, and the faithfulness check."""
 
 from __future__ import annotations
 
@@ -168,3 +168,31 @@ def test_shapley_values_over_words_or_segments_add_up_to_the_change_from_the_all
             assert attribution.words == attribution.segments == ("instruction", "input")
         else:
             assert len(attribution.words) == len(example.prompt.split())
+
+
+def test_integrated_gradients_equals_captums_llm_gradient_attribution_on_a_decoder(classifiers):
+    """Where every prompt word is one token, the word scores are Captum LLMGradientAttribution's sequence
+    attributions (LayerIntegratedGradients on the embedding layer, token 0 as baseline: the tiny tokenizer's pad):
+    integrated gradients is linear in what it explains, so the sum of the output tokens' attributions that Captum
+    computes one by one is the attribution of their summed log-probability computed here."""
+    import torch
+    from captum.attr import IntegratedGradients, LayerIntegratedGradients, LLMGradientAttribution, TextTokenInput
+
+    classifier = classifiers["gpt2"]
+    tokenizer, model = classifier.tokenizer, classifier.model
+    assert tokenizer.pad_token_id == 0
+    setup = GenerationSetup(template="{instruction} {input}", instruction="translate English to French",
+                            max_new_tokens=4)
+    example = GenerationExample("x", "red cat", ("rouge chat",), setup)
+    prompt = encode_prompt(tokenizer, example, 64)
+    assert len(prompt.features) == len(prompt.words) and not prompt.prefix and not prompt.suffix
+    output = classifier.predictor.texts([example])[0]
+    output_ids = tokenizer.encode(output, add_special_tokens=False)
+    scorer = OutputScorer(model, prompt, output_ids, False, "cpu")
+    ids = torch.tensor([prompt.features])
+    ours = IntegratedGradients(scorer.from_embeddings).attribute(
+        scorer.embeddings(ids).detach(), baselines=scorer.embeddings(torch.zeros_like(ids)).detach(),
+        n_steps=50).sum(dim=-1)[0]
+    captum = LLMGradientAttribution(LayerIntegratedGradients(model, model.get_input_embeddings()), tokenizer).attribute(
+        TextTokenInput(example.prompt, tokenizer), target=output, n_steps=50)
+    assert ours.tolist() == pytest.approx(captum.seq_attr.tolist(), abs=1e-3)

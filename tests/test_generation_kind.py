@@ -290,14 +290,14 @@ def test_what_cannot_serve_generation_is_refused_by_validate_at_its_line(tiny_mo
     files = write_toy_files(tmp_path / "data", train=8, test=4)
     suite = toy_suite(files, tiny_models["gpt2"], tmp_path / "out",
                       methods=["full", "frozen", {"use": "lora", "augment": {"use": "char-swap"}}],
-                      attacks=["deepwordbug", "prompt-stresstest"],
+                      attacks=["gradient-swap", "prompt-stresstest"],
                       explainers=["saliency"],
                       perturbations=["keyboard-typos", "ner-typos"])
     path = dump_suite(suite, tmp_path / "suite.yaml")
     assert main(["validate", str(path)]) != 0
     errors = capsys.readouterr().err
     lines = path.read_text().splitlines()
-    for name, needle in (("frozen", "a language model has none"), ("deepwordbug", "attack its prompt instead"),
+    for name, needle in (("frozen", "a language model has none"), ("gradient-swap", "attack its prompt instead"),
                          ("saliency", "explains classification only"),
                          ("char-swap", "is not supported by task kind 'text-generation'"),
                          ("ner-typos", "perturbation 'ner-typos'")):
