@@ -382,3 +382,24 @@ def test_harness_compare_tests_generation_metrics_with_sacrebleus_paired_bootstr
                                    [outputs["b"][key]["output"] for key in ids],
                                    [tuple(outputs["a"][key]["references"]) for key in ids], "bleu")
     assert f"| {expected.p_value:.3g} |" in rows["BLEU"]
+
+
+def test_compare_pairs_a_prompted_classifiers_right_and_wrong_answers(tmp_path):
+    """The verbaliser accuracy of a classification task posed as a prompt is paired per example (McNemar), read from
+    the `correct` of each stored generation."""
+    from types import SimpleNamespace
+
+    from harness.core.files import safe_file_name, write_jsonl
+    from harness.explain.significance import paired_outcomes, stage_outcomes
+
+    stage = SimpleNamespace(kind="evaluate", stage_id="lora/seed0/evaluate")
+    outcomes = []
+    for name, right in (("a", range(2)), ("b", range(12))):
+        run = SimpleNamespace(run_dir=tmp_path / name)
+        write_jsonl(tmp_path / name / "records" / f"{safe_file_name(stage.stage_id)}.generations.jsonl",
+                    ({"example_id": f"e{number}", "output": "positive", "references": ["positive"],
+                      "correct": float(number in right)} for number in range(12)))
+        outcomes.append(stage_outcomes(run, stage, "accuracy"))
+    assert outcomes[0]["e1"] == 1.0 and outcomes[0]["e5"] == 0.0
+    test = paired_outcomes(outcomes[0], outcomes[1], binary=True)
+    assert test.test == "mcnemar" and test.pairs == 12 and test.p_value < 0.01

@@ -160,15 +160,24 @@ PER_EXAMPLE_OUTCOMES: dict[tuple[str, str], tuple[str, OutcomeOf, bool]] = {
                                True),
 }
 
+GENERATED_OUTCOMES: dict[tuple[str, str], tuple[str, OutcomeOf, bool]] = {
+    ("evaluate", "accuracy"): ("generations", lambda r: r.get("correct"), True),
+}
+"""The same for a text-generation stage whose records differ (a classification task posed as a prompt: `correct`
+per output), tried when the stage has no records of PER_EXAMPLE_OUTCOMES' file."""
+
 
 def stage_outcomes(run: StoredRun, stage: StageRecord, metric: str) -> Optional[dict[str, float]]:
     """Per-example outcomes of `metric` in one stage of a run, keyed by example id; None if not stored."""
-    spec = PER_EXAMPLE_OUTCOMES.get((stage.kind, metric))
-    if spec is None:
-        return None
-    name, outcome_of, _ = spec
-    records = read_stage_records(Path(run.run_dir), stage.stage_id, name)
-    if not records:
+    for specs in (PER_EXAMPLE_OUTCOMES, GENERATED_OUTCOMES):
+        spec = specs.get((stage.kind, metric))
+        if spec is None:
+            continue
+        name, outcome_of, _ = spec
+        records = read_stage_records(Path(run.run_dir), stage.stage_id, name)
+        if records:
+            break
+    else:
         return None
     outcomes = {}
     for record in records:
