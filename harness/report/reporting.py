@@ -14,7 +14,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from harness.core.names import reads_as_formula
 from harness.core.types import ResultRow, StoredRun
@@ -383,3 +383,15 @@ def kind_markdown_table(table: ComparisonTable, heading: str, legend: str) -> st
             values.append(f"**{text}**" if cell is not None and table.best(column) == method else text)
         lines.append(f"| {markdown_escape(method)} | " + " | ".join(values) + " |")
     return "\n".join([*lines, "", legend, ""])
+
+
+def record_text(record: Mapping[str, Any], name: str) -> str:
+    """A per-example record's text field, or "" where it is missing or not text (a report never fails on one)."""
+    value = record.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def record_number(record: Mapping[str, Any], name: str) -> Optional[float]:
+    """A per-example record's finite number, or None where it is missing, not a number or not finite."""
+    value = record.get(name)
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None

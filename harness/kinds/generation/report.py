@@ -28,6 +28,8 @@ from harness.report.reporting import (
     format_value,
     kind_markdown_table,
     kind_table,
+    record_number,
+    record_text,
     template_environment,
 )
 
@@ -46,16 +48,6 @@ COMPONENT_COLUMNS = {
 }
 
 
-def _text(record: Mapping[str, Any], name: str) -> str:
-    value = record.get(name)
-    return value if isinstance(value, str) else ""
-
-
-def _score(record: Mapping[str, Any], name: str) -> Optional[float]:
-    value = record.get(name)
-    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
-
-
 def _references(record: Mapping[str, Any]) -> list[str]:
     return [reference for reference in record.get("references") or () if isinstance(reference, str)]
 
@@ -69,31 +61,28 @@ def _diff(before: str, after: str) -> tuple[list[Any], list[Any]]:
 def evaluate_item(record: Mapping[str, Any]) -> dict[str, Any]:
     """An output beside its first reference, the words that differ marked in both."""
     references = _references(record)
-    reference, output = _diff(references[0] if references else "", _text(record, "output"))
-    return {"example_id": str(record.get("example_id", "")), "prompt": _text(record, "prompt"),
+    reference, output = _diff(references[0] if references else "", record_text(record, "output"))
+    return {"example_id": str(record.get("example_id", "")), "prompt": record_text(record, "prompt"),
             "reference": reference, "other_references": references[1:], "output": output,
-            "chrf": _score(record, "chrf"), "bleu": _score(record, "bleu"),
-            "exact_match": _score(record, "exact_match"), "correct": _score(record, "correct")}
+            "chrf": record_number(record, "chrf"), "bleu": record_number(record, "bleu"),
+            "exact_match": record_number(record, "exact_match"), "correct": record_number(record, "correct")}
 
 
 def attack_item(record: Mapping[str, Any]) -> dict[str, Any]:
     """An example of the attack sample: its output under the original and the adversarial instruction."""
-    before, after = _diff(_text(record, "output_before"), _text(record, "output_after"))
-    return {"example_id": str(record.get("example_id", "")), "input": _text(record, "input"),
+    before, after = _diff(record_text(record, "output_before"), record_text(record, "output_after"))
+    return {"example_id": str(record.get("example_id", "")), "input": record_text(record, "input"),
             "references": _references(record), "output_before": before, "output_after": after,
             "changed": bool(record.get("output_changed"))}
 
 
 def perturb_item(record: Mapping[str, Any]) -> dict[str, Any]:
     """A perturbed example: input (or instruction) before and after, and the outputs before and after."""
-    target = _text(record, "target")
-    field = "instruction" if target == "instruction" else "input"
-    input_before, input_after = _diff(_text(record, f"original_{field}"), _text(record, f"perturbed_{field}"))
-    both = target == "instruction and input"
-    if both:
-        input_before, input_after = _diff(_text(record, "original_instruction") + _text(record, "original_input"),
-                                          _text(record, "perturbed_instruction") + _text(record, "perturbed_input"))
-    output_before, output_after = _diff(_text(record, "output_before"), _text(record, "output_after"))
+    target = record_text(record, "target")
+    fields = {"instruction": ("instruction",), "input": ("input",)}.get(target, ("instruction", "input"))
+    input_before, input_after = _diff("".join(record_text(record, f"original_{field}") for field in fields),
+                                      "".join(record_text(record, f"perturbed_{field}") for field in fields))
+    output_before, output_after = _diff(record_text(record, "output_before"), record_text(record, "output_after"))
     return {"example_id": str(record.get("example_id", "")), "target": target, "references": _references(record),
             "input_before": input_before, "input_after": input_after, "output_before": output_before,
             "output_after": output_after, "changed": bool(record.get("output_changed"))}
@@ -105,8 +94,8 @@ def attribution_item(record: Mapping[str, Any]) -> dict[str, Any]:
     scores = [float(value) if isinstance(value, (int, float)) and math.isfinite(value) else 0.0
               for value in record.get("scores") or ()]
     largest = max((abs(score) for score in scores), default=0.0) or 1.0
-    return {"example_id": str(record.get("example_id", "")), "output": _text(record, "output"),
-            "log_prob": _score(record, "target_log_prob"), "delta": _score(record, "convergence_delta"),
+    return {"example_id": str(record.get("example_id", "")), "output": record_text(record, "output"),
+            "log_prob": record_number(record, "target_log_prob"), "delta": record_number(record, "convergence_delta"),
             "cells": [(str(word), score / largest, score, str(segment))
                       for word, score, segment in zip(words, scores, segments)]}
 
@@ -114,7 +103,7 @@ def attribution_item(record: Mapping[str, Any]) -> dict[str, Any]:
 def _informative(stage_kind: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The records shown first: the lowest sentence chrF (evaluate), changed outputs (attack, perturb)."""
     if stage_kind == "evaluate":
-        return sorted(records, key=lambda record: _score(record, "chrf") or 0.0)
+        return sorted(records, key=lambda record: record_number(record, "chrf") or 0.0)
     if stage_kind == "explain":
         return records
     return sorted(records, key=lambda record: not record.get("output_changed"))
@@ -126,10 +115,10 @@ def attack_summary(run: StoredRun, stage: Any) -> Optional[dict[str, Any]]:
     outputs = run.records(stage.stage_id, "prompt-attack-outputs")
     if not outputs:
         return None
-    original = _text(outputs[0], "original_instruction")
-    adversarial = _text(outputs[0], "adversarial_instruction")
+    original = record_text(outputs[0], "original_instruction")
+    adversarial = record_text(outputs[0], "adversarial_instruction")
     before, after = _diff(original, adversarial)
-    scores = {_text(record, "instruction"): _score(record, "score") for record in trace}
+    scores = {record_text(record, "instruction"): record_number(record, "score") for record in trace}
     return {"original": before, "adversarial": after, "changed": original != adversarial,
             "score_before": scores.get(original), "score_after": scores.get(adversarial), "candidates": len(trace)}
 

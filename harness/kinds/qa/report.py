@@ -27,6 +27,8 @@ from harness.report.reporting import (
     format_value,
     kind_markdown_table,
     kind_table,
+    record_number,
+    record_text,
     template_environment,
 )
 
@@ -146,16 +148,6 @@ def changed_spans(before: str, after: str) -> tuple[list[Span], list[Span]]:
     return left, right
 
 
-def _text(record: Mapping[str, Any], name: str) -> str:
-    value = record.get(name)
-    return value if isinstance(value, str) else ""
-
-
-def _score(record: Mapping[str, Any], name: str) -> Optional[float]:
-    value = record.get(name)
-    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
-
-
 def _golds(record: Mapping[str, Any], name: str = "gold_answers") -> list[str]:
     return [answer["text"] for answer in record.get(name) or () if isinstance(answer, Mapping) and answer.get("text")]
 
@@ -165,10 +157,10 @@ def evaluate_item(record: Mapping[str, Any]) -> dict[str, Any]:
     mark = answer_mark(record.get("exact_match"), record.get("f1"))
     spans = gold_spans(record.get("gold_answers")) + span_of(record.get("predicted_start"),
                                                              record.get("predicted_end"), mark)
-    return {"example_id": str(record.get("example_id", "")), "question": _text(record, "question"),
-            "golds": _golds(record), "answer": _text(record, "predicted_answer"), "mark": mark,
-            "exact_match": _score(record, "exact_match"), "f1": _score(record, "f1"),
-            "context": chunk_text(_text(record, "context"), spans)}
+    return {"example_id": str(record.get("example_id", "")), "question": record_text(record, "question"),
+            "golds": _golds(record), "answer": record_text(record, "predicted_answer"), "mark": mark,
+            "exact_match": record_number(record, "exact_match"), "f1": record_number(record, "f1"),
+            "context": chunk_text(record_text(record, "context"), spans)}
 
 
 def attack_item(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -179,23 +171,24 @@ def attack_item(record: Mapping[str, Any]) -> dict[str, Any]:
              + span_of(record.get("distractor_start"), record.get("distractor_end"), "distractor")
              + span_of(record.get("answer_before_start"), record.get("answer_before_end"), "before")
              + span_of(record.get("answer_after_start"), record.get("answer_after_end"), mark))
-    return {"example_id": str(record.get("example_id", "")), "question": _text(record, "question"),
-            "strategy": _text(record, "strategy"), "golds": _golds(record),
-            "fake_answer": _text(record, "fake_answer"), "distractor": _text(record, "distractor"),
-            "answer_before": _text(record, "answer_before"), "answer_after": _text(record, "answer_after"),
+    return {"example_id": str(record.get("example_id", "")), "question": record_text(record, "question"),
+            "strategy": record_text(record, "strategy"), "golds": _golds(record),
+            "fake_answer": record_text(record, "fake_answer"), "distractor": record_text(record, "distractor"),
+            "answer_before": record_text(record, "answer_before"), "answer_after": record_text(record, "answer_after"),
             "mark_before": answer_mark(record.get("exact_match_before"), record.get("f1_before")), "mark": mark,
-            "f1_before": _score(record, "f1_before"), "f1_after": _score(record, "f1_after"),
-            "exact_match_before": _score(record, "exact_match_before"),
-            "exact_match_after": _score(record, "exact_match_after"),
+            "f1_before": record_number(record, "f1_before"), "f1_after": record_number(record, "f1_after"),
+            "exact_match_before": record_number(record, "exact_match_before"),
+            "exact_match_after": record_number(record, "exact_match_after"),
             "in_distractor": bool(record.get("in_distractor")), "answer_changed": bool(record.get("answer_changed")),
-            "context": chunk_text(_text(record, "context"), spans)}
+            "context": chunk_text(record_text(record, "context"), spans)}
 
 
 def perturb_item(record: Mapping[str, Any]) -> dict[str, Any]:
     """A perturbed question: the original and the perturbed question and context side by side, changed words, gold
     answers and the model's answer on each marked."""
-    question_before, question_after = _text(record, "original_question"), _text(record, "perturbed_question")
-    context_before, context_after = _text(record, "original_context"), _text(record, "perturbed_context")
+    question_before = record_text(record, "original_question")
+    question_after = record_text(record, "perturbed_question")
+    context_before, context_after = record_text(record, "original_context"), record_text(record, "perturbed_context")
     question_left, question_right = changed_spans(question_before, question_after)
     context_left, context_right = changed_spans(context_before, context_after)
     mark_before = answer_mark(record.get("exact_match_before"), record.get("f1_before"))
@@ -204,12 +197,12 @@ def perturb_item(record: Mapping[str, Any]) -> dict[str, Any]:
               + span_of(record.get("answer_before_start"), record.get("answer_before_end"), mark_before))
     after = (context_right + gold_spans(record.get("perturbed_gold_answers"))
              + span_of(record.get("answer_after_start"), record.get("answer_after_end"), mark_after))
-    return {"example_id": str(record.get("example_id", "")), "target": _text(record, "target"),
-            "golds": _golds(record), "answer_before": _text(record, "answer_before"),
-            "answer_after": _text(record, "answer_after"), "mark_before": mark_before, "mark_after": mark_after,
-            "f1_before": _score(record, "f1_before"), "f1_after": _score(record, "f1_after"),
-            "exact_match_before": _score(record, "exact_match_before"),
-            "exact_match_after": _score(record, "exact_match_after"),
+    return {"example_id": str(record.get("example_id", "")), "target": record_text(record, "target"),
+            "golds": _golds(record), "answer_before": record_text(record, "answer_before"),
+            "answer_after": record_text(record, "answer_after"), "mark_before": mark_before, "mark_after": mark_after,
+            "f1_before": record_number(record, "f1_before"), "f1_after": record_number(record, "f1_after"),
+            "exact_match_before": record_number(record, "exact_match_before"),
+            "exact_match_after": record_number(record, "exact_match_after"),
             "answer_changed": bool(record.get("answer_changed")),
             "question_before": chunk_text(question_before, question_left),
             "question_after": chunk_text(question_after, question_right),
@@ -238,8 +231,8 @@ def attribution_item(record: Mapping[str, Any]) -> dict[str, Any]:
             return starts[index] < answer_end and answer_start < starts[index] + len(word)
         return False
 
-    return {"example_id": str(record.get("example_id", "")), "answer": _text(record, "answer"),
-            "target_score": _score(record, "target_score"), "delta": _score(record, "convergence_delta"),
+    return {"example_id": str(record.get("example_id", "")), "answer": record_text(record, "answer"),
+            "target_score": record_number(record, "target_score"), "delta": record_number(record, "convergence_delta"),
             "question": [(str(word), score / largest, score, False)
                          for word, score in zip(question_words, question_scores)],
             "context": [(str(word), score / largest, score, inside(index, str(word)))
@@ -250,7 +243,7 @@ def _informative(stage_kind: str, records: list[dict[str, Any]]) -> list[dict[st
     """The records a drill-down shows first: wrong answers (evaluate); answers moved into the distractor, then
     changed answers (attack; skipped examples left out); changed answers, then changed inputs (perturb)."""
     if stage_kind == "evaluate":
-        return sorted(records, key=lambda r: (_score(r, "exact_match") or 0.0, _score(r, "f1") or 0.0))
+        return sorted(records, key=lambda r: (record_number(r, "exact_match") or 0.0, record_number(r, "f1") or 0.0))
     if stage_kind == "attack":
         attacked = [record for record in records if record.get("status") == "attacked"]
         return sorted(attacked, key=lambda r: (not r.get("in_distractor"), not r.get("answer_changed")))
