@@ -5,8 +5,9 @@ classify through a prompt) and the references a good output matches; the model w
 Its models are encoder-decoders (T5, BART, Marian) and decoder-only LMs (GPT-2, Llama, Qwen2, Mistral):
 harness.kinds.generation.models. What it reads and is trained to write: .prompts (the task's template, the
 tokenizer's chat template, cutting long inputs); its training encoding .training, its predictor .predictor
-(batched, cached generation), its metrics .text_metrics (sacreBLEU's BLEU and chrF, rouge-score's ROUGE, exact
-match, verbaliser accuracy), its stages .stages, its task sources .tasks.
+(batched, cached generation), its metrics harness.core.text_metrics (sacreBLEU's BLEU and chrF, rouge-score's ROUGE,
+exact match, verbaliser accuracy), its stages .stages (evaluate, attack: .prompt_attacks, perturb, explain:
+.explaining), its report sections .report, its task sources .tasks, .hub_tasks and .verbalised.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from harness.kinds.generation.training import GenerationTraining
 NAME = "text-generation"
 GENERATION_FINETUNERS = "full, lora, ia3, adalora, prompt-tuning, prefix-tuning, or as-is (a model tested untrained)"
 GENERATION_ATTACKS = ("an adversarial prompt (prompt-deepwordbug, prompt-textbugger, prompt-textfooler, "
-                      "prompt-stresstest, prompt-checklist, prompt-semantic)")
-GENERATION_EXPLAINERS = "feature-ablation or integrated-gradients"
+                      "prompt-bertattack, prompt-stresstest, prompt-checklist, prompt-semantic)")
+GENERATION_EXPLAINERS = "feature-ablation, shapley-value-sampling or integrated-gradients"
 GENERATION_PERTURBATIONS = "a text perturbation (keyboard-typos, char-swap, a TextAttack augmenter ...)"
 
 

@@ -11,7 +11,8 @@ Stage keys, caching and records work as for any stage (harness.core.runner); wha
   `max_new_tokens`). records/generations.jsonl holds per example its id, input, prompt, references, output, tokens
   and sentence-level scores; records/metric-signatures.jsonl the sacreBLEU and rouge-score signature of each score.
 - attack (an attack's `attack_prompt`: the PromptBench recipes prompt-deepwordbug, prompt-textbugger,
-  prompt-textfooler, prompt-stresstest, prompt-checklist, prompt-semantic; harness.kinds.generation.prompt_attacks):
+  prompt-textfooler, prompt-bertattack, prompt-stresstest, prompt-checklist, prompt-semantic;
+  harness.kinds.generation.prompt_attacks):
   the instruction attacked with the headline metric of the attack sample as the goal; the score under the original
   and the adversarial instruction (`original_score`, `score_drop` with its paired interval and p-value,
   `performance_drop_rate`), every metric of the attacked outputs (`attacked_<metric>`), `candidate_instructions`
@@ -22,7 +23,7 @@ Stage keys, caching and records work as for any stage (harness.core.runner); wha
   (`perturbed_<metric>`), the headline metric's drop (`score_drop`, a paired bootstrap interval, and its p-value
   `score_drop_p_value`) and PromptBench's performance drop rate (`performance_drop_rate`: the drop over the
   original score), `output_change_rate` and `changed_example_rate`; records/generation-perturb.jsonl.
-- explain (an explainer's `explain_generations`: feature-ablation, integrated-gradients;
+- explain (an explainer's `explain_generations`: feature-ablation, shapley-value-sampling, integrated-gradients;
   harness.kinds.generation.explaining): each explained example's generated output, its log-probability attributed
   over the prompt's words (records/generation-attributions.jsonl), `instruction_attribution_share`, and with the
   explainer's `faithfulness` switch the top-words vs random-words ablation check
@@ -39,7 +40,7 @@ from harness.core.errors import PluginError
 from harness.core.files import write_jsonl
 from harness.core.pairs import pair_target_of
 from harness.core.statistics import proportion_metric
-from harness.core.text_metrics import generation_metrics, normalized_text, paired_significance
+from harness.core.text_metrics import generation_metrics, normalized_text, paired_significance, sentence_scores
 from harness.core.types import Metric, StageEnvironment
 from harness.kinds import standard
 from harness.kinds.base import StageContext, StageSpec
@@ -65,8 +66,6 @@ def evaluate(classifier: Any, examples: Sequence[GenerationExample], building: P
     references = [example.references for example in examples]
     setup = headline(examples)
     metrics, signatures = generation_metrics(outputs, references, setup.choices, seed=seed)
-    from harness.core.text_metrics import sentence_scores
-
     scores = sentence_scores(outputs, references, setup.choices)
     write_jsonl(building / "records" / "generations.jsonl", (
         {"example_id": example.id, "input": example.input,
