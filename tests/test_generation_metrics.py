@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pytest
 import sacrebleu
-from rouge_score import rouge_scorer
 from sacrebleu.metrics import BLEU, CHRF
 from sacrebleu.significance import PairedTest, _bootstrap_resample
 
@@ -194,6 +193,10 @@ def test_rouge_intervals_are_bootstrap_metrics():
 
 @pytest.mark.parametrize("outputs", [OUTPUTS_A, OUTPUTS_B], ids=["system-a", "system-b"])
 def test_rouge_is_the_mean_of_rouge_scores_best_reference(outputs):
+    # Imported here, not at collection: rouge-score imports absl, whose logging set up while pytest collects broke
+    # a later TextAttack test's output capture (tests/test_adversarial_training.py) in the full run.
+    from rouge_score import rouge_scorer
+
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
     metrics, _ = generation_metrics(outputs, REFERENCES)
     for name in ("rouge1", "rouge2", "rougeL"):
