@@ -163,7 +163,7 @@ PER_EXAMPLE_OUTCOMES: dict[tuple[str, str], tuple[str, OutcomeOf, bool]] = {
 GENERATED_OUTCOMES: dict[tuple[str, str], tuple[str, OutcomeOf, bool]] = {
     ("evaluate", "accuracy"): ("generations", lambda r: r.get("correct"), True),
 }
-"""The same for a text-generation stage whose records differ (a classification task posed as a prompt: `correct`
+"""The same for a text generation stage whose records differ (a classification task posed as a prompt: `correct`
 per output), tried when the stage has no records of PER_EXAMPLE_OUTCOMES' file."""
 
 
