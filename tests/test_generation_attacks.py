@@ -192,6 +192,7 @@ def test_the_scorecard_shows_the_generation_table_and_drill_downs(attacked_run):
                     'id="generation-perturbations"', 'id="generation-attributions"'):
         assert section in page, section
     assert TOY_INSTRUCTION.strip() in page and "gen-changed" in page
+    assert page.count('id="generation-attributions"') == page.count('id="generation-methods"') == 1
 
 
 def test_the_generation_scorecard_in_a_real_browser(attacked_run, browser):
