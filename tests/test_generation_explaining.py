@@ -107,6 +107,22 @@ def test_integrated_gradients_scores_sum_to_the_change_from_the_all_pad_prompt(n
         assert abs(attribution.convergence_delta) <= 0.05 * abs(difference) + 0.05
 
 
+def one_token_per_word(classifier, max_new_tokens: int):
+    """A GPT-2 prompt whose every word is one token (so word and token attributions coincide), the model's output
+    for it and the scorer of that output: (example, output, scorer, the prompt words' ids)."""
+    import torch
+
+    tokenizer = classifier.tokenizer
+    setup = GenerationSetup(template="{instruction} {input}", instruction="translate English to French",
+                            max_new_tokens=max_new_tokens)
+    example = GenerationExample("x", "red cat", ("rouge chat",), setup)
+    prompt = encode_prompt(tokenizer, example, 64)
+    assert len(prompt.features) == len(prompt.words) and not prompt.prefix and not prompt.suffix
+    output = classifier.predictor.texts([example])[0]
+    scorer = OutputScorer(classifier.model, prompt, tokenizer.encode(output, add_special_tokens=False), False, "cpu")
+    return example, output, scorer, torch.tensor([prompt.features]), prompt
+
+
 def test_feature_ablation_equals_captums_llm_attribution_on_a_decoder(classifiers):
     """Where every prompt word is one token, the word scores are Captum LLMAttribution(FeatureAblation)'s sequence
     attributions with TextTokenInput and the pad token as baseline (forward_in_tokens=False: one forward per
@@ -116,15 +132,7 @@ def test_feature_ablation_equals_captums_llm_attribution_on_a_decoder(classifier
 
     classifier = classifiers["gpt2"]
     tokenizer, model = classifier.tokenizer, classifier.model
-    setup = GenerationSetup(template="{instruction} {input}", instruction="translate English to French",
-                            max_new_tokens=6)
-    example = GenerationExample("x", "red cat", ("rouge chat",), setup)
-    prompt = encode_prompt(tokenizer, example, 64)
-    assert len(prompt.features) == len(prompt.words) and not prompt.prefix and not prompt.suffix
-    output = classifier.predictor.texts([example])[0]
-    output_ids = tokenizer.encode(output, add_special_tokens=False)
-    scorer = OutputScorer(model, prompt, output_ids, False, "cpu")
-    ids = torch.tensor([prompt.features])
+    example, output, scorer, ids, prompt = one_token_per_word(classifier, 6)
     with torch.no_grad():
         ours = FeatureAblation(scorer.from_ids).attribute(
             ids, baselines=tokenizer.pad_token_id, feature_mask=torch.tensor([prompt.word_of_token]))[0]
@@ -181,15 +189,7 @@ def test_integrated_gradients_equals_captums_llm_gradient_attribution_on_a_decod
     classifier = classifiers["gpt2"]
     tokenizer, model = classifier.tokenizer, classifier.model
     assert tokenizer.pad_token_id == 0
-    setup = GenerationSetup(template="{instruction} {input}", instruction="translate English to French",
-                            max_new_tokens=4)
-    example = GenerationExample("x", "red cat", ("rouge chat",), setup)
-    prompt = encode_prompt(tokenizer, example, 64)
-    assert len(prompt.features) == len(prompt.words) and not prompt.prefix and not prompt.suffix
-    output = classifier.predictor.texts([example])[0]
-    output_ids = tokenizer.encode(output, add_special_tokens=False)
-    scorer = OutputScorer(model, prompt, output_ids, False, "cpu")
-    ids = torch.tensor([prompt.features])
+    example, output, scorer, ids, _ = one_token_per_word(classifier, 4)
     ours = IntegratedGradients(scorer.from_embeddings).attribute(
         scorer.embeddings(ids).detach(), baselines=scorer.embeddings(torch.zeros_like(ids)).detach(),
         n_steps=50).sum(dim=-1)[0]
